@@ -1,0 +1,145 @@
+import type { KeyObject, webcrypto } from 'node:crypto';
+import type { JWK } from 'jose';
+
+/** Epoch seconds, as in JWT `iat`/`exp`. */
+export type EpochSeconds = number;
+
+/** A clock: epoch milliseconds, like `Date.now`. */
+export type Clock = () => number;
+
+/** Claims a host adds to a token. They can never override the claims the router sets. */
+export type ExtraClaims = Readonly<Record<string, unknown>>;
+
+/** What the host's authorization step decided, stored under the code's hash. */
+export interface AuthorizationCodeGrant {
+  /** The client the code is issued to. */
+  clientId: string;
+  /** The redirect URI of the authorization request; the token request must repeat it exactly. */
+  redirectUri: string;
+  /** The PKCE challenge of the authorization request (RFC 7636 §4.2). */
+  codeChallenge: string;
+  /** `'S256'`; `'plain'` only for a client registered with `allowPlainPkce`. */
+  codeChallengeMethod: 'S256' | 'plain';
+  /** The signed-in user: the tokens' `sub`. */
+  subject: string;
+  /** The granted scopes. */
+  scope: string[];
+  /** The authorization request's `nonce`, echoed into the ID token. */
+  nonce?: string;
+  /** When the user authenticated (epoch seconds): the ID token's `auth_time`. */
+  authTime?: EpochSeconds;
+  /** Extra claims for the ID token. */
+  idTokenClaims?: ExtraClaims;
+  /** Extra claims for the access token. */
+  accessTokenClaims?: ExtraClaims;
+  /** When the code expires (epoch seconds); stamped by `issueAuthorizationCode`. */
+  expiresAt: EpochSeconds;
+}
+
+/** The result of {@link AuthorizationCodeStore.redeem}. */
+export type RedeemResult =
+  | { outcome: 'redeemed'; grant: AuthorizationCodeGrant }
+  | { outcome: 'replayed'; grant: AuthorizationCodeGrant }
+  | { outcome: 'unknown' };
+
+/**
+ * Where authorization codes live between the authorization step and the token request.
+ * Keys are hashes of the codes: a store never sees a code itself.
+ */
+export interface AuthorizationCodeStore {
+  /**
+   * Keep `grant` under `key` (the code's hash) until `expiresAt` (epoch seconds).
+   * Rejects when the grant could not be stored.
+   */
+  save(key: string, grant: AuthorizationCodeGrant, expiresAt: EpochSeconds): Promise<void>;
+  /**
+   * Atomically mark the code used. Of concurrent callers, exactly one sees `'redeemed'`;
+   * later callers see `'replayed'` until the code's expiry, then `'unknown'`.
+   * `'unknown'`: never issued, or expired. Rejects only when the store is unreachable.
+   */
+  redeem(key: string): Promise<RedeemResult>;
+}
+
+/** What a refresh token stands for, stored under the token's hash. */
+export interface RefreshTokenRecord {
+  /** The client the token was issued to. */
+  clientId: string;
+  /** The user: the tokens' `sub`. */
+  subject: string;
+  /** The scopes the token may ask for. */
+  scope: string[];
+  /** Every token descended from one authorization code shares this id. */
+  familyId: string;
+  /** When the whole family ends, however often it rotates (epoch seconds). */
+  familyExpiresAt: EpochSeconds;
+  /** The original authentication time, carried into refreshed ID tokens. */
+  authTime?: EpochSeconds;
+  /** Extra claims for refreshed ID tokens. */
+  idTokenClaims?: ExtraClaims;
+  /** Extra claims for refreshed access tokens. */
+  accessTokenClaims?: ExtraClaims;
+}
+
+/** The result of {@link RefreshTokenStore.rotate}. */
+export type RotateResult =
+  | { outcome: 'rotated'; record: RefreshTokenRecord }
+  | { outcome: 'reused'; record: RefreshTokenRecord }
+  | { outcome: 'unknown' };
+
+/** Where refresh tokens live. Keys are hashes of the tokens. */
+export interface RefreshTokenStore {
+  /**
+   * Keep `record` under `key` (the token's hash) until `expiresAt` (epoch seconds).
+   * A record saved into a revoked family is never rotated.
+   */
+  save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void>;
+  /**
+   * Atomically spend a token for rotation. Of concurrent callers, exactly one sees `'rotated'`;
+   * a token spent before gives `'reused'` (the caller then revokes its family).
+   * `'unknown'`: never issued, expired, or its family revoked.
+   */
+  rotate(key: string): Promise<RotateResult>;
+  /** Revoke every token of a family (all tokens descended from one authorization code). */
+  revokeFamily(familyId: string): Promise<void>;
+}
+
+/** A key that signs tokens. */
+export interface SigningKey {
+  /** The JWS `kid` header; the JWKS publishes the public key under the same id. */
+  kid: string;
+  /** The JWS algorithm: `RS256`, `PS256`, `ES256` or `EdDSA`. */
+  alg: string;
+  /** The private key. */
+  key: webcrypto.CryptoKey | KeyObject;
+}
+
+/** Where signing keys come from. */
+export interface KeyStore {
+  /** The key to sign new tokens with. Rejects when no key can be had. */
+  signingKey(): Promise<SigningKey>;
+  /** Public JWKs of every key whose tokens may still be live. Never a private member. */
+  publicJwks(): Promise<{ keys: JWK[] }>;
+}
+
+/** A registered application. */
+export interface Client {
+  /** The `client_id`. */
+  clientId: string;
+  /** Redirect URIs the client may use; compared character for character. */
+  redirectUris: string[];
+  /** Extra browser origins allowed to call the token endpoint (CORS). */
+  allowedOrigins?: string[];
+  /** Allow the `plain` PKCE method for this client (RFC 7636 §4.2 discourages it). */
+  allowPlainPkce?: boolean;
+}
+
+/** Looks clients up, for hosts that keep them in their own database. */
+export interface ClientRegistry {
+  /** The client with this id, or `undefined` when there is none. */
+  findClient(clientId: string): Promise<Client | undefined>;
+  /**
+   * Whether a browser origin may call the token endpoint (CORS), beyond the router's
+   * `allowedOrigins` option. Optional: without it, only that option's origins are allowed.
+   */
+  isAllowedOrigin?(origin: string): Promise<boolean>;
+}

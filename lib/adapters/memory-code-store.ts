@@ -1,0 +1,48 @@
+import { ExpiringMap, type MemoryStoreOptions } from './expiring-map.js';
+import type { AuthorizationCodeGrant, AuthorizationCodeStore, EpochSeconds, RedeemResult } from './interfaces.js';
+
+interface StoredCode {
+  grant: AuthorizationCodeGrant;
+  redeemed: boolean;
+}
+
+/**
+ * Authorization codes in this process's memory. Redeem is atomic because it runs to completion
+ * on the one event loop. Not for more than one process: each would have its own codes.
+ */
+export class MemoryCodeStore implements AuthorizationCodeStore {
+  readonly #codes: ExpiringMap<StoredCode>;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#codes = new ExpiringMap(options);
+  }
+
+  save(key: string, grant: AuthorizationCodeGrant, expiresAt: EpochSeconds): Promise<void> {
+    this.#codes.set(key, { grant: structuredClone(grant), redeemed: false }, expiresAt);
+    return Promise.resolve();
+  }
+
+  redeem(key: string): Promise<RedeemResult> {
+    const stored = this.#codes.get(key);
+    if (stored === undefined) return Promise.resolve({ outcome: 'unknown' });
+    // Kept (marked) until its expiry, so a replay is told apart from an unknown code.
+    const outcome = stored.redeemed ? 'replayed' : 'redeemed';
+    stored.redeemed = true;
+    return Promise.resolve({ outcome, grant: stored.grant });
+  }
+
+  /** How many codes are held, including expired ones not yet swept. */
+  get size(): number {
+    return this.#codes.size;
+  }
+
+  /** Drop expired codes now (also done by a timer). */
+  sweep(): void {
+    this.#codes.sweep();
+  }
+
+  /** Stop the sweep timer. */
+  close(): void {
+    this.#codes.close();
+  }
+}

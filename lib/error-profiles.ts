@@ -1,0 +1,72 @@
+import type { RejectReason } from './request-error.js';
+
+/** The HTTP answer to a refused request. */
+export interface ErrorAnswer {
+  status: number;
+  error: string;
+  /** Short, fixed text; never echoes a code, verifier or token. */
+  description: string;
+}
+
+/** Which table maps reasons to answers: the seed document's (`ciam`) or RFC 6749 §5.2's. */
+export type ErrorProfile = 'ciam' | 'rfc6749';
+
+export const ERROR_PROFILES: readonly ErrorProfile[] = ['ciam', 'rfc6749'];
+
+type ProfileTable = Record<RejectReason, ErrorAnswer>;
+
+const answer = (status: number, error: string, description: string): ErrorAnswer => ({
+  status,
+  error,
+  description,
+});
+
+/** The answers both profiles share. */
+const COMMON = {
+  method_not_allowed: answer(405, 'invalid_request', 'method not allowed'),
+  unsupported_content_type: answer(
+    400,
+    'invalid_request',
+    'content type must be application/x-www-form-urlencoded (UTF-8)',
+  ),
+  body_too_large: answer(413, 'invalid_request', 'request body too large'),
+  body_malformed: answer(400, 'invalid_request', 'request body is not valid form data'),
+  parameter_repeated: answer(400, 'invalid_request', 'a parameter is repeated or malformed'),
+  client_id_invalid: answer(400, 'invalid_request', 'client_id is missing or invalid'),
+  parameter_invalid: answer(400, 'invalid_request', 'a required parameter is missing or invalid'),
+  store_unavailable: answer(503, 'temporarily_unavailable', 'try again later'),
+  key_unavailable: answer(503, 'temporarily_unavailable', 'try again later'),
+} as const satisfies Partial<ProfileTable>;
+
+/** SPEC.md "Errors", column `ciam`: the statuses of the seed document. */
+const CIAM: ProfileTable = {
+  ...COMMON,
+  client_unknown: answer(400, 'invalid_request', 'client_id is missing or invalid'),
+  code_verifier_malformed: answer(401, 'invalid_client', 'code_verifier is malformed'),
+  grant_type_unsupported: answer(401, 'unsupported_grant_type', 'grant_type is not supported'),
+  client_mismatch: answer(401, 'invalid_client', 'the code was not issued to this client'),
+  code_invalid: answer(401, 'invalid_client', 'the code is invalid, expired or already used'),
+  redirect_uri_mismatch: answer(401, 'invalid_client', 'redirect_uri does not match the code'),
+  pkce_mismatch: answer(401, 'invalid_client', 'code_verifier does not match the code challenge'),
+  pkce_method_not_allowed: answer(401, 'invalid_client', 'the code challenge method is not allowed'),
+};
+
+/** SPEC.md "Errors", column `rfc6749`: RFC 6749 §5.2. */
+const RFC6749: ProfileTable = {
+  ...COMMON,
+  client_unknown: answer(401, 'invalid_client', 'unknown client'),
+  code_verifier_malformed: answer(400, 'invalid_request', 'code_verifier is malformed'),
+  grant_type_unsupported: answer(400, 'unsupported_grant_type', 'grant_type is not supported'),
+  client_mismatch: answer(400, 'invalid_grant', 'the code was not issued to this client'),
+  code_invalid: answer(400, 'invalid_grant', 'the code is invalid, expired or already used'),
+  redirect_uri_mismatch: answer(400, 'invalid_grant', 'redirect_uri does not match the code'),
+  pkce_mismatch: answer(400, 'invalid_grant', 'code_verifier does not match the code challenge'),
+  pkce_method_not_allowed: answer(400, 'invalid_grant', 'the code challenge method is not allowed'),
+};
+
+const TABLES: Record<ErrorProfile, ProfileTable> = { ciam: CIAM, rfc6749: RFC6749 };
+
+/** The answer `profile` gives for `reason`. */
+export function answerFor(profile: ErrorProfile, reason: RejectReason): ErrorAnswer {
+  return TABLES[profile][reason];
+}

@@ -1,0 +1,28 @@
+export { createTokenRouter } from './router.js';
+export type { TokenRouterOptions } from './options.js';
+export { issueAuthorizationCode } from './authorization-code.js';
+export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorization-code.js';
+export { ConfigurationError } from './configuration-error.js';
+export type { ConfigurationErrorCode } from './configuration-error.js';
+export type { ErrorProfile } from './error-profiles.js';
+export type { TokenResponse } from './token-endpoint.js';
+export { MemoryCodeStore } from './adapters/memory-code-store.js';
+export { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.js';
+export type { MemoryStoreOptions } from './adapters/expiring-map.js';
+export { MemoryKeyStore } from './adapters/memory-key-store.js';
+export type { SigningAlgorithm } from './adapters/memory-key-store.js';
+export type {
+  AuthorizationCodeGrant,
+  AuthorizationCodeStore,
+  Client,
+  ClientRegistry,
+  Clock,
+  EpochSeconds,
+  ExtraClaims,
+  KeyStore,
+  RedeemResult,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  RotateResult,
+  SigningKey,
+} from './adapters/interfaces.js';

@@ -1,0 +1,9 @@
+/** SPEC "Limits on input". */
+export const MAX_CLIENT_ID_LENGTH = 256;
+export const MAX_CODE_LENGTH = 512;
+export const MAX_REDIRECT_URI_LENGTH = 2048;
+export const MAX_GRANT_TYPE_LENGTH = 64;
+export const DEFAULT_BODY_LIMIT = 16 * 1024;
+
+/** RFC 6749 Appendix A.1: client_id = *VSCHAR (printable ASCII). */
+export const CLIENT_ID_FORMAT = /^[\x20-\x7E]+$/;

@@ -1,0 +1,28 @@
+import { ConfigurationError, describeValue } from './configuration-error.js';
+
+/**
+ * The serialised origin of an http(s) URL (RFC 6454), or `undefined` for any other scheme
+ * (custom-scheme redirect URIs of mobile apps have no web origin).
+ */
+export function webOriginOf(uri: string): string | undefined {
+  try {
+    const url = new URL(uri);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Check a configured CORS origin: `scheme://host[:port]`, http(s), never `null`. */
+export function normaliseOrigin(value: unknown, option: string): string {
+  if (typeof value === 'string') {
+    const origin = webOriginOf(value);
+    // Only a bare origin is accepted: a path would suggest a match the browser never makes.
+    if (origin !== undefined && origin === value.replace(/\/$/, '').toLowerCase()) return origin;
+  }
+  throw new ConfigurationError(
+    'ERR_OPTION_INVALID',
+    option,
+    `${option} must hold http(s) origins such as "https://app.example.com" (no path); received ${describeValue(value)}`,
+  );
+}

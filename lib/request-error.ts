@@ -1,0 +1,36 @@
+/**
+ * Why a request was refused. Internal: the error profiles map each reason to the status and
+ * OAuth `error` the client sees (SPEC.md "Errors").
+ */
+export type RejectReason =
+  | 'method_not_allowed'
+  | 'unsupported_content_type'
+  | 'body_too_large'
+  | 'body_malformed'
+  | 'parameter_repeated'
+  | 'client_id_invalid'
+  | 'client_unknown'
+  | 'parameter_invalid'
+  | 'code_verifier_malformed'
+  | 'grant_type_unsupported'
+  | 'client_mismatch'
+  | 'code_invalid'
+  | 'redirect_uri_mismatch'
+  | 'pkce_mismatch'
+  | 'pkce_method_not_allowed'
+  | 'store_unavailable'
+  | 'key_unavailable';
+
+/** A refused request: a value carried to the one place that answers it. */
+export class RequestError extends Error {
+  readonly reason: RejectReason;
+  /** Set for `method_not_allowed`: the methods the path does allow. */
+  readonly allow: string | undefined;
+
+  constructor(reason: RejectReason, options: { allow?: string; cause?: unknown } = {}) {
+    super(reason, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RequestError';
+    this.reason = reason;
+    this.allow = options.allow;
+  }
+}
