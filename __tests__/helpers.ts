@@ -1,0 +1,104 @@
+import express, { type Express } from 'express';
+import { createHash, randomBytes } from 'node:crypto';
+import request from 'supertest';
+import {
+  createTokenRouter,
+  issueAuthorizationCode,
+  MemoryCodeStore,
+  MemoryKeyStore,
+  MemoryRefreshTokenStore,
+  type AuthorizationCodeRequest,
+  type TokenRouterOptions,
+} from '../lib/index.js';
+
+export const ISSUER = 'https://login.example.com';
+export const CLIENT_ID = 'web';
+export const REDIRECT_URI = 'https://app.example.com/callback';
+export const SPA_ORIGIN = 'https://app.example.com';
+
+/** A PKCE pair (RFC 7636 §4.1–4.2). */
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+let sharedKeys: Promise<MemoryKeyStore> | undefined;
+/** One RS256 key for the whole file: generating 2048-bit keys is slow. */
+export function sharedKeyStore(): Promise<MemoryKeyStore> {
+  sharedKeys ??= MemoryKeyStore.generate();
+  return sharedKeys;
+}
+
+export interface Harness {
+  app: Express;
+  codeStore: MemoryCodeStore;
+  refreshTokenStore: MemoryRefreshTokenStore;
+  keyStore: MemoryKeyStore;
+  /** Issue a code for the default client with a fresh PKCE pair; returns the form to redeem it. */
+  issue(grant?: Partial<AuthorizationCodeRequest>, ttl?: number): Promise<Record<string, string>>;
+  close(): void;
+}
+
+/** An Express app with the router mounted on in-process stores. */
+export async function harness(options: Partial<TokenRouterOptions> = {}): Promise<Harness> {
+  const codeStore = new MemoryCodeStore(options.now === undefined ? {} : { now: options.now });
+  const refreshTokenStore = new MemoryRefreshTokenStore();
+  const keyStore = await sharedKeyStore();
+  const app = express();
+  app.use(
+    createTokenRouter({
+      issuer: ISSUER,
+      codeStore,
+      keyStore,
+      refreshTokenStore,
+      clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] }],
+      ...options,
+    }),
+  );
+  return {
+    app,
+    codeStore,
+    refreshTokenStore,
+    keyStore,
+    async issue(grant = {}, ttl) {
+      const { verifier, challenge } = pkcePair();
+      const code = await issueAuthorizationCode(
+        codeStore,
+        {
+          clientId: CLIENT_ID,
+          redirectUri: REDIRECT_URI,
+          codeChallenge: challenge,
+          codeChallengeMethod: 'S256',
+          subject: 'user-123',
+          scope: ['openid'],
+          ...grant,
+        },
+        { ...(ttl === undefined ? {} : { ttl }), ...(options.now === undefined ? {} : { now: options.now }) },
+      );
+      return {
+        client_id: grant.clientId ?? CLIENT_ID,
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: grant.redirectUri ?? REDIRECT_URI,
+        code_verifier: verifier,
+      };
+    },
+    close() {
+      codeStore.close();
+      refreshTokenStore.close();
+    },
+  };
+}
+
+/** Form-encode parameters in the order given (URLSearchParams escapes as browsers do). */
+export function form(params: Record<string, string>): string {
+  return new URLSearchParams(params).toString();
+}
+
+/** POST a form to the token endpoint. */
+export function postToken(app: Express, body: string | Record<string, string>, path = '/oauth2/token') {
+  return request(app)
+    .post(path)
+    .set('Content-Type', 'application/x-www-form-urlencoded')
+    .send(typeof body === 'string' ? body : form(body));
+}
