@@ -2,6 +2,7 @@
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
+  globals: { EXPRESS_MAJOR: 5 },
   extensionsToTreatAsEsm: ['.ts'],
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],

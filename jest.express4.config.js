@@ -5,5 +5,6 @@ import base from './jest.config.js';
 export default {
   ...base,
   displayName: 'express4',
+  globals: { EXPRESS_MAJOR: 4 },
   moduleNameMapper: { ...base.moduleNameMapper, '^express$': 'express4' },
 };

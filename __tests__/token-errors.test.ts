@@ -26,6 +26,9 @@ const without = (valid: Form, name: string): Form => {
   return copy;
 };
 
+/** SPEC "Errors": code unknown, expired or already used. */
+const CODE_REFUSED: Record<ErrorProfile, [number, string]> = { ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_grant'] };
+
 /** SPEC "Errors": each row, both profiles. */
 const ROWS: Row[] = [
   { rule: 'client_id missing', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => without(v, 'client_id') },
@@ -79,7 +82,7 @@ describe.each(['ciam', 'rfc6749'] as const)('errors under the %s profile (SPEC "
   it('code already used', async () => {
     const valid = await h.issue();
     expect((await postToken(h.app, valid)).status).toBe(200);
-    expectError(await postToken(h.app, valid), ...(profile === 'ciam' ? ([401, 'invalid_client'] as const) : ([400, 'invalid_grant'] as const)));
+    expectError(await postToken(h.app, valid), ...CODE_REFUSED[profile]);
   });
 
   it('code expired', async () => {
@@ -87,7 +90,7 @@ describe.each(['ciam', 'rfc6749'] as const)('errors under the %s profile (SPEC "
     const timed = await harness({ errorProfile: profile, now: () => now });
     const valid = await timed.issue({}, 60);
     now += 60_000;
-    expectError(await postToken(timed.app, valid), ...(profile === 'ciam' ? ([401, 'invalid_client'] as const) : ([400, 'invalid_grant'] as const)));
+    expectError(await postToken(timed.app, valid), ...CODE_REFUSED[profile]);
     timed.close();
   });
 

@@ -165,3 +165,13 @@ describe.each(['RS256', 'PS256', 'ES256', 'EdDSA'] as const)('tokens signed with
     h.close();
   });
 });
+
+describe('RFC 7636 Appendix B over HTTP', () => {
+  it('redeems a code whose challenge is the Appendix B challenge with the Appendix B verifier', async () => {
+    const h = await harness();
+    const valid = await h.issue({ codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' });
+    const res = await postToken(h.app, { ...valid, code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' });
+    expect(res.status).toBe(200);
+    h.close();
+  });
+});

@@ -1,0 +1,94 @@
+import { MemoryCodeStore, MemoryRefreshTokenStore, type AuthorizationCodeGrant, type RefreshTokenRecord } from '../lib/index.js';
+
+const grant: AuthorizationCodeGrant = {
+  clientId: 'web',
+  redirectUri: 'https://app.example.com/cb',
+  codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+  codeChallengeMethod: 'S256',
+  subject: 'u',
+  scope: ['openid'],
+  expiresAt: 1_000,
+};
+
+describe('MemoryCodeStore', () => {
+  it('redeems once, then reports replayed until expiry, then unknown', async () => {
+    let now = 900_000;
+    const store = new MemoryCodeStore({ now: () => now });
+    await store.save('k', grant, 1_000);
+    expect((await store.redeem('k')).outcome).toBe('redeemed');
+    expect((await store.redeem('k')).outcome).toBe('replayed');
+    now = 1_000_000;
+    expect((await store.redeem('k')).outcome).toBe('unknown');
+    store.close();
+  });
+
+  it('of concurrent redeems, exactly one sees redeemed', async () => {
+    const store = new MemoryCodeStore({ now: () => 0 });
+    await store.save('k', grant, 1_000);
+    const outcomes = await Promise.all(Array.from({ length: 100 }, () => store.redeem('k')));
+    expect(outcomes.filter((result) => result.outcome === 'redeemed')).toHaveLength(1);
+    store.close();
+  });
+
+  it('sweeps expired entries so memory stays bounded', async () => {
+    let now = 0;
+    const store = new MemoryCodeStore({ now: () => now });
+    for (let i = 0; i < 1_000; i++) await store.save(`k${i}`, grant, 10 + (i % 2) * 100);
+    now = 50_000;
+    store.sweep();
+    expect(store.size).toBe(500);
+    now = 200_000;
+    store.sweep();
+    expect(store.size).toBe(0);
+    store.close();
+  });
+
+  it('keeps a copy: changing the saved grant later changes nothing', async () => {
+    const store = new MemoryCodeStore({ now: () => 0 });
+    const mine = structuredClone(grant);
+    await store.save('k', mine, 1_000);
+    mine.subject = 'someone-else';
+    const result = await store.redeem('k');
+    expect(result.outcome === 'redeemed' && result.grant.subject).toBe('u');
+    store.close();
+  });
+});
+
+describe('MemoryRefreshTokenStore', () => {
+  const record: RefreshTokenRecord = { clientId: 'web', subject: 'u', scope: ['openid'], familyId: 'f', familyExpiresAt: 5_000 };
+
+  it('rotates once, then reports reused', async () => {
+    const store = new MemoryRefreshTokenStore({ now: () => 0 });
+    await store.save('r', record, 1_000);
+    expect((await store.rotate('r')).outcome).toBe('rotated');
+    expect((await store.rotate('r')).outcome).toBe('reused');
+    store.close();
+  });
+
+  it('revoking a family makes its tokens unknown, and a later save into it is dropped', async () => {
+    const store = new MemoryRefreshTokenStore({ now: () => 0 });
+    await store.save('r1', record, 1_000);
+    await store.revokeFamily('f');
+    expect((await store.rotate('r1')).outcome).toBe('unknown');
+    await store.save('r2', record, 1_000);
+    expect((await store.rotate('r2')).outcome).toBe('unknown');
+    store.close();
+  });
+
+  it('a revocation that comes before the family\'s first token still holds', async () => {
+    const store = new MemoryRefreshTokenStore({ now: () => 0 });
+    await store.revokeFamily('f');
+    await store.save('r', record, 1_000);
+    expect((await store.rotate('r')).outcome).toBe('unknown');
+    store.close();
+  });
+
+  it('expires tokens at expiresAt', async () => {
+    let now = 0;
+    const store = new MemoryRefreshTokenStore({ now: () => now });
+    await store.save('r', record, 10);
+    now = 10_000;
+    expect((await store.rotate('r')).outcome).toBe('unknown');
+    store.close();
+  });
+});
