@@ -1,0 +1,98 @@
+// The bare reference handlers the router is measured against: what a minimal real token
+// endpoint does and nothing more. Express + express.urlencoded + a Map + two signatures:
+// parse the form, look up and delete the code, check the client, the redirect URI and the PKCE
+// S256 hash, sign the access and ID tokens (concurrently), answer JSON with no-store.
+// Keep them honest: they must do the same work a minimal real endpoint does, no less.
+import express from 'express';
+import { createHash, generateKeyPair, randomBytes, randomUUID, sign, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import { exportJWK, generateKeyPair as joseGenerateKeyPair, SignJWT } from 'jose';
+
+/** The node:crypto parameters of each JWS algorithm (RFC 7518 §3). */
+const NODE_SIGN = {
+  RS256: { digest: 'sha256', options: {} },
+  PS256: { digest: 'sha256', options: { padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 } },
+  ES256: { digest: 'sha256', options: { dsaEncoding: 'ieee-p1363' } },
+  EdDSA: { digest: null, options: {} },
+};
+
+/** A signer over jose's SignJWT (WebCrypto underneath). */
+export async function joseSigner(alg) {
+  const { privateKey, publicKey } = await joseGenerateKeyPair(alg, { modulusLength: 2048 });
+  const kid = randomUUID();
+  return {
+    kid,
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' },
+    sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(privateKey),
+  };
+}
+
+/** A signer over node:crypto's asynchronous sign() with a KeyObject (libuv's thread pool). */
+export async function nodeCryptoSigner(alg) {
+  const type = { RS256: 'rsa', PS256: 'rsa', ES256: 'ec', EdDSA: 'ed25519' }[alg];
+  const { privateKey, publicKey } = await promisify(generateKeyPair)(type, { modulusLength: 2048, namedCurve: 'P-256' });
+  const kid = randomUUID();
+  const { digest, options } = NODE_SIGN[alg];
+  const key = { key: privateKey, ...options };
+  const header = Buffer.from(JSON.stringify({ alg, kid, typ: 'JWT' })).toString('base64url');
+  return {
+    kid,
+    publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' },
+    sign: (claims) =>
+      new Promise((resolve, reject) => {
+        const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+        sign(digest, Buffer.from(input), key, (error, signature) => {
+          if (error) reject(error);
+          else resolve(`${input}.${signature.toString('base64url')}`);
+        });
+      }),
+  };
+}
+
+/**
+ * A bare token endpoint at `/oauth2/token`. `addCode(grant)` stores a grant under a fresh code
+ * and returns the code (the bench's stand-in for an authorization step).
+ */
+export function createReferenceApp({ issuer, signer }) {
+  const codes = new Map();
+  const app = express();
+  app.disable('x-powered-by');
+  const fail = (res, status, error) => res.status(status).set('Cache-Control', 'no-store').json({ error });
+  app.post('/oauth2/token', express.urlencoded({ extended: false }), async (req, res, next) => {
+    try {
+      const { grant_type, client_id, code, redirect_uri, code_verifier } = req.body ?? {};
+      if (grant_type !== 'authorization_code') return fail(res, 400, 'unsupported_grant_type');
+      const grant = typeof code === 'string' ? codes.get(code) : undefined;
+      if (grant === undefined) return fail(res, 400, 'invalid_grant');
+      codes.delete(code);
+      if (grant.clientId !== client_id || grant.redirectUri !== redirect_uri || typeof code_verifier !== 'string') {
+        return fail(res, 400, 'invalid_grant');
+      }
+      const derived = Buffer.from(createHash('sha256').update(code_verifier).digest('base64url'));
+      const expected = Buffer.from(grant.codeChallenge);
+      if (derived.length !== expected.length || !timingSafeEqual(derived, expected)) return fail(res, 400, 'invalid_grant');
+      const iat = Math.floor(Date.now() / 1000);
+      const [accessToken, idToken] = await Promise.all([
+        signer.sign({ iss: issuer, sub: grant.subject, aud: client_id, scope: grant.scope, iat, nbf: iat, exp: iat + 300, jti: randomUUID() }),
+        signer.sign({ iss: issuer, sub: grant.subject, aud: client_id, azp: client_id, iat, exp: iat + 1800, jti: randomUUID(), nonce: grant.nonce }),
+      ]);
+      res.set('Cache-Control', 'no-store').json({
+        access_token: accessToken,
+        scope: grant.scope.join(' '),
+        id_token: idToken,
+        token_type: 'Bearer',
+        expires_in: 300,
+      });
+    } catch (error) {
+      next(error);
+    }
+  });
+  return {
+    app,
+    addCode(grant) {
+      const code = randomBytes(32).toString('base64url');
+      codes.set(code, grant);
+      return code;
+    },
+  };
+}

@@ -1,0 +1,327 @@
+// npm run bench [-- --json] [--long] [--memory] [--alg RS256,ES256] [--rounds N] [--seconds S]
+//                  [--connections N] [--cpu-prof]
+//
+// Side by side, in alternating rounds: the library's router (in the example app, on in-process
+// stores; on Redis / Postgres too when REDIS_URL / DATABASE_URL are set) and the bare reference
+// handlers of bench/reference.js. Every target runs in its own process; codes are issued there
+// before each round and each is redeemed exactly once. The figures that matter are the paired
+// ratios: the median, over rounds, of (router req/s) / (reference req/s) in the same round.
+import autocannon from 'autocannon';
+import { fork, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { median, sum } from './stats.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const TOKEN_PATH = '/oauth2/token';
+const ISSUER = 'http://localhost';
+
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    long: { type: 'boolean', default: false },
+    memory: { type: 'boolean', default: false },
+    alg: { type: 'string', default: 'RS256,ES256' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    connections: { type: 'string', default: '16' },
+    'cpu-prof': { type: 'boolean', default: false },
+    targets: { type: 'string' },
+  },
+});
+
+/** Progress goes to stderr, so that `--json` leaves stdout to the results. */
+const log = (line) => process.stderr.write(`${line}\n`);
+
+ensureBuilt();
+
+if (flags.memory) {
+  const child = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/memory.js'), ...(flags.json ? ['--json'] : []), ...(flags.long ? ['--long'] : [])], {
+    stdio: 'inherit',
+  });
+  process.exit(child.status ?? 1);
+}
+
+const settings = {
+  rounds: Number(flags.rounds ?? (flags.long ? 15 : 5)),
+  roundSeconds: Number(flags.seconds ?? (flags.long ? 5 : 1.5)),
+  connections: Number(flags.connections),
+  algs: flags.alg.split(',').map((alg) => alg.trim()),
+};
+
+/** What each algorithm is held to: [target, baseline, minimum paired ratio]. */
+const TARGETS = {
+  RS256: [
+    ['router:memory', 'jose', 1.0],
+    ['router:memory', 'node-crypto', 0.9],
+  ],
+  ES256: [
+    ['router:memory', 'jose', 0.85],
+    ['router:memory', 'node-crypto', 0.85],
+  ],
+};
+const STORE_TARGETS = { redis: 0.85, postgres: 0.75 };
+
+const { STORE_BACKENDS, unavailableReason } = await import('./stores.js');
+const lib = await import('../dist/index.js');
+const stores = [];
+const skippedStores = {};
+for (const name of Object.keys(STORE_BACKENDS)) {
+  const reason = await unavailableReason(name, lib);
+  if (reason === undefined) stores.push(name);
+  else skippedStores[name] = reason;
+}
+
+const results = [];
+for (const alg of settings.algs) {
+  results.push(await benchAlgorithm(alg));
+}
+const report = { machine: machine(), settings, skippedStores, results };
+if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+else printReport(report);
+const failed = results.some((result) => result.comparisons.some((comparison) => !comparison.met));
+process.exitCode = failed ? 1 : 0;
+
+async function benchAlgorithm(alg) {
+  const names = [
+    ...stores.map((store) => `router:${store}`),
+    'jose',
+    'node-crypto',
+  ].filter((name) => flags.targets === undefined || flags.targets.split(',').includes(name));
+  log(`\n${alg}: starting ${names.join(', ')}`);
+  const servers = await Promise.all(names.map((name) => startServer(name, alg)));
+  try {
+    for (const server of servers) await checkTokens(server, alg);
+    // Warm-up (JIT, connection pools, key caches), twice, which also sizes each target's rounds.
+    const sized = (rps) => Math.max(settings.connections * 4, Math.round(rps * settings.roundSeconds));
+    for (const server of servers) {
+      server.amount = settings.connections * 50;
+      for (let warm = 0; warm < 2; warm++) server.amount = sized((await runRound(server, server.amount)).rps);
+      log(`  warmed up ${server.name}: ${server.amount} codes a round`);
+    }
+    const rounds = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      // Alternate the order, so no target always runs first (or just after the same one).
+      const order = round % 2 === 0 ? servers : [...servers].reverse();
+      const measured = {};
+      for (const server of order) {
+        measured[server.name] = await runRound(server, server.amount);
+        // Keep rounds near their length as the machine's load changes.
+        server.amount = sized(measured[server.name].rps);
+      }
+      rounds.push(measured);
+      log(`  round ${round + 1}/${settings.rounds}: ${names.map((name) => `${name} ${measured[name].rps.toFixed(0)}`).join(', ')}`);
+    }
+    return summarise(alg, names, rounds);
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+/** One round against one target: issue `amount` codes, redeem each once, measure. */
+async function runRound(server, amount) {
+  const forms = await server.call('issue', { count: amount });
+  let next = 0;
+  const cpuBefore = await server.call('cpu');
+  const started = process.hrtime.bigint();
+  let finished = started;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${server.port}`,
+    connections: Math.min(settings.connections, amount),
+    amount,
+    timeout: 20,
+    requests: [
+      {
+        method: 'POST',
+        path: TOKEN_PATH,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        // Each code goes out exactly once; autocannon calls this once per request it sends.
+        setupRequest: (request) => ({ ...request, body: forms[next++] }),
+        // autocannon ends a run on its one-second tick; time the requests themselves.
+        onResponse: () => {
+          finished = process.hrtime.bigint();
+        },
+      },
+    ],
+  });
+  const seconds = Number(finished - started) / 1e9;
+  const cpuAfter = await server.call('cpu');
+  const ok = result.statusCodeStats['200']?.count ?? 0;
+  const responses = sum(Object.values(result.statusCodeStats).map((stat) => stat.count));
+  const cpuMs = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000;
+  if (next !== amount) throw new Error(`${server.name}: ${next} codes sent for ${amount} requests`);
+  return {
+    requests: responses,
+    rps: responses / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non200: responses - ok + result.errors + result.timeouts,
+    cpuMsPerRequest: cpuMs / Math.max(responses, 1),
+  };
+}
+
+function summarise(alg, names, rounds) {
+  const targets = {};
+  for (const name of names) {
+    const of = (field) => rounds.map((round) => round[name][field]);
+    targets[name] = {
+      rps: median(of('rps')),
+      p50: median(of('p50')),
+      p99: median(of('p99')),
+      non200: sum(of('non200')),
+      requests: sum(of('requests')),
+      cpuMsPerRequest: median(of('cpuMsPerRequest')),
+    };
+  }
+  const pairs = [...(TARGETS[alg] ?? [])];
+  for (const name of names) {
+    const store = name.split(':')[1];
+    if (name.startsWith('router:') && store !== 'memory') pairs.push([name, 'router:memory', STORE_TARGETS[store]]);
+  }
+  const comparisons = pairs
+    .filter(([target, baseline]) => names.includes(target) && names.includes(baseline))
+    .map(([target, baseline, minimum]) => {
+      const ratios = rounds.map((round) => round[target].rps / round[baseline].rps);
+      const ratio = median(ratios);
+      const non200 = targets[target].non200 + targets[baseline].non200;
+      return {
+        target,
+        baseline,
+        ratio,
+        minRatio: Math.min(...ratios),
+        maxRatio: Math.max(...ratios),
+        cpuRatio: targets[baseline].cpuMsPerRequest / targets[target].cpuMsPerRequest,
+        minimum,
+        met: ratio >= minimum && non200 === 0,
+      };
+    });
+  return { alg, targets, comparisons, rounds };
+}
+
+/** Fork a target's server process and wait until it listens. */
+function startServer(name, alg) {
+  const [kind, store] = name.split(':');
+  const execArgv = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`, `--cpu-prof-name=${alg}-${name.replace(':', '-')}-${process.pid}.cpuprofile`] : [];
+  if (flags['cpu-prof']) mkdirSync(join(ROOT, 'bench/profiles'), { recursive: true });
+  const child = fork(join(ROOT, 'bench/server.js'), [JSON.stringify({ kind, alg, store })], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map();
+  let nextId = 0;
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready`)));
+    child.on('message', (message) => {
+      if (message.op === 'ready') {
+        child.removeAllListeners('exit');
+        child.once('exit', (code) => {
+          for (const { reject: fail } of pending.values()) fail(new Error(`${name} exited with ${code}`));
+        });
+        resolve({
+          name,
+          port: message.port,
+          call(op, args = {}) {
+            const id = nextId++;
+            return new Promise((done, fail) => {
+              pending.set(id, { resolve: done, reject: fail });
+              child.send({ id, op, ...args });
+            });
+          },
+          async stop() {
+            if (child.exitCode !== null) return;
+            const exited = new Promise((done) => child.once('exit', done));
+            await this.call('exit').catch(() => {});
+            await exited;
+          },
+        });
+        return;
+      }
+      const waiter = pending.get(message.id);
+      if (waiter === undefined) return;
+      pending.delete(message.id);
+      if (message.error !== undefined) waiter.reject(new Error(`${name}: ${message.error}`));
+      else waiter.resolve(message.result);
+    });
+  });
+}
+
+/**
+ * Before measuring, check that the target really issues tokens: a code redeemed once gives 200
+ * and two tokens that jose verifies against the target's public keys; the same code again fails.
+ */
+async function checkTokens(server, alg) {
+  const [form] = await server.call('issue', { count: 1 });
+  const jwks = createLocalJWKSet(await server.call('jwks'));
+  const post = () =>
+    fetch(`http://127.0.0.1:${server.port}${TOKEN_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    });
+  const response = await post();
+  if (response.status !== 200) throw new Error(`${server.name}: a fresh code got ${response.status}`);
+  const body = await response.json();
+  const clientId = new URLSearchParams(form).get('client_id');
+  for (const token of [body.access_token, body.id_token]) {
+    const { protectedHeader } = await jwtVerify(token, jwks, { issuer: ISSUER, audience: clientId, algorithms: [alg] });
+    if (protectedHeader.typ !== 'JWT') throw new Error(`${server.name}: typ is ${protectedHeader.typ}`);
+  }
+  const replay = await post();
+  if (replay.status === 200) throw new Error(`${server.name}: a code was redeemed twice`);
+  await replay.arrayBuffer();
+}
+
+function machine() {
+  const [first] = cpus();
+  return {
+    cpus: cpus().length,
+    cpuModel: first?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
+  };
+}
+
+function printReport({ machine: host, settings: used, skippedStores: skipped, results: all }) {
+  const line = (cells, widths) => cells.map((cell, index) => String(cell).padStart(widths[index])).join('  ');
+  console.log(`\n${host.cpus} × ${host.cpuModel}, ${host.memoryGiB} GiB, Node ${host.node}, ${host.platform}; load average ${host.loadAverage.join(' ')}`);
+  console.log(`${used.rounds} rounds of ~${used.roundSeconds} s per target, ${used.connections} connections; medians over rounds`);
+  for (const [name, reason] of Object.entries(skipped)) console.log(`store ${name} skipped: ${reason}`);
+  for (const result of all) {
+    console.log(`\n${result.alg}`);
+    const widths = [16, 9, 9, 9, 8, 12];
+    console.log(line(['target', 'req/s', 'p50 ms', 'p99 ms', 'non-200', 'CPU ms/req'], widths));
+    for (const [name, stats] of Object.entries(result.targets)) {
+      console.log(line([name, stats.rps.toFixed(0), stats.p50.toFixed(1), stats.p99.toFixed(1), stats.non200, stats.cpuMsPerRequest.toFixed(3)], widths));
+    }
+    for (const comparison of result.comparisons) {
+      console.log(
+        `  ${comparison.target} / ${comparison.baseline}: ${comparison.ratio.toFixed(3)} ` +
+          `(rounds ${comparison.minRatio.toFixed(3)}–${comparison.maxRatio.toFixed(3)}; CPU ${comparison.cpuRatio.toFixed(3)}) ` +
+          `target ≥ ${comparison.minimum.toFixed(2)}: ${comparison.met ? 'met' : 'NOT MET'}`,
+      );
+    }
+  }
+}
+
+/** Build dist/ when it is missing or older than a source file, so the bench never runs stale code. */
+function ensureBuilt() {
+  const built = join(ROOT, 'dist/index.js');
+  const newest = (dir) =>
+    Math.max(
+      ...readdirSync(dir, { withFileTypes: true }).map((entry) =>
+        entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs,
+      ),
+    );
+  if (existsSync(built) && statSync(built).mtimeMs >= newest(join(ROOT, 'lib'))) return;
+  log('building dist/ (npm run build) ...');
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+    stdio: ['ignore', 2, 2],
+  });
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+}

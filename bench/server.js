@@ -1,0 +1,106 @@
+// One endpoint under test, in its own process. The runner talks to it over the IPC channel only
+// (never over HTTP): it asks for pre-issued codes and for this process's CPU time.
+//   node bench/server.js '{"kind":"router","alg":"RS256","store":"memory"}'
+// kind: "router" (the example app with the library's router), "jose" or "node-crypto" (the bare
+// reference handlers of bench/reference.js).
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import * as lib from '../dist/index.js';
+import { createExampleApp } from '../example-app/app.js';
+import { SPA_CALLBACK_PATH, SPA_CLIENT_ID } from '../example-app/clients.js';
+import { createReferenceApp, joseSigner, nodeCryptoSigner } from './reference.js';
+import { STORE_BACKENDS } from './stores.js';
+
+const ISSUER = 'http://localhost';
+const CLIENT_ID = SPA_CLIENT_ID;
+const REDIRECT_URI = `${ISSUER}${SPA_CALLBACK_PATH}`;
+
+const { kind, alg, store = 'memory' } = JSON.parse(process.argv[2] ?? '{}');
+
+/** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
+async function createTarget() {
+  if (kind === 'router') {
+    const backend = await STORE_BACKENDS[store].create(lib);
+    const keyStore = await lib.MemoryKeyStore.generate({ alg });
+    const example = await createExampleApp({ issuer: ISSUER, codeStore: backend.codeStore, keyStore });
+    return {
+      app: example.app,
+      issue: (grant) => lib.issueAuthorizationCode(backend.codeStore, grant),
+      jwks: () => keyStore.publicJwks(),
+      close: async () => {
+        example.close();
+        await backend.close();
+      },
+    };
+  }
+  const signer = kind === 'jose' ? await joseSigner(alg) : await nodeCryptoSigner(alg);
+  const reference = createReferenceApp({ issuer: ISSUER, signer });
+  return {
+    app: reference.app,
+    issue: async (grant) => reference.addCode(grant),
+    jwks: async () => ({ keys: [signer.publicJwk] }),
+    close: async () => {},
+  };
+}
+
+/** Issue `count` codes, each with a fresh PKCE pair, and return the form bodies that redeem them. */
+async function issueForms(target, count) {
+  const forms = [];
+  const batch = 200;
+  for (let start = 0; start < count; start += batch) {
+    const made = await Promise.all(
+      Array.from({ length: Math.min(batch, count - start) }, async () => {
+        const verifier = randomBytes(32).toString('base64url');
+        const code = await target.issue({
+          clientId: CLIENT_ID,
+          redirectUri: REDIRECT_URI,
+          codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
+          codeChallengeMethod: 'S256',
+          subject: `user-${randomBytes(6).toString('hex')}`,
+          scope: ['openid'],
+          nonce: randomBytes(16).toString('base64url'),
+        });
+        return new URLSearchParams({
+          grant_type: 'authorization_code',
+          client_id: CLIENT_ID,
+          code,
+          redirect_uri: REDIRECT_URI,
+          code_verifier: verifier,
+        }).toString();
+      }),
+    );
+    forms.push(...made);
+  }
+  return forms;
+}
+
+const target = await createTarget();
+const server = createServer(target.app);
+server.keepAliveTimeout = 30_000;
+
+const operations = {
+  issue: ({ count }) => issueForms(target, count),
+  cpu: () => process.cpuUsage(),
+  jwks: () => target.jwks(),
+  exit: async () => {
+    await new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections?.();
+    await target.close();
+    // A normal exit, so that --cpu-prof writes its profile.
+    setImmediate(() => process.exit(0));
+    return true;
+  },
+};
+
+process.on('message', async ({ id, op, ...args }) => {
+  try {
+    process.send({ id, result: await operations[op](args) });
+  } catch (error) {
+    process.send({ id, error: String(error?.stack ?? error) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+server.listen(0, '127.0.0.1', () => {
+  process.send({ op: 'ready', port: server.address().port });
+});
