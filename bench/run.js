@@ -8,7 +8,7 @@
 // ratios: the median, over rounds, of (router req/s) / (reference req/s) in the same round.
 import autocannon from 'autocannon';
 import { fork, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,9 @@ const settings = {
   algs: flags.alg.split(',').map((alg) => alg.trim()),
 };
 
+/** Whether the current rounds are profiled (`--cpu-prof`: the measured rounds, not the warm-up). */
+let profiling = false;
+
 /** What each algorithm is held to: [target, baseline, minimum paired ratio]. */
 const TARGETS = {
   RS256: [
@@ -96,6 +99,7 @@ async function benchAlgorithm(alg) {
   const servers = await Promise.all(names.map((name) => startServer(name, alg)));
   try {
     for (const server of servers) await checkTokens(server, alg);
+    profiling = false;
     // Warm-up (JIT, connection pools, key caches), twice, which also sizes each target's rounds.
     const sized = (rps) => Math.max(settings.connections * 4, Math.round(rps * settings.roundSeconds));
     for (const server of servers) {
@@ -104,6 +108,7 @@ async function benchAlgorithm(alg) {
       log(`  warmed up ${server.name}: ${server.amount} codes a round`);
     }
     const rounds = [];
+    profiling = flags['cpu-prof'];
     for (let round = 0; round < settings.rounds; round++) {
       // Alternate the order, so no target always runs first (or just after the same one).
       const order = round % 2 === 0 ? servers : [...servers].reverse();
@@ -116,6 +121,7 @@ async function benchAlgorithm(alg) {
       rounds.push(measured);
       log(`  round ${round + 1}/${settings.rounds}: ${names.map((name) => `${name} ${measured[name].rps.toFixed(0)}`).join(', ')}`);
     }
+    if (profiling) writeProfiles(alg, servers);
     return summarise(alg, names, rounds);
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
@@ -126,6 +132,7 @@ async function benchAlgorithm(alg) {
 async function runRound(server, amount) {
   const forms = await server.call('issue', { count: amount });
   let next = 0;
+  if (profiling) await server.call('profile-start');
   const cpuBefore = await server.call('cpu');
   const started = process.hrtime.bigint();
   let finished = started;
@@ -150,6 +157,7 @@ async function runRound(server, amount) {
   });
   const seconds = Number(finished - started) / 1e9;
   const cpuAfter = await server.call('cpu');
+  if (profiling) keepProfile(server, await server.call('profile-stop'));
   const ok = result.statusCodeStats['200']?.count ?? 0;
   const responses = sum(Object.values(result.statusCodeStats).map((stat) => stat.count));
   const cpuMs = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000;
@@ -202,13 +210,28 @@ function summarise(alg, names, rounds) {
   return { alg, targets, comparisons, rounds };
 }
 
+function keepProfile(server, profile) {
+  if (server.profiles === undefined) server.profiles = [];
+  server.profiles.push(profile);
+}
+
+/** One .cpuprofile per target and round (bench/profile-summary.js adds them up; DevTools opens each). */
+function writeProfiles(alg, servers) {
+  const dir = join(ROOT, 'bench/profiles');
+  mkdirSync(dir, { recursive: true });
+  for (const server of servers) {
+    server.profiles.forEach((profile, index) => {
+      const file = join(dir, `${alg}-${server.name.replace(':', '-')}-round${index + 1}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+    });
+    log(`  profiles: ${join('bench/profiles', `${alg}-${server.name.replace(':', '-')}-round*.cpuprofile`)}`);
+  }
+}
+
 /** Fork a target's server process and wait until it listens. */
 function startServer(name, alg) {
   const [kind, store] = name.split(':');
-  const execArgv = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`, `--cpu-prof-name=${alg}-${name.replace(':', '-')}-${process.pid}.cpuprofile`] : [];
-  if (flags['cpu-prof']) mkdirSync(join(ROOT, 'bench/profiles'), { recursive: true });
   const child = fork(join(ROOT, 'bench/server.js'), [JSON.stringify({ kind, alg, store })], {
-    execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map();

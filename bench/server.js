@@ -5,6 +5,7 @@
 // reference handlers of bench/reference.js).
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import * as lib from '../dist/index.js';
 import { createExampleApp } from '../example-app/app.js';
 import { SPA_CALLBACK_PATH, SPA_CLIENT_ID } from '../example-app/clients.js';
@@ -78,7 +79,21 @@ const target = await createTarget();
 const server = createServer(target.app);
 server.keepAliveTimeout = 30_000;
 
+/** CPU profiling of the measured rounds only (`--cpu-prof`), not of issuing codes between them. */
+let profiler;
+
 const operations = {
+  'profile-start': async () => {
+    if (profiler === undefined) {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+    }
+    await profiler.post('Profiler.start');
+    return true;
+  },
+  'profile-stop': async () => (await profiler.post('Profiler.stop')).profile,
   issue: ({ count }) => issueForms(target, count),
   cpu: () => process.cpuUsage(),
   jwks: () => target.jwks(),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { EpochSeconds, ExtraClaims, SigningKey } from './adapters/interfaces.js';
+import { signCompactJws } from './jws.js';
 
 /** Who and what a token response is for: from a redeemed code (or, later, a refresh token). */
 export interface TokenSubject {
@@ -76,6 +77,7 @@ function idTokenClaims(subject: TokenSubject, { issuer, iat, idTokenTtl }: Signi
   return claims;
 }
 
+/** RFC 7519 §7.1: a JWT is a JWS over the claims. Signed with node:crypto (see jws.ts for why). */
 function sign(claims: JWTPayload, { kid, alg, key }: SigningKey): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
+  return signCompactJws({ alg, kid, typ: 'JWT' }, claims, key);
 }
