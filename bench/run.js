@@ -157,9 +157,9 @@ async function runRound(server, amount) {
   });
   const seconds = Number(finished - started) / 1e9;
   const cpuAfter = await server.call('cpu');
-  if (profiling) keepProfile(server, await server.call('profile-stop'));
   const ok = result.statusCodeStats['200']?.count ?? 0;
   const responses = sum(Object.values(result.statusCodeStats).map((stat) => stat.count));
+  if (profiling) keepProfile(server, { ...(await server.call('profile-stop')), benchRequests: responses });
   const cpuMs = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000;
   if (next !== amount) throw new Error(`${server.name}: ${next} codes sent for ${amount} requests`);
   return {
