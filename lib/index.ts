@@ -11,6 +11,14 @@ export { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.j
 export type { MemoryStoreOptions } from './adapters/expiring-map.js';
 export { MemoryKeyStore } from './adapters/memory-key-store.js';
 export type { SigningAlgorithm } from './adapters/memory-key-store.js';
+export { RedisCodeStore } from './adapters/redis-code-store.js';
+export { RedisRefreshTokenStore } from './adapters/redis-refresh-token-store.js';
+export type { RedisScriptClient, RedisStoreOptions } from './adapters/redis-script.js';
+export { PostgresCodeStore } from './adapters/postgres-code-store.js';
+export { PostgresRefreshTokenStore } from './adapters/postgres-refresh-token-store.js';
+export type { PostgresPool, PostgresStoreOptions } from './adapters/postgres-pool.js';
+export { postgresSchema } from './adapters/postgres-schema.js';
+export { StoreTimeoutError } from './adapters/bounded-call.js';
 export type {
   AuthorizationCodeGrant,
   AuthorizationCodeStore,
