@@ -3,10 +3,13 @@ import { uniqueName } from './services.js';
 
 /**
  * The client settings the README recommends: fail at once while disconnected (no offline queue
- * that grows through an outage), give up on a command after a second, and keep reconnecting.
+ * that grows through an outage), give up on a command after a second, keep reconnecting, and
+ * never send again, after a reconnect, a command whose caller was already told it failed: a
+ * redeem replayed then would spend a code whose token request got 503.
  */
 export const RECOMMENDED_REDIS_OPTIONS = {
   enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 1,
   commandTimeout: 1_000,
   socketTimeout: 2_000,
