@@ -3,6 +3,7 @@ import { createTokenRouter, MemoryCodeStore, MemoryKeyStore, MemoryRefreshTokenS
 import { authorizationRoutes } from './authorize.js';
 import { clientLookup, demoClients } from './clients.js';
 import { renderError, renderHome, sendPage } from './pages.js';
+import { relyingPartyRoutes } from './relying-party.js';
 import { createSessionStore } from './sessions.js';
 import { spaRoutes } from './spa-routes.js';
 import { createUserDirectory, DEMO_USERS } from './users.js';
@@ -50,6 +51,7 @@ export async function createExampleApp(options = {}) {
     authorizationRoutes({ issuer, codeStore, findClient: clientLookup(clients), users, sessions, demoUsers: DEMO_USERS }),
   );
   app.use(spaRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH }));
+  app.use(relyingPartyRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH }));
   app.get('/', (req, res) => {
     sendPage(res, 200, renderHome({ session: sessions.current(req), issuer }));
   });
