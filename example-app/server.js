@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { createExampleApp } from './app.js';
+import { jsonLinesAuditLog } from './audit-log.js';
 
 const port = Number(process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -10,7 +11,8 @@ const issuer = process.env.ISSUER ?? `http://localhost:${port}`;
 
 let app;
 try {
-  ({ app } = await createExampleApp({ issuer }));
+  // Audit events (tokens issued, codes replayed, refresh reuse, rejections…) as JSON lines on stdout.
+  ({ app } = await createExampleApp({ issuer, onEvent: jsonLinesAuditLog(process.stdout) }));
 } catch (error) {
   // A bad ISSUER is a configuration mistake: say which, without a stack trace.
   console.error(`Cannot start the example app: ${error.message}`);
