@@ -183,6 +183,8 @@ export function resolveOptions(options: unknown): RouterConfig {
   if (refreshTokenMaxAge < refreshTokenTtl) {
     throw invalid('refreshTokenMaxAge', `at least refreshTokenTtl (${refreshTokenTtl})`, refreshTokenMaxAge);
   }
+  const issuer = resolveIssuer(given.issuer);
+  const codeStore = adapter<AuthorizationCodeStore>(given.codeStore, 'codeStore', ['save', 'redeem'], 'new MemoryCodeStore()');
   const accessTokenTtl = seconds(given.accessTokenTtl, 'accessTokenTtl', 300);
   const idTokenTtl = seconds(given.idTokenTtl, 'idTokenTtl', 1800);
   const keyStore = adapter<KeyStore>(given.keyStore, 'keyStore', ['signingKey', 'publicJwks'], 'await MemoryKeyStore.generate()');
@@ -190,8 +192,8 @@ export function resolveOptions(options: unknown): RouterConfig {
   const accessTokenFormat = resolveAccessTokenFormat(given.accessTokenFormat);
   const now = resolveClock(given.now);
   return {
-    issuer: resolveIssuer(given.issuer),
-    codeStore: adapter(given.codeStore, 'codeStore', ['save', 'redeem'], 'new MemoryCodeStore()'),
+    issuer,
+    codeStore,
     keyStore,
     refreshTokenStore:
       given.refreshTokenStore === undefined
