@@ -3,7 +3,7 @@ import type { RefreshTokenRecord, RefreshTokenStore } from './adapters/interface
 import { findRegisteredClient } from './clients.js';
 import { CorsPolicy } from './cors.js';
 import type { RequestTrail } from './events.js';
-import { isFormUtf8, readFormParams } from './form-body.js';
+import { isFormUtf8, readFormParams, rejectAmbiguous } from './form-body.js';
 import type { RouterConfig } from './options.js';
 import { guard, RequestError } from './request-error.js';
 import { sendRejection } from './respond.js';
@@ -45,7 +45,9 @@ export function revocationEndpoint(config: RouterConfig): (req: Request, res: Re
 async function revoke(config: RouterConfig, req: Request, trail: RequestTrail): Promise<void> {
   if (req.method !== 'POST') throw new RequestError('method_not_allowed', { allow: REVOCATION_PATH_METHODS });
   if (!isFormUtf8(req.headers['content-type'])) throw new RequestError('unsupported_content_type');
-  const params = await readFormParams(req, REVOCATION_PARAMETERS, config.bodyLimit);
+  const form = await readFormParams(req, REVOCATION_PARAMETERS, config.bodyLimit);
+  rejectAmbiguous(form, REVOCATION_PARAMETERS);
+  const { params } = form;
   const validated = await validateRevocationRequest(params);
   if ('failure' in validated) {
     if (validated.failure !== 'client_id_invalid') trail.clientId = params.client_id!;

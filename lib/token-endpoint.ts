@@ -3,13 +3,13 @@ import { findRegisteredClient } from './clients.js';
 import { exchangeCode } from './code-grant.js';
 import { CorsPolicy } from './cors.js';
 import type { RequestTrail } from './events.js';
-import { isFormUtf8, readFormParams } from './form-body.js';
+import { isFormUtf8, readFormParams, rejectAmbiguous } from './form-body.js';
 import type { RouterConfig } from './options.js';
 import { exchangeRefreshToken } from './refresh-grant.js';
 import { guard, RequestError } from './request-error.js';
 import { sendJson, sendRejection } from './respond.js';
 import type { TokenResponse } from './token-issuance.js';
-import { TOKEN_PARAMETERS, validateTokenRequest } from './validation.js';
+import { parametersOfGrant, TOKEN_PARAMETERS, validateTokenRequest } from './validation.js';
 
 export type { TokenResponse } from './token-issuance.js';
 
@@ -39,7 +39,8 @@ async function exchange(config: RouterConfig, req: Request, trail: RequestTrail)
   // 1. Method, content type, body size and parse, repeated or bracketed known parameters.
   if (req.method !== 'POST') throw new RequestError('method_not_allowed', { allow: TOKEN_PATH_METHODS });
   if (!isFormUtf8(req.headers['content-type'])) throw new RequestError('unsupported_content_type');
-  const params = await readFormParams(req, TOKEN_PARAMETERS, config.bodyLimit);
+  const { params, ambiguous } = await readFormParams(req, TOKEN_PARAMETERS, config.bodyLimit);
+  rejectAmbiguous({ params, ambiguous }, parametersOfGrant(params.grant_type));
   // 2–4. Parameters present, within limits, well-formed; grant type supported.
   const validated = await validateTokenRequest(params);
   if ('failure' in validated) {

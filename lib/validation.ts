@@ -19,19 +19,34 @@ export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as 
 
 export type GrantType = (typeof SUPPORTED_GRANT_TYPES)[number];
 
+/** The parameters every token request reads, whatever its grant type. */
+const COMMON_PARAMETERS = ['client_id', 'grant_type'] as const;
+
+/** The parameters each grant type reads besides the common ones. */
+const GRANT_PARAMETERS: Record<GrantType, readonly string[]> = {
+  authorization_code: ['code', 'redirect_uri', 'code_verifier'],
+  refresh_token: ['refresh_token', 'scope'],
+};
+
 /**
  * The body parameters the token endpoint reads, for every grant type; all others are ignored
  * (RFC 6749 §3.2).
  */
 export const TOKEN_PARAMETERS: ReadonlySet<string> = new Set([
-  'client_id',
-  'grant_type',
-  'code',
-  'redirect_uri',
-  'code_verifier',
-  'refresh_token',
-  'scope',
+  ...COMMON_PARAMETERS,
+  ...Object.values(GRANT_PARAMETERS).flat(),
 ]);
+
+/**
+ * The parameters a request with this `grant_type` reads: only these must not be repeated. A
+ * code request that repeats `scope`, which it does not read, is not refused for it.
+ */
+export function parametersOfGrant(grantType: string | undefined): readonly string[] {
+  const own = (SUPPORTED_GRANT_TYPES as readonly (string | undefined)[]).includes(grantType)
+    ? GRANT_PARAMETERS[grantType as GrantType]
+    : [];
+  return [...COMMON_PARAMETERS, ...own];
+}
 
 /** The body parameters the revocation endpoint reads (RFC 7009 §2.1). */
 export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 'token', 'token_type_hint']);
