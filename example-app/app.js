@@ -1,7 +1,7 @@
 import express from 'express';
 import { createTokenRouter, MemoryCodeStore, MemoryKeyStore, MemoryRefreshTokenStore } from '../dist/index.js';
 import { authorizationRoutes } from './authorize.js';
-import { clientLookup, demoClients } from './clients.js';
+import { baseUrl, clientLookup, demoClients } from './clients.js';
 import { renderError, renderHome, sendPage } from './pages.js';
 import { relyingPartyRoutes } from './relying-party.js';
 import { createSessionStore } from './sessions.js';
@@ -49,12 +49,18 @@ export async function createExampleApp(options = {}) {
   app.disable('x-powered-by');
   // The library: POST /oauth2/token and /oauth2/revoke, GET /oauth2/jwks and discovery, with their
   // own parsing, CORS and errors.
-  app.use(createTokenRouter({ issuer, codeStore, keyStore, refreshTokenStore, clients, onEvent }));
+  // The discovery document also names this host's own authorization endpoint; it sends `iss`
+  // with every answer (RFC 9207), so clients may insist on it.
+  const discoveryMetadata = {
+    authorization_endpoint: `${baseUrl(issuer)}/authorize`,
+    authorization_response_iss_parameter_supported: true,
+  };
+  app.use(createTokenRouter({ issuer, codeStore, keyStore, refreshTokenStore, clients, onEvent, discoveryMetadata }));
   app.use(
     authorizationRoutes({ issuer, codeStore, findClient: clientLookup(clients), users, sessions, demoUsers: DEMO_USERS }),
   );
   app.use(spaRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH }));
-  app.use(relyingPartyRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH }));
+  app.use(relyingPartyRoutes({ issuer }));
   app.get('/', (req, res) => {
     sendPage(res, 200, renderHome({ session: sessions.current(req), issuer }));
   });

@@ -21,17 +21,15 @@ const SESSION_TTL_SECONDS = 3600;
  *
  * @param {object} options
  * @param {string} options.issuer  the authorization server's issuer; its endpoints are below it
- * @param {string} options.tokenPath  the token endpoint's path, e.g. `/oauth2/token`
- * @param {string} options.jwksPath  the JWKS endpoint's path, e.g. `/oauth2/jwks`
  * @param {string} [options.clientId]  default `example-web`
  * @param {string} [options.appBaseUrl]  where this web app is served, for its redirect URI; default the issuer's base URL
  */
-export function relyingPartyRoutes({ issuer, tokenPath, jwksPath, clientId = WEB_CLIENT_ID, appBaseUrl = baseUrl(issuer) }) {
+export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, appBaseUrl = baseUrl(issuer) }) {
   const redirectUri = `${baseUrl(appBaseUrl)}${WEB_CALLBACK_PATH}`;
   const secure = redirectUri.startsWith('https:');
   const pendingSignIns = createCookieMap({ name: 'example_rp_signin', path: '/rp', ttlSeconds: SIGN_IN_TTL_SECONDS, secure });
   const sessions = createCookieMap({ name: 'example_rp_sid', path: '/rp', ttlSeconds: SESSION_TTL_SECONDS, secure });
-  const configuration = lazyConfiguration({ issuer, tokenPath, jwksPath, clientId, redirectUri });
+  const configuration = lazyConfiguration({ issuer, clientId, redirectUri });
 
   const router = express.Router();
 
@@ -105,23 +103,9 @@ export function relyingPartyRoutes({ issuer, tokenPath, jwksPath, clientId = WEB
 }
 
 /**
- * openid-client's `Configuration`, made on first use and kept. Until the library serves
- * `/.well-known/openid-configuration`, the server metadata is written out here; once it does,
- * the body of `configure` becomes one call:
- *
- *   return oidc.discovery(new URL(issuer), clientId, clientMetadata, oidc.None(), { execute });
+ * openid-client's `Configuration`, made on first use (by discovery) and kept.
  */
-function lazyConfiguration({ issuer, tokenPath, jwksPath, clientId, redirectUri }) {
-  const base = baseUrl(issuer);
-  const serverMetadata = {
-    issuer,
-    authorization_endpoint: `${base}/authorize`,
-    token_endpoint: `${base}${tokenPath}`,
-    jwks_uri: `${base}${jwksPath}`,
-    code_challenge_methods_supported: ['S256'],
-    // The host's /authorize sends `iss` with every answer (RFC 9207): insist on it.
-    authorization_response_iss_parameter_supported: true,
-  };
+function lazyConfiguration({ issuer, clientId, redirectUri }) {
   const clientMetadata = { redirect_uris: [redirectUri], response_types: ['code'], token_endpoint_auth_method: 'none' };
   const execute = [
     // Check the ID token's signature against the JWKS too. Over https a client may skip this
@@ -133,11 +117,9 @@ function lazyConfiguration({ issuer, tokenPath, jwksPath, clientId, redirectUri 
     ...(isLoopbackHttp(issuer) ? [oidc.allowInsecureRequests] : []),
   ];
 
-  async function configure() {
+  function configure() {
     // A public client: no secret, PKCE binds the code to this client (token_endpoint_auth_method none).
-    const config = new oidc.Configuration(serverMetadata, clientId, clientMetadata, oidc.None());
-    for (const step of execute) step(config);
-    return config;
+    return oidc.discovery(new URL(issuer), clientId, clientMetadata, oidc.None(), { execute });
   }
 
   let made;
