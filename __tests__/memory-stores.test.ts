@@ -83,6 +83,18 @@ describe('MemoryRefreshTokenStore', () => {
     store.close();
   });
 
+  it('find gives the record, spent or not, without spending it', async () => {
+    const store = new MemoryRefreshTokenStore({ now: () => 0 });
+    await store.save('r', record, 1_000);
+    expect(await store.find('r')).toEqual(record);
+    expect((await store.rotate('r')).outcome).toBe('rotated');
+    expect(await store.find('r')).toEqual(record);
+    expect(await store.find('unknown')).toBeUndefined();
+    await store.revokeFamily('f');
+    expect(await store.find('r')).toBeUndefined();
+    store.close();
+  });
+
   it('expires tokens at expiresAt', async () => {
     let now = 0;
     const store = new MemoryRefreshTokenStore({ now: () => now });

@@ -28,7 +28,7 @@ export class CorsPolicy {
 
   /** Add the CORS headers an actual (non-preflight) request gets. */
   async applyToResponse(req: Request, res: Response): Promise<void> {
-    res.setHeader('Vary', 'Origin');
+    res.vary('Origin');
     const origin = req.headers.origin;
     if (origin !== undefined && (await this.isAllowed(origin))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
@@ -37,7 +37,7 @@ export class CorsPolicy {
 
   /** Answer a preflight: 204, with CORS headers only for an allowed origin. */
   async answerPreflight(req: Request, res: Response): Promise<void> {
-    res.setHeader('Vary', 'Origin');
+    res.vary('Origin');
     const origin = req.headers.origin;
     if (origin !== undefined && (await this.isAllowed(origin))) {
       res.setHeader('Access-Control-Allow-Origin', origin);

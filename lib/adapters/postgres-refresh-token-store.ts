@@ -22,7 +22,7 @@ interface RotateRow {
  */
 export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #config: PostgresStoreConfig;
-  readonly #sql: { insert: string; rotate: string; revoke: string; deleteExpired: string };
+  readonly #sql: { insert: string; rotate: string; find: string; revoke: string; deleteExpired: string };
 
   constructor(options: PostgresStoreOptions) {
     this.#config = resolvePostgresOptions('PostgresRefreshTokenStore', options, DEFAULT_REFRESH_TOKEN_TABLE);
@@ -46,6 +46,7 @@ SELECT record, false AS reused FROM won
 UNION ALL
 SELECT record, true AS reused FROM ${table} AS t
 WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT EXISTS (SELECT 1 FROM won)`,
+      find: `SELECT record FROM ${table} AS t WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)}`,
       revoke: `WITH gone AS (DELETE FROM ${table} WHERE family_id = $1 RETURNING family_expires_at)
 INSERT INTO ${revoked} AS r (family_id, expires_at)
 SELECT $1, COALESCE((SELECT max(family_expires_at) FROM gone), ${now2} + make_interval(secs => $3))
@@ -82,6 +83,13 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
       const row = rows[0] as RotateRow | undefined;
       if (row === undefined) return { outcome: 'unknown' };
       return { outcome: row.reused ? 'reused' : 'rotated', record: row.record };
+    });
+  }
+
+  find(key: string): Promise<RefreshTokenRecord | undefined> {
+    return bounded('PostgresRefreshTokenStore.find', this.#config.timeoutMs, async () => {
+      const { rows } = await this.#config.pool.query(this.#sql.find, [key, this.#config.now()]);
+      return (rows[0] as { record: RefreshTokenRecord } | undefined)?.record;
     });
   }
 

@@ -47,6 +47,12 @@ if not record then return false end
 return { redis.call('HSETNX', KEYS[2], 'spent', '1'), record }
 `);
 
+/** Read-only: the record, unless the family is revoked. */
+const FIND = new RedisScript(`
+if redis.call('HGET', KEYS[1], 'revoked') then return false end
+return redis.call('HGET', KEYS[2], 'record')
+`);
+
 /** Kept until the family's end; for a family never seen, for ARGV[1] seconds. */
 const REVOKE = new RedisScript(`
 redis.call('HSET', KEYS[1], 'revoked', '1')
@@ -89,6 +95,16 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       if (reply === undefined) return { outcome: 'unknown' };
       const record = JSON.parse(reply.json) as RefreshTokenRecord;
       return { outcome: reply.first ? 'rotated' : 'reused', record };
+    });
+  }
+
+  find(key: string): Promise<RefreshTokenRecord | undefined> {
+    return bounded('RedisRefreshTokenStore.find', this.#config.timeoutMs, async () => {
+      const { client } = this.#config;
+      const familyId = await FIND_FAMILY.run(client, [this.#indexKey(key)]);
+      if (typeof familyId !== 'string') return undefined;
+      const json = await FIND.run(client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]);
+      return typeof json === 'string' ? (JSON.parse(json) as RefreshTokenRecord) : undefined;
     });
   }
 

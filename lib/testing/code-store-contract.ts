@@ -16,6 +16,8 @@ function fullGrant(expiresAt: number): AuthorizationCodeGrant {
     scope: ['openid', 'profile'],
     nonce: 'n-0S6_WzA2Mj',
     authTime: 1_700_000_000,
+    acr: 'urn:example:loa:2',
+    amr: ['pwd', 'otp'],
     idTokenClaims: { name: 'Alice', groups: ['a', 'b'], nested: { ok: true } },
     accessTokenClaims: { tenant: 't-1', level: 3 },
     expiresAt,

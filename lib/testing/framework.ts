@@ -53,6 +53,11 @@ export interface ContractOptions<S> {
    * Default `true`; an in-process store with nothing at rest may say `false`.
    */
   checkAtRest?: boolean;
+  /**
+   * Whether to test the optional `RefreshTokenStore.find`. Default `true`: a store without it
+   * says `false`, and the suite's title says the method was left out.
+   */
+  checkFind?: boolean;
   /** How many concurrent calls the concurrency tests make. Default 100. */
   concurrency?: number;
   /** Timeout of each test, in milliseconds. Default 20000. */
@@ -65,6 +70,7 @@ export interface ContractContext<S> {
   advanceTime(ms: number): Promise<void>;
   concurrency: number;
   checkAtRest: boolean;
+  checkFind: boolean;
   /** The title of the suite's outer `describe`. */
   title(interfaceName: string): string;
   /** Register one test that runs on a fresh fixture. */
@@ -76,6 +82,7 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
   const advance = options.advanceTime?.bind(options) ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const timeout = options.testTimeoutMs ?? 20_000;
   const checkAtRest = options.checkAtRest ?? true;
+  const checkFind = options.checkFind ?? true;
   return {
     now,
     advanceTime: async (ms) => {
@@ -83,8 +90,12 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
     },
     concurrency: options.concurrency ?? 100,
     checkAtRest,
-    title: (interfaceName) =>
-      `${options.name} meets the ${interfaceName} contract${checkAtRest ? '' : ' (at-rest check off: checkAtRest is false)'}`,
+    checkFind,
+    title: (interfaceName) => {
+      const off = [checkAtRest ? '' : 'at-rest check off', checkFind || interfaceName !== 'RefreshTokenStore' ? '' : 'find() not tested'];
+      const notes = off.filter((note) => note !== '').join('; ');
+      return `${options.name} meets the ${interfaceName} contract${notes === '' ? '' : ` (${notes})`}`;
+    },
     test(name, body) {
       framework.it(
         name,

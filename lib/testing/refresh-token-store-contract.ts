@@ -11,7 +11,10 @@ function fullRecord(familyExpiresAt: number, familyId = freshFamily()): RefreshT
     scope: ['openid', 'offline_access'],
     familyId,
     familyExpiresAt,
+    expiresAt: familyExpiresAt - 600,
     authTime: 1_700_000_000,
+    acr: 'urn:example:loa:2',
+    amr: ['pwd', 'otp'],
     idTokenClaims: { name: 'Alice', groups: ['a', 'b'] },
     accessTokenClaims: { tenant: 't-1', level: 3 },
   };
@@ -135,6 +138,35 @@ export function refreshTokenStoreContract(framework: TestFramework, options: Con
       expect(outcomes.filter((outcome) => outcome === 'rotated').length).toBe(1);
       expect(outcomes.filter((outcome) => outcome === 'reused').length).toBe(context.concurrency - 1);
     });
+
+    if (context.checkFind) {
+      test('find() gives the record, spent or not, without spending it; undefined when unknown, expired or revoked', async ({ store }) => {
+        if (store.find === undefined) throw new Error('the store has no find(); pass checkFind: false to the suite');
+        const { expiresAt, record } = live();
+        const key = freshKey();
+        await store.save(key, record, expiresAt);
+        expect(await store.find(key)).toEqual(record);
+        expect(await store.find(key)).toEqual(record);
+        expect((await store.rotate(key)).outcome).toBe('rotated');
+        expect(await store.find(key)).toEqual(record);
+        expect(await store.find(freshKey())).toBe(undefined);
+        const lapsed = freshKey();
+        const pastExpiry = secondsFromNow(context.now, -1);
+        await store.save(lapsed, fullRecord(pastExpiry + 600), pastExpiry);
+        expect(await store.find(lapsed)).toBe(undefined);
+        await store.revokeFamily(record.familyId);
+        expect(await store.find(key)).toBe(undefined);
+      });
+
+      test('find() leaves a token that was never rotated still rotatable', async ({ store }) => {
+        if (store.find === undefined) throw new Error('the store has no find(); pass checkFind: false to the suite');
+        const { expiresAt, record } = live();
+        const key = freshKey();
+        await store.save(key, record, expiresAt);
+        await store.find(key);
+        expect(await store.rotate(key)).toEqual({ outcome: 'rotated', record });
+      });
+    }
 
     if (context.checkAtRest) {
       test('only the token\'s hash is at rest, never the token', async (fixture) => {

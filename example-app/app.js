@@ -1,0 +1,102 @@
+import express from 'express';
+import { createTokenRouter, MemoryCodeStore, MemoryKeyStore, MemoryRefreshTokenStore } from '../dist/index.js';
+import { authorizationRoutes } from './authorize.js';
+import { baseUrl, clientLookup, demoClients } from './clients.js';
+import { renderError, renderHome, sendPage } from './pages.js';
+import { relyingPartyRoutes } from './relying-party.js';
+import { createSessionStore } from './sessions.js';
+import { spaRoutes } from './spa-routes.js';
+import { createUserDirectory, DEMO_USERS } from './users.js';
+
+/** The library's default paths, which this host keeps. */
+const TOKEN_PATH = '/oauth2/token';
+const JWKS_PATH = '/oauth2/jwks';
+
+const KNOWN_OPTIONS = ['issuer', 'codeStore', 'keyStore', 'refreshTokenStore', 'clients', 'onEvent'];
+
+/**
+ * The example host app: demo users and sessions, the authorization step, the demo SPA, and the
+ * library's token router. Stores default to the in-process ones; pass others to swap them.
+ *
+ * @param {object} options
+ * @param {string} options.issuer  the `iss` of the tokens and the base of every URL, e.g. `http://localhost:3000`
+ * @param {import('../dist/index.js').AuthorizationCodeStore} [options.codeStore]  default `new MemoryCodeStore()`
+ * @param {import('../dist/index.js').KeyStore} [options.keyStore]  default `await MemoryKeyStore.generate()` (RS256)
+ * @param {import('../dist/index.js').RefreshTokenStore} [options.refreshTokenStore]  default `new MemoryRefreshTokenStore()`
+ * @param {import('../dist/index.js').Client[] | import('../dist/index.js').ClientRegistry} [options.clients]  default the demo clients
+ * @param {import('../dist/index.js').TokenRouterEventListener} [options.onEvent]  the router's audit events; `server.js` logs them as JSON lines
+ */
+export async function createExampleApp(options = {}) {
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.includes(name)) throw new TypeError(`createExampleApp: unknown option "${name}"`);
+  }
+  const { issuer } = options;
+  if (typeof issuer !== 'string' || !URL.canParse(issuer)) {
+    throw new TypeError('createExampleApp: option issuer must be an absolute URL, e.g. "http://localhost:3000"');
+  }
+  // Stores this function made are closed by close(); injected ones belong to the caller.
+  const owned = [];
+  const own = (store) => (owned.push(store), store);
+  const codeStore = options.codeStore ?? own(new MemoryCodeStore());
+  const keyStore = options.keyStore ?? (await MemoryKeyStore.generate());
+  const refreshTokenStore = options.refreshTokenStore ?? own(new MemoryRefreshTokenStore());
+  const clients = options.clients ?? demoClients(issuer);
+  const { onEvent } = options;
+  const users = await createUserDirectory(DEMO_USERS);
+  const sessions = createSessionStore({ secure: issuer.startsWith('https:') });
+
+  const app = express();
+  app.disable('x-powered-by');
+  // The library: POST /oauth2/token and /oauth2/revoke, GET /oauth2/jwks and discovery, with their
+  // own parsing, CORS and errors.
+  // The discovery document also names this host's own authorization endpoint; it sends `iss`
+  // with every answer (RFC 9207), so clients may insist on it.
+  const discoveryMetadata = {
+    authorization_endpoint: `${baseUrl(issuer)}/authorize`,
+    authorization_response_iss_parameter_supported: true,
+  };
+  app.use(createTokenRouter({ issuer, codeStore, keyStore, refreshTokenStore, clients, onEvent, discoveryMetadata }));
+  app.use(
+    authorizationRoutes({ issuer, codeStore, findClient: clientLookup(clients), users, sessions, demoUsers: DEMO_USERS }),
+  );
+  app.use(spaRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH }));
+  app.use(relyingPartyRoutes({ issuer }));
+  app.get('/', (req, res) => {
+    sendPage(res, 200, renderHome({ session: sessions.current(req), issuer }));
+  });
+  app.use((req, res) => {
+    sendPage(res, 404, renderError({ title: 'Not found', message: 'There is no page here.' }));
+  });
+  // Four arguments mark this as Express's error handler; it shows no stack trace.
+  // eslint-disable-next-line no-unused-vars
+  app.use((error, req, res, next) => {
+    const status = Number.isInteger(error?.status) && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) console.error(error);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const [title, message] =
+      status === 500
+        ? ['Server error', 'Something went wrong on the host.']
+        : status === 413
+          ? ['Request too large', 'The form sent was too large.']
+          : ['Bad request', 'The request could not be read.'];
+    sendPage(res, status, renderError({ title, message }));
+  });
+
+  return {
+    app,
+    issuer,
+    codeStore,
+    keyStore,
+    refreshTokenStore,
+    clients,
+    users,
+    sessions,
+    /** Stop the sweep timers of the stores made here (they are unref'd, so this is optional). */
+    close() {
+      for (const store of owned) store.close();
+    },
+  };
+}
