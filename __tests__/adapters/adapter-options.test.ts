@@ -49,10 +49,16 @@ describe('adapter options are checked at construction', () => {
     expect(thrown(() => make({})).code).toBe('ERR_OPTION_MISSING');
     expect(thrown(() => make({ pool: {} })).option).toBe('pool');
     expect(thrown(() => make({ pool: fakePool, now: 5 })).option).toBe('now');
-    for (const table of ['codes; DROP TABLE users', 'Codes', '"codes"', 'a.b.c', '', '1codes', 'x'.repeat(31)]) {
+    for (const table of ['codes; DROP TABLE users', 'Codes', '"codes"', 'a.b.c', '', '1codes', 'x'.repeat(49)]) {
       expect([table, thrown(() => make({ pool: fakePool, table })).option]).toEqual([table, 'table']);
     }
     expect(thrown(() => make({ pool: fakePool, tableName: 'x' })).code).toBe('ERR_OPTION_UNKNOWN');
+  });
+
+  it('refuses a table name whose derived index names Postgres would cut short (63 bytes)', () => {
+    expect(() => new PostgresCodeStore({ pool: fakePool, table: 'x'.repeat(48) })).not.toThrow();
+    expect(() => new PostgresRefreshTokenStore({ pool: fakePool, table: 'x'.repeat(31) })).not.toThrow();
+    expect(thrown(() => new PostgresRefreshTokenStore({ pool: fakePool, table: 'x'.repeat(32) })).option).toBe('table');
   });
 });
 

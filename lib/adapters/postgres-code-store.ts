@@ -1,7 +1,7 @@
 import { bounded } from './bounded-call.js';
 import type { AuthorizationCodeGrant, AuthorizationCodeStore, EpochSeconds, RedeemResult } from './interfaces.js';
 import { resolvePostgresOptions, runMigration, type PostgresStoreConfig, type PostgresStoreOptions } from './postgres-pool.js';
-import { codeTableSql, DEFAULT_CODE_TABLE } from './postgres-schema.js';
+import { CODE_TABLE_SUFFIX, codeTableSql, DEFAULT_CODE_TABLE } from './postgres-schema.js';
 
 interface RedeemRow {
   grant_data: AuthorizationCodeGrant;
@@ -19,7 +19,7 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
   readonly #sql: { insert: string; redeem: string; deleteExpired: string };
 
   constructor(options: PostgresStoreOptions) {
-    this.#config = resolvePostgresOptions('PostgresCodeStore', options, DEFAULT_CODE_TABLE);
+    this.#config = resolvePostgresOptions('PostgresCodeStore', options, { fallback: DEFAULT_CODE_TABLE, longestSuffix: CODE_TABLE_SUFFIX });
     const table = this.#config.table.qualified;
     const now = 'to_timestamp($2::double precision / 1000)';
     this.#sql = {

@@ -30,7 +30,11 @@ export interface PostgresStoreConfig {
 }
 
 /** Check the options of a Postgres store at construction: a pool without `query` is a clear error. */
-export function resolvePostgresOptions(adapter: string, options: unknown, defaultTable: string): PostgresStoreConfig {
+export function resolvePostgresOptions(
+  adapter: string,
+  options: unknown,
+  table: { fallback: string; longestSuffix: string },
+): PostgresStoreConfig {
   const given = adapterOptions(adapter, options, ['pool', 'table', 'timeoutMs', 'now']);
   const { pool, now } = given;
   if (pool === undefined || pool === null) {
@@ -44,7 +48,7 @@ export function resolvePostgresOptions(adapter: string, options: unknown, defaul
   }
   return {
     pool: pool as PostgresPool,
-    table: resolveTableName(adapter, given.table, defaultTable),
+    table: resolveTableName(adapter, given.table, table.fallback, table.longestSuffix),
     timeoutMs: resolveTimeout(given.timeoutMs),
     now: (now as Clock | undefined) ?? Date.now,
   };

@@ -1,7 +1,7 @@
 import { bounded } from './bounded-call.js';
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
 import { resolvePostgresOptions, runMigration, type PostgresStoreConfig, type PostgresStoreOptions } from './postgres-pool.js';
-import { DEFAULT_REFRESH_TOKEN_TABLE, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
+import { DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
 
 /**
  * How long a revocation is remembered for a family this store never saw (its first token may
@@ -25,7 +25,10 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #sql: { insert: string; rotate: string; find: string; revoke: string; deleteExpired: string };
 
   constructor(options: PostgresStoreOptions) {
-    this.#config = resolvePostgresOptions('PostgresRefreshTokenStore', options, DEFAULT_REFRESH_TOKEN_TABLE);
+    this.#config = resolvePostgresOptions('PostgresRefreshTokenStore', options, {
+      fallback: DEFAULT_REFRESH_TOKEN_TABLE,
+      longestSuffix: REFRESH_TOKEN_TABLE_SUFFIX,
+    });
     const table = this.#config.table.qualified;
     const revoked = revokedFamiliesTable(this.#config.table);
     const notRevoked = (now: string): string =>

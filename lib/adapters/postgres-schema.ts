@@ -7,8 +7,11 @@ export const DEFAULT_REFRESH_TOKEN_TABLE = 'pkce_refresh_tokens';
 
 /** A plain SQL identifier: what needs no quoting and cannot smuggle anything into a statement. */
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-/** Leaves room for the longest suffix (`_revoked_families_expires_at_idx`) within Postgres's 63. */
-const MAX_TABLE_NAME_LENGTH = 30;
+/** Postgres keeps 63 bytes of a name and silently cuts the rest: derived names must fit. */
+const MAX_IDENTIFIER_LENGTH = 63;
+/** The longest suffix each table's derived names add (index names, the revoked-families table). */
+export const CODE_TABLE_SUFFIX = '_expires_at_idx';
+export const REFRESH_TOKEN_TABLE_SUFFIX = '_revoked_families_expires_at_idx';
 
 /** A checked table name: `name` or `schema.name`. */
 export interface TableName {
@@ -21,16 +24,17 @@ export interface TableName {
 }
 
 /** Check a `table` option: lower-case identifiers only, so it can go into SQL as it is. */
-export function resolveTableName(adapter: string, value: unknown, fallback: string): TableName {
+export function resolveTableName(adapter: string, value: unknown, fallback: string, longestSuffix: string): TableName {
+  const maxLength = MAX_IDENTIFIER_LENGTH - longestSuffix.length;
   const name = value ?? fallback;
   const parts = typeof name === 'string' ? name.split('.') : [];
   const valid = parts.length >= 1 && parts.length <= 2 && parts.every((part) => IDENTIFIER.test(part));
   const base = parts[parts.length - 1] ?? '';
-  if (!valid || base.length > MAX_TABLE_NAME_LENGTH) {
+  if (!valid || base.length > maxLength) {
     throw new ConfigurationError(
       'ERR_OPTION_INVALID',
       'table',
-      `${adapter}: table must be "name" or "schema.name" of lower-case letters, digits and _ (name at most ${MAX_TABLE_NAME_LENGTH} characters); received ${describeValue(name)}`,
+      `${adapter}: table must be "name" or "schema.name" of lower-case letters, digits and _ (name at most ${maxLength} characters); received ${describeValue(name)}`,
     );
   }
   const schemaPrefix = parts.length === 2 ? `${parts[0]}.` : '';
@@ -80,7 +84,7 @@ CREATE INDEX IF NOT EXISTS ${table.base}_revoked_families_expires_at_idx ON ${re
  * arguments it is exactly `sql/postgres-schema.sql` in the package.
  */
 export function postgresSchema(options: { codeTable?: string; refreshTokenTable?: string } = {}): string {
-  const codes = resolveTableName('postgresSchema', options.codeTable, DEFAULT_CODE_TABLE);
-  const refresh = resolveTableName('postgresSchema', options.refreshTokenTable, DEFAULT_REFRESH_TOKEN_TABLE);
+  const codes = resolveTableName('postgresSchema', options.codeTable, DEFAULT_CODE_TABLE, CODE_TABLE_SUFFIX);
+  const refresh = resolveTableName('postgresSchema', options.refreshTokenTable, DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX);
   return `-- pkce-token-router: tables of PostgresCodeStore and PostgresRefreshTokenStore.\n\n${codeTableSql(codes)}\n${refreshTokenTableSql(refresh)}`;
 }
