@@ -1,6 +1,6 @@
 import type { Clock } from '../adapters/interfaces.js';
 
-/** The matchers the contract suites use; jest's and vitest's `expect` both fit. */
+/** The matchers the contract suites use: jest's `expect` fits, as does any with these matchers. */
 export interface ContractMatchers {
   toBe(expected: unknown): void;
   toEqual(expected: unknown): void;
@@ -13,7 +13,7 @@ export interface ContractMatchers {
 
 /**
  * The test framework, injected so the suites run under whichever one the adapter's project uses:
- * pass jest's or vitest's own `describe`, `it` and `expect`.
+ * pass its own `describe`, `it` and `expect` (jest's, or another framework's of the same shape).
  */
 export interface TestFramework {
   describe(name: string, body: () => void): void;
