@@ -1,11 +1,11 @@
-import { isFormUtf8, parseForm } from '../lib/form-body.js';
+import { isFormUtf8, parseForm, rejectAmbiguous } from '../lib/form-body.js';
 import { RequestError } from '../lib/request-error.js';
 
 const KNOWN = new Set(['client_id', 'code']);
 
 function reasonOf(body: string): string | undefined {
   try {
-    parseForm(body, KNOWN);
+    rejectAmbiguous(parseForm(body, KNOWN), KNOWN);
     return undefined;
   } catch (error) {
     return (error as RequestError).reason;
@@ -14,11 +14,11 @@ function reasonOf(body: string): string | undefined {
 
 describe('form body parsing', () => {
   it('decodes names and values, + as space', () => {
-    expect({ ...parseForm('client_id=a+b%2Bc&code=%E2%9C%93', KNOWN) }).toEqual({ client_id: 'a b+c', code: '✓' });
+    expect({ ...parseForm('client_id=a+b%2Bc&code=%E2%9C%93', KNOWN).params }).toEqual({ client_id: 'a b+c', code: '✓' });
   });
 
   it('keeps only known parameters and ignores repeated unknown ones', () => {
-    expect({ ...parseForm('x=1&x=2&client_id=a', KNOWN) }).toEqual({ client_id: 'a' });
+    expect({ ...parseForm('x=1&x=2&client_id=a', KNOWN).params }).toEqual({ client_id: 'a' });
   });
 
   it.each([
@@ -31,6 +31,13 @@ describe('form body parsing', () => {
     ['an escape of invalid UTF-8', 'code=%C3%28', 'body_malformed'],
   ])('refuses %s', (_name, body, reason) => {
     expect(reasonOf(body)).toBe(reason);
+  });
+
+  it('notes a repeated known parameter without refusing it, so each request decides what it reads', () => {
+    const form = parseForm('code=a&code=b&client_id=c', KNOWN);
+    expect([...form.ambiguous]).toEqual(['code']);
+    expect(() => rejectAmbiguous(form, ['client_id'])).not.toThrow();
+    expect(() => rejectAmbiguous(form, ['code'])).toThrow(RequestError);
   });
 
   it('refuses raw bytes that are not UTF-8', () => {

@@ -42,7 +42,7 @@ export interface Harness {
 /** An Express app with the router mounted on in-process stores. */
 export async function harness(options: Partial<TokenRouterOptions> = {}): Promise<Harness> {
   const codeStore = new MemoryCodeStore(options.now === undefined ? {} : { now: options.now });
-  const refreshTokenStore = new MemoryRefreshTokenStore();
+  const refreshTokenStore = new MemoryRefreshTokenStore(options.now === undefined ? {} : { now: options.now });
   const keyStore = await sharedKeyStore();
   const app = express();
   app.use(

@@ -52,6 +52,24 @@ describe('MemoryCodeStore', () => {
     expect(result.outcome === 'redeemed' && result.grant.subject).toBe('u');
     store.close();
   });
+
+  it('keeps a copy of the arrays and objects too: scope, amr and extra claims', async () => {
+    const store = new MemoryCodeStore({ now: () => 0 });
+    const mine = { ...structuredClone(grant), amr: ['pwd'], idTokenClaims: { tier: { level: 1 } }, accessTokenClaims: { roles: ['a'] } };
+    await store.save('k', mine, 1_000);
+    mine.scope.push('admin');
+    mine.amr.push('otp');
+    mine.idTokenClaims.tier.level = 2;
+    mine.accessTokenClaims.roles.push('b');
+    const result = await store.redeem('k');
+    expect(result.outcome === 'redeemed' && result.grant).toMatchObject({
+      scope: ['openid'],
+      amr: ['pwd'],
+      idTokenClaims: { tier: { level: 1 } },
+      accessTokenClaims: { roles: ['a'] },
+    });
+    store.close();
+  });
 });
 
 describe('MemoryRefreshTokenStore', () => {
@@ -80,6 +98,18 @@ describe('MemoryRefreshTokenStore', () => {
     await store.revokeFamily('f');
     await store.save('r', record, 1_000);
     expect((await store.rotate('r')).outcome).toBe('unknown');
+    store.close();
+  });
+
+  it('find gives the record, spent or not, without spending it', async () => {
+    const store = new MemoryRefreshTokenStore({ now: () => 0 });
+    await store.save('r', record, 1_000);
+    expect(await store.find('r')).toEqual(record);
+    expect((await store.rotate('r')).outcome).toBe('rotated');
+    expect(await store.find('r')).toEqual(record);
+    expect(await store.find('unknown')).toBeUndefined();
+    await store.revokeFamily('f');
+    expect(await store.find('r')).toBeUndefined();
     store.close();
   });
 

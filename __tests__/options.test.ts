@@ -38,6 +38,19 @@ describe('createTokenRouter options are checked at once', () => {
         now: () => 0,
       }),
     ).not.toThrow();
+    expect(() =>
+      createTokenRouter({
+        ...base,
+        revocationPath: '/revoke',
+        discoveryPath: '/.well-known/oauth-authorization-server',
+        discoveryMetadata: { authorization_endpoint: 'https://login.example.com/authorize' },
+        jwksMaxAge: 0,
+        accessTokenFormat: 'rfc9068',
+        accessTokenAudience: 'https://api.example.com',
+        idTokenAtHash: true,
+        onEvent: () => {},
+      }),
+    ).not.toThrow();
   });
 
   it.each([
@@ -85,6 +98,14 @@ describe('createTokenRouter options are checked at once', () => {
     ['tokenPath without a slash', { tokenPath: 'token' }, 'tokenPath'],
     ['jwksPath equal to tokenPath', { jwksPath: '/oauth2/token' }, 'jwksPath'],
     ['bodyLimit negative', { bodyLimit: -1 }, 'bodyLimit'],
+    ['revocationPath equal to tokenPath', { revocationPath: '/oauth2/token' }, 'revocationPath'],
+    ['discoveryPath equal to jwksPath', { discoveryPath: '/oauth2/jwks' }, 'discoveryPath'],
+    ['revocationPath true', { revocationPath: true }, 'revocationPath'],
+    ['discoveryMetadata an array', { discoveryMetadata: [] }, 'discoveryMetadata'],
+    ['discoveryMetadata with discoveryPath false', { discoveryPath: false, discoveryMetadata: {} }, 'discoveryMetadata'],
+    ['discoveryMetadata not JSON-serialisable', { discoveryMetadata: { n: 10n } }, 'discoveryMetadata'],
+    ['jwksMaxAge negative', { jwksMaxAge: -1 }, 'jwksMaxAge'],
+    ['onEvent not a function', { onEvent: {} }, 'onEvent'],
     ['now not a function', { now: 5 }, 'now'],
     ['allowedOrigins with a path', { allowedOrigins: ['https://a.example/path'] }, 'allowedOrigins'],
     ['allowedOrigins null', { allowedOrigins: ['null'] }, 'allowedOrigins'],

@@ -148,6 +148,17 @@ describe('accepted request forms (SPEC "Request")', () => {
     expect(res.status).toBe(200);
   });
 
+  it('ignores a repeated parameter of another grant type: scope in a code request', async () => {
+    const res = await postToken(h.app, `${form(await h.issue())}&scope=a&scope=b&refresh_token[]=x`);
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a repeated parameter of the request\'s own grant type', async () => {
+    const res = await postToken(h.app, `${form(await h.issue())}&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback`);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+  });
+
   it('decodes + and percent escapes in values', async () => {
     const h2 = await harness({ clients: [{ clientId: 'web', redirectUris: ['com.example.app:/callback?x=a b'] }] });
     const valid = await h2.issue({ redirectUri: 'com.example.app:/callback?x=a b' });

@@ -23,10 +23,10 @@ async function createTarget() {
   if (kind === 'router') {
     const backend = await STORE_BACKENDS[store].create(lib);
     const keyStore = await lib.MemoryKeyStore.generate({ alg });
-    const example = await createExampleApp({ issuer: ISSUER, codeStore: backend.codeStore, keyStore });
+    const example = await createExampleApp({ issuer: ISSUER, keyStore, ...backend.stores });
     return {
       app: example.app,
-      issue: (grant) => lib.issueAuthorizationCode(backend.codeStore, grant),
+      issue: (grant) => lib.issueAuthorizationCode(backend.stores.codeStore, grant),
       jwks: () => keyStore.publicJwks(),
       close: async () => {
         example.close();

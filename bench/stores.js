@@ -1,46 +1,64 @@
-// The code stores the router is benchmarked on. The memory store always runs; a shared store
-// runs when its URL is set and its adapter is in the build. Adding a store is one entry here.
-import { randomUUID } from 'node:crypto';
+// The stores the router is benchmarked on. The memory stores always run; a shared store runs
+// when its URL is set. Adding a store is one entry here. Each run writes under its own prefix
+// or tables, and removes them when it ends: the servers may be shared with other people's runs.
+import { randomBytes } from 'node:crypto';
 
 /**
- * Each backend: the environment variable that enables it, the library export it needs, and how
- * to build a code store (plus a close()) from the built library.
+ * Each backend: the environment variable that enables it, the library exports it needs, and how
+ * to build the router's stores (plus a close()) from the built library. `stores` is spread into
+ * the example app's options; the memory backend leaves the refresh tokens to its default store.
  */
 export const STORE_BACKENDS = {
   memory: {
     env: undefined,
-    adapter: 'MemoryCodeStore',
+    adapters: ['MemoryCodeStore'],
     async create(lib) {
       const codeStore = new lib.MemoryCodeStore();
-      return { codeStore, close: async () => codeStore.close() };
+      return { stores: { codeStore }, close: async () => codeStore.close() };
     },
   },
   redis: {
     env: 'REDIS_URL',
-    adapter: 'RedisCodeStore',
+    adapters: ['RedisCodeStore', 'RedisRefreshTokenStore'],
     driver: 'ioredis',
     async create(lib) {
-      const { default: Redis } = await import('ioredis');
+      const { Redis } = await import('ioredis');
       const client = new Redis(process.env.REDIS_URL);
-      // A fresh prefix per run, so runs never see each other's codes.
-      const codeStore = new lib.RedisCodeStore({ client, prefix: `pkce-bench:${randomUUID()}:` });
-      return { codeStore, close: async () => void (await client.quit()) };
+      const prefix = `pkce-bench:${randomBytes(6).toString('hex')}:`;
+      return {
+        stores: {
+          codeStore: new lib.RedisCodeStore({ client, prefix }),
+          refreshTokenStore: new lib.RedisRefreshTokenStore({ client, prefix }),
+        },
+        close: async () => {
+          // Refresh tokens live for 30 days: take this run's keys away now.
+          let cursor = '0';
+          do {
+            const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+            if (keys.length > 0) await client.unlink(...keys);
+            cursor = next;
+          } while (cursor !== '0');
+          await client.quit();
+        },
+      };
     },
   },
   postgres: {
     env: 'DATABASE_URL',
-    adapter: 'PostgresCodeStore',
+    adapters: ['PostgresCodeStore', 'PostgresRefreshTokenStore'],
     driver: 'pg',
     async create(lib) {
       const { default: pg } = await import('pg');
-      const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
-      const table = `pkce_bench_codes_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-      const codeStore = new lib.PostgresCodeStore({ pool, table });
+      const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+      const stem = `pkce_bench_${randomBytes(4).toString('hex')}`;
+      const codeStore = new lib.PostgresCodeStore({ pool, table: `${stem}_codes` });
+      const refreshTokenStore = new lib.PostgresRefreshTokenStore({ pool, table: `${stem}_refresh` });
       await codeStore.migrate();
+      await refreshTokenStore.migrate();
       return {
-        codeStore,
+        stores: { codeStore, refreshTokenStore },
         close: async () => {
-          await pool.query(`DROP TABLE IF EXISTS ${table}`);
+          await pool.query(`DROP TABLE IF EXISTS ${stem}_codes, ${stem}_refresh CASCADE`);
           await pool.end();
         },
       };
@@ -53,7 +71,8 @@ export async function unavailableReason(name, lib) {
   const backend = STORE_BACKENDS[name];
   if (backend === undefined) return `unknown store "${name}"`;
   if (backend.env !== undefined && !process.env[backend.env]) return `${backend.env} is not set`;
-  if (typeof lib[backend.adapter] !== 'function') return `${backend.adapter} is not in this build`;
+  const missing = backend.adapters.filter((adapter) => typeof lib[adapter] !== 'function');
+  if (missing.length > 0) return `${missing.join(', ')} not in this build`;
   if (backend.driver !== undefined) {
     try {
       await import(backend.driver);

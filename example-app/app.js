@@ -1,8 +1,9 @@
 import express from 'express';
 import { createTokenRouter, MemoryCodeStore, MemoryKeyStore, MemoryRefreshTokenStore } from '../dist/index.js';
 import { authorizationRoutes } from './authorize.js';
-import { clientLookup, demoClients } from './clients.js';
+import { baseUrl, clientLookup, demoClients } from './clients.js';
 import { renderError, renderHome, sendPage } from './pages.js';
+import { relyingPartyRoutes } from './relying-party.js';
 import { createSessionStore } from './sessions.js';
 import { spaRoutes } from './spa-routes.js';
 import { createUserDirectory, DEMO_USERS } from './users.js';
@@ -11,7 +12,7 @@ import { createUserDirectory, DEMO_USERS } from './users.js';
 const TOKEN_PATH = '/oauth2/token';
 const JWKS_PATH = '/oauth2/jwks';
 
-const KNOWN_OPTIONS = ['issuer', 'codeStore', 'keyStore', 'refreshTokenStore', 'clients'];
+const KNOWN_OPTIONS = ['issuer', 'codeStore', 'keyStore', 'refreshTokenStore', 'clients', 'onEvent'];
 
 /**
  * The example host app: demo users and sessions, the authorization step, the demo SPA, and the
@@ -23,6 +24,7 @@ const KNOWN_OPTIONS = ['issuer', 'codeStore', 'keyStore', 'refreshTokenStore', '
  * @param {import('../dist/index.js').KeyStore} [options.keyStore]  default `await MemoryKeyStore.generate()` (RS256)
  * @param {import('../dist/index.js').RefreshTokenStore} [options.refreshTokenStore]  default `new MemoryRefreshTokenStore()`
  * @param {import('../dist/index.js').Client[] | import('../dist/index.js').ClientRegistry} [options.clients]  default the demo clients
+ * @param {import('../dist/index.js').TokenRouterEventListener} [options.onEvent]  the router's audit events; `server.js` logs them as JSON lines
  */
 export async function createExampleApp(options = {}) {
   for (const name of Object.keys(options)) {
@@ -39,17 +41,26 @@ export async function createExampleApp(options = {}) {
   const keyStore = options.keyStore ?? (await MemoryKeyStore.generate());
   const refreshTokenStore = options.refreshTokenStore ?? own(new MemoryRefreshTokenStore());
   const clients = options.clients ?? demoClients(issuer);
+  const { onEvent } = options;
   const users = await createUserDirectory(DEMO_USERS);
   const sessions = createSessionStore({ secure: issuer.startsWith('https:') });
 
   const app = express();
   app.disable('x-powered-by');
-  // The library: POST /oauth2/token and GET /oauth2/jwks, with their own parsing, CORS and errors.
-  app.use(createTokenRouter({ issuer, codeStore, keyStore, refreshTokenStore, clients }));
+  // The library: POST /oauth2/token and /oauth2/revoke, GET /oauth2/jwks and discovery, with their
+  // own parsing, CORS and errors.
+  // The discovery document also names this host's own authorization endpoint; it sends `iss`
+  // with every answer (RFC 9207), so clients may insist on it.
+  const discoveryMetadata = {
+    authorization_endpoint: `${baseUrl(issuer)}/authorize`,
+    authorization_response_iss_parameter_supported: true,
+  };
+  app.use(createTokenRouter({ issuer, codeStore, keyStore, refreshTokenStore, clients, onEvent, discoveryMetadata }));
   app.use(
     authorizationRoutes({ issuer, codeStore, findClient: clientLookup(clients), users, sessions, demoUsers: DEMO_USERS }),
   );
   app.use(spaRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH }));
+  app.use(relyingPartyRoutes({ issuer }));
   app.get('/', (req, res) => {
     sendPage(res, 200, renderHome({ session: sessions.current(req), issuer }));
   });

@@ -2,12 +2,16 @@
 
 export const SPA_CLIENT_ID = 'example-spa';
 export const NATIVE_CLIENT_ID = 'example-native';
+/** The server-side web app of `relying-party.js`, an openid-client relying party. */
+export const WEB_CLIENT_ID = 'example-web';
 
 /** The path of the SPA's redirect URI on this host. */
 export const SPA_CALLBACK_PATH = '/spa/callback';
+/** The path of the web app's redirect URI on this host. */
+export const WEB_CALLBACK_PATH = '/rp/callback';
 
 /**
- * The SPA served by this app, and a native app. The token endpoint compares redirect URIs
+ * The SPA and the web app served by this app, and a native app. The token endpoint compares redirect URIs
  * exactly (no RFC 8252 §7.3 loopback port variance), so a native app using a loopback
  * redirect registers the port it listens on: here 8765.
  */
@@ -18,6 +22,7 @@ export function demoClients(issuer) {
       clientId: NATIVE_CLIENT_ID,
       redirectUris: ['http://127.0.0.1/cb', 'http://127.0.0.1:8765/cb', 'com.example.app:/callback'],
     },
+    { clientId: WEB_CLIENT_ID, redirectUris: [`${baseUrl(issuer)}${WEB_CALLBACK_PATH}`] },
   ];
 }
 

@@ -28,7 +28,7 @@ export function sendPage(res, status, html) {
   res.status(status).set(PAGE_HEADERS).send(html);
 }
 
-function layout(title, body) {
+export function layout(title, body) {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -59,6 +59,7 @@ export function renderHome({ session, issuer }) {
 <p>This host app owns the users, the sign-in page and the authorization step at <code>/authorize</code>, and mounts the library's token endpoint at <code>/oauth2/token</code> with its public keys at <code>/oauth2/jwks</code>.
 The demo single-page app signs in with the authorization-code grant and PKCE, exchanges the code from the browser, and verifies the ID token against those keys.</p>
 <p><a class="button" href="/spa/">Open the demo SPA</a></p>
+<p><a class="button" href="/rp/">Open the demo web app</a> <span class="note">a server-side client built on openid-client</span></p>
 <p class="note">Demo aid: <a href="/spa/?tamper=1">/spa/?tamper=1</a> signs in with a wrong PKCE verifier, to show the token endpoint refusing the code.</p>
 ${who}
 <p class="note">Issuer: <code>${escapeHtml(issuer)}</code></p>`,

@@ -1,27 +1,50 @@
 import { createServer } from 'node:http';
+import { MemoryKeyStore } from '../dist/index.js';
 import { createExampleApp } from './app.js';
+import { jsonLinesAuditLog } from './audit-log.js';
+import { readConfig } from './config.js';
+import { createStores } from './stores.js';
 
-const port = Number(process.env.PORT ?? 3000);
-if (!Number.isInteger(port) || port < 1 || port > 65535) {
-  console.error(`PORT must be a port number from 1 to 65535; got ${JSON.stringify(process.env.PORT)}`);
-  process.exit(1);
-}
-const issuer = process.env.ISSUER ?? `http://localhost:${port}`;
+// Store status lines go to stderr: stdout carries only the start-up lines and the audit events.
+const logger = { log: (message) => console.error(message) };
 
+let config;
+let stores;
 let app;
 try {
-  ({ app } = await createExampleApp({ issuer }));
+  config = readConfig(process.env);
+  stores = await createStores(config, logger);
+  const keyStore = config.signingJwks === undefined ? undefined : await MemoryKeyStore.fromJwks(config.signingJwks);
+  ({ app } = await createExampleApp({
+    issuer: config.issuer,
+    ...(stores.codeStore === undefined ? {} : { codeStore: stores.codeStore, refreshTokenStore: stores.refreshTokenStore }),
+    ...(keyStore === undefined ? {} : { keyStore }),
+    ...(config.clients === undefined ? {} : { clients: config.clients }),
+    // Audit events (tokens issued, codes replayed, refresh reuse, rejections…) as JSON lines on stdout.
+    onEvent: jsonLinesAuditLog(process.stdout),
+  }));
 } catch (error) {
-  // A bad ISSUER is a configuration mistake: say which, without a stack trace.
+  // A bad setting is a configuration mistake: say which, without a stack trace (or the value).
   console.error(`Cannot start the example app: ${error.message}`);
   process.exit(1);
 }
+
 const server = createServer(app);
 server.on('error', (error) => {
-  console.error(`Cannot listen on port ${port}: ${error.message}`);
+  console.error(`Cannot listen on port ${config.port}: ${error.message}`);
   process.exit(1);
 });
-server.listen(port, () => {
-  console.log(`pkce-token-router example listening on port ${port}`);
-  console.log(`Open ${issuer.replace(/\/+$/, '')}/ in a browser (demo users: alice/alice-password, bob/bob-password).`);
+server.listen(config.port, () => {
+  console.log(`pkce-token-router example listening on port ${config.port}`);
+  console.log(`Open ${config.issuer.replace(/\/+$/, '')}/ in a browser (demo users: alice/alice-password, bob/bob-password).`);
+  console.log(`Store: ${config.store}${config.signingJwks === undefined ? '; signing key: generated' : '; signing keys: SIGNING_JWKS'}.`);
 });
+
+// Stop taking requests, then let go of the store's connections.
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.once(signal, () => {
+    server.close();
+    server.closeAllConnections();
+    void stores.close().finally(() => process.exit(0));
+  });
+}

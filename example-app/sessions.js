@@ -70,7 +70,7 @@ export function createSessionStore({ ttlSeconds = DEFAULT_TTL_SECONDS, secure = 
 }
 
 /** The value of cookie `name` in a `Cookie` header (RFC 6265 §5.4), or `undefined`. */
-function readCookie(header, name) {
+export function readCookie(header, name) {
   if (typeof header !== 'string') return undefined;
   for (const pair of header.split(';')) {
     const separator = pair.indexOf('=');

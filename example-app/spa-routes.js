@@ -7,13 +7,15 @@ const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 /**
  * The demo SPA: one static page served at `/spa/` and at its redirect URI, its scripts, and
  * `/spa/config.json` telling it where the issuer's endpoints are. Also the shared stylesheet.
+ * `appBaseUrl` is where these routes are served, when that is not the issuer (a test serves
+ * the SPA from another origin, so its token request is a real cross-origin one).
  */
-export function spaRoutes({ issuer, tokenPath, jwksPath }) {
+export function spaRoutes({ issuer, tokenPath, jwksPath, appBaseUrl = issuer }) {
   const base = baseUrl(issuer);
   const config = {
     issuer,
     clientId: SPA_CLIENT_ID,
-    redirectUri: `${base}${SPA_CALLBACK_PATH}`,
+    redirectUri: `${baseUrl(appBaseUrl)}${SPA_CALLBACK_PATH}`,
     authorizationEndpoint: `${base}/authorize`,
     tokenEndpoint: `${base}${tokenPath}`,
     jwksUri: `${base}${jwksPath}`,

@@ -53,7 +53,7 @@ function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeReques
     const value: unknown = grant[field];
     return typeof value === 'string' && value !== '' ? value : fail(field, 'a non-empty string', value);
   };
-  const { codeChallenge, codeChallengeMethod, scope, nonce, authTime, idTokenClaims, accessTokenClaims } = grant;
+  const { codeChallenge, codeChallengeMethod, scope, nonce, authTime, acr, amr, idTokenClaims, accessTokenClaims } = grant;
   if (codeChallengeMethod !== 'S256' && codeChallengeMethod !== 'plain') {
     fail('codeChallengeMethod', '"S256" or "plain"', codeChallengeMethod);
   }
@@ -66,6 +66,10 @@ function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeReques
   }
   if (nonce !== undefined && (typeof nonce !== 'string' || nonce === '')) fail('nonce', 'a non-empty string', nonce);
   if (authTime !== undefined && !Number.isSafeInteger(authTime)) fail('authTime', 'whole epoch seconds', authTime);
+  if (acr !== undefined && (typeof acr !== 'string' || acr === '')) fail('acr', 'a non-empty string', acr);
+  if (amr !== undefined && !(Array.isArray(amr) && amr.every((method) => typeof method === 'string' && method !== ''))) {
+    fail('amr', 'an array of non-empty strings, such as ["pwd", "otp"]', amr);
+  }
   for (const [field, claims] of [['idTokenClaims', idTokenClaims], ['accessTokenClaims', accessTokenClaims]] as const) {
     if (claims !== undefined && (typeof claims !== 'object' || claims === null || Array.isArray(claims))) {
       fail(field, 'an object of claims', claims);
@@ -81,6 +85,8 @@ function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeReques
   };
   if (nonce !== undefined) copy.nonce = nonce;
   if (authTime !== undefined) copy.authTime = authTime;
+  if (acr !== undefined) copy.acr = acr;
+  if (amr !== undefined) copy.amr = [...amr];
   if (idTokenClaims !== undefined) copy.idTokenClaims = structuredClone(idTokenClaims);
   if (accessTokenClaims !== undefined) copy.accessTokenClaims = structuredClone(accessTokenClaims);
   return copy;

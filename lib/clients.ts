@@ -2,6 +2,7 @@ import type { Client, ClientRegistry } from './adapters/interfaces.js';
 import { ConfigurationError, describeValue } from './configuration-error.js';
 import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from './limits.js';
 import { normaliseOrigin, webOriginOf } from './origins.js';
+import { guard, RequestError } from './request-error.js';
 
 /** A registry over a fixed list of clients, given as the `clients` option. */
 export class StaticClientRegistry implements ClientRegistry {
@@ -73,4 +74,15 @@ export function validateClients(value: readonly unknown[]): Client[] {
     if (allowPlainPkce !== undefined) client.allowPlainPkce = allowPlainPkce;
     return client;
   });
+}
+
+/** SPEC "Order of checks" step 5: the client, when a registry is configured; unknown is refused. */
+export async function findRegisteredClient(
+  registry: ClientRegistry | undefined,
+  clientId: string,
+): Promise<Client | undefined> {
+  if (registry === undefined) return undefined;
+  const client = await guard(registry.findClient(clientId), 'store_unavailable');
+  if (client === undefined) throw new RequestError('client_unknown');
+  return client;
 }

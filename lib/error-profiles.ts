@@ -34,6 +34,12 @@ const COMMON = {
   parameter_repeated: answer(400, 'invalid_request', 'a parameter is repeated or malformed'),
   client_id_invalid: answer(400, 'invalid_request', 'client_id is missing or invalid'),
   parameter_invalid: answer(400, 'invalid_request', 'a required parameter is missing or invalid'),
+  // RFC 6749 §5.2 in both profiles: the seed's own refresh API answers 400 invalid_grant.
+  refresh_token_invalid: answer(400, 'invalid_grant', 'the refresh token is invalid, expired or revoked'),
+  refresh_token_reused: answer(400, 'invalid_grant', 'the refresh token is invalid, expired or revoked'),
+  refresh_client_mismatch: answer(400, 'invalid_grant', 'the refresh token was not issued to this client'),
+  scope_malformed: answer(400, 'invalid_scope', 'scope is malformed'),
+  scope_widened: answer(400, 'invalid_scope', 'scope exceeds the scope originally granted'),
   store_unavailable: answer(503, 'temporarily_unavailable', 'try again later'),
   key_unavailable: answer(503, 'temporarily_unavailable', 'try again later'),
 } as const satisfies Partial<ProfileTable>;

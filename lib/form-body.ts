@@ -4,6 +4,23 @@ import { RequestError } from './request-error.js';
 /** Form parameters by name. Only the names the endpoint knows are kept. */
 export type FormParams = Readonly<Partial<Record<string, string>>>;
 
+/** A parsed form: each known parameter's value, and the known names sent ambiguously. */
+export interface ParsedForm {
+  params: FormParams;
+  /**
+   * Known parameters sent more than once or in bracket form (`code[]=…`). Whether that is an
+   * error depends on the request: a grant refuses it only for the parameters it reads.
+   */
+  ambiguous: ReadonlySet<string>;
+}
+
+/** SPEC "Request": a known parameter sent twice, or in bracket form, is an error. */
+export function rejectAmbiguous(form: ParsedForm, names: Iterable<string>): void {
+  for (const name of names) {
+    if (form.ambiguous.has(name)) throw new RequestError('parameter_repeated');
+  }
+}
+
 const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -32,7 +49,7 @@ export async function readFormParams(
   req: Request,
   known: ReadonlySet<string>,
   limit: number,
-): Promise<FormParams> {
+): Promise<ParsedForm> {
   if (alreadyConsumed(req)) return fromParsedBody(req.body, known, limit);
   return parseForm(await readBody(req, limit), known);
 }
@@ -85,28 +102,48 @@ function tooLarge(req: Request): RequestError {
 }
 
 /** Parse `application/x-www-form-urlencoded` (WHATWG URL §5.1) strictly: bad escapes are errors. */
-export function parseForm(body: Buffer | string, known: ReadonlySet<string>): FormParams {
+export function parseForm(body: Buffer | string, known: ReadonlySet<string>): ParsedForm {
   let text: string;
   try {
     text = typeof body === 'string' ? body : utf8.decode(body);
   } catch (cause) {
     throw new RequestError('body_malformed', { cause });
   }
-  const params: Record<string, string> = Object.create(null);
-  if (text === '') return params;
+  const form = new FormCollector(known);
+  if (text === '') return form.result();
   for (const pair of text.split('&')) {
     if (pair === '') continue;
     const separator = pair.indexOf('=');
     const name = decode(separator === -1 ? pair : pair.slice(0, separator));
-    const value = separator === -1 ? '' : decode(pair.slice(separator + 1));
-    if (known.has(name)) {
-      if (name in params) throw new RequestError('parameter_repeated');
-      params[name] = value;
-    } else if (isBracketedKnown(name, known)) {
-      throw new RequestError('parameter_repeated');
-    }
+    form.add(name, separator === -1 ? '' : decode(pair.slice(separator + 1)));
   }
-  return params;
+  return form.result();
+}
+
+/** Keeps the first value of each known parameter and notes the ambiguous ones. */
+class FormCollector {
+  readonly #known: ReadonlySet<string>;
+  readonly #params: Record<string, string> = Object.create(null);
+  readonly #ambiguous = new Set<string>();
+
+  constructor(known: ReadonlySet<string>) {
+    this.#known = known;
+  }
+
+  add(name: string, value: unknown): void {
+    if (this.#known.has(name)) {
+      if (name in this.#params || typeof value !== 'string') this.#ambiguous.add(name);
+      else this.#params[name] = value;
+      return;
+    }
+    // `client_id[]=…` or `client_id[a]=…`: the bracket forms some parsers turn into arrays.
+    const bracket = name.indexOf('[');
+    if (bracket > 0 && this.#known.has(name.slice(0, bracket))) this.#ambiguous.add(name.slice(0, bracket));
+  }
+
+  result(): ParsedForm {
+    return { params: this.#params, ambiguous: this.#ambiguous };
+  }
 }
 
 function decode(component: string): string {
@@ -117,27 +154,16 @@ function decode(component: string): string {
   }
 }
 
-/** `client_id[]=…` or `client_id[a]=…`: the bracket forms some parsers turn into arrays. */
-function isBracketedKnown(name: string, known: ReadonlySet<string>): boolean {
-  const bracket = name.indexOf('[');
-  return bracket > 0 && known.has(name.slice(0, bracket));
-}
-
 /** Work from what a host parser left in `req.body`, still refusing arrays and objects. */
-function fromParsedBody(body: unknown, known: ReadonlySet<string>, limit: number): FormParams {
+function fromParsedBody(body: unknown, known: ReadonlySet<string>, limit: number): ParsedForm {
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     if (Buffer.byteLength(body) > limit) throw new RequestError('body_too_large');
     return parseForm(body, known);
   }
-  const params: Record<string, string> = Object.create(null);
-  if (typeof body !== 'object' || body === null) return params;
-  for (const [name, value] of Object.entries(body)) {
-    if (known.has(name)) {
-      if (typeof value !== 'string') throw new RequestError('parameter_repeated');
-      params[name] = value;
-    } else if (isBracketedKnown(name, known)) {
-      throw new RequestError('parameter_repeated');
-    }
+  const form = new FormCollector(known);
+  if (typeof body === 'object' && body !== null) {
+    // An array or object under a known name is what a repeated or bracketed parameter became.
+    for (const [name, value] of Object.entries(body)) form.add(name, value);
   }
-  return params;
+  return form.result();
 }

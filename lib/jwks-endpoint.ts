@@ -1,9 +1,12 @@
 import type { Request, Response } from 'express';
 import { answerFor } from './error-profiles.js';
 import type { RouterConfig } from './options.js';
-import { sendError } from './respond.js';
+import { sendCacheableJson, sendError } from './respond.js';
 
-/** `GET {jwksPath}`: the public keys, readable from any origin (they are public by definition). */
+/**
+ * `GET {jwksPath}`: the public keys, readable from any origin (they are public by definition).
+ * Caches may keep them `jwksMaxAge` seconds, which is why a new key is published before it signs.
+ */
 export function jwksEndpoint(config: RouterConfig): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -18,10 +21,6 @@ export function jwksEndpoint(config: RouterConfig): (req: Request, res: Response
       sendError(res, answerFor(config.errorProfile, 'key_unavailable'));
       return;
     }
-    const payload = JSON.stringify(jwks);
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/json;charset=UTF-8');
-    res.setHeader('Content-Length', Buffer.byteLength(payload));
-    res.end(payload);
+    sendCacheableJson(req, res, jwks, config.jwksMaxAge);
   };
 }

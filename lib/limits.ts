@@ -3,7 +3,14 @@ export const MAX_CLIENT_ID_LENGTH = 256;
 export const MAX_CODE_LENGTH = 512;
 export const MAX_REDIRECT_URI_LENGTH = 2048;
 export const MAX_GRANT_TYPE_LENGTH = 64;
+/** Ours are 128 characters; the limit leaves room without inviting abuse. */
+export const MAX_REFRESH_TOKEN_LENGTH = 512;
+export const MAX_SCOPE_LENGTH = 2048;
+export const MAX_TOKEN_TYPE_HINT_LENGTH = 64;
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 
 /** RFC 6749 Appendix A.1: client_id = *VSCHAR (printable ASCII). */
 export const CLIENT_ID_FORMAT = /^[\x20-\x7E]+$/;
+
+/** RFC 6749 §3.3: scope = scope-token *( SP scope-token ), scope-token = 1*NQCHAR. */
+export const SCOPE_FORMAT = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/;

@@ -6,12 +6,16 @@ import type {
   KeyStore,
   RefreshTokenStore,
 } from './adapters/interfaces.js';
+import { MemoryKeyStore } from './adapters/memory-key-store.js';
 import { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.js';
 import { StaticClientRegistry, validateClients } from './clients.js';
 import { ConfigurationError, describeValue } from './configuration-error.js';
+import { ROUTER_OWNED_METADATA } from './discovery-endpoint.js';
 import { ERROR_PROFILES, type ErrorProfile } from './error-profiles.js';
+import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from './events.js';
 import { DEFAULT_BODY_LIMIT } from './limits.js';
 import { normaliseOrigin } from './origins.js';
+import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from './tokens.js';
 
 /** The options of {@link createTokenRouter}. Every one is checked when the router is created. */
 export interface TokenRouterOptions {
@@ -34,6 +38,18 @@ export interface TokenRouterOptions {
   tokenPath?: string;
   /** Path of the JWKS endpoint, or `false` for none. Default `/oauth2/jwks`. */
   jwksPath?: string | false;
+  /** Path of the revocation endpoint (RFC 7009), or `false` for none. Default `/oauth2/revoke`. */
+  revocationPath?: string | false;
+  /** Path of the discovery document, or `false` for none. Default `/.well-known/openid-configuration`. */
+  discoveryPath?: string | false;
+  /**
+   * Metadata the host adds to the discovery document: `authorization_endpoint`,
+   * `userinfo_endpoint`, `scopes_supported`… It cannot set what the router owns (`issuer`, its
+   * endpoints, grant types, PKCE methods, auth methods, signing algorithms).
+   */
+  discoveryMetadata?: Readonly<Record<string, unknown>>;
+  /** How long caches may keep the JWKS and the discovery document, in seconds. Default 300. */
+  jwksMaxAge?: number;
   /** Access-token lifetime in seconds. Default 300. */
   accessTokenTtl?: number;
   /** ID-token lifetime in seconds. Default 1800. */
@@ -42,6 +58,21 @@ export interface TokenRouterOptions {
   refreshTokenTtl?: number;
   /** Absolute lifetime of a refresh-token family in seconds. Default 7776000 (90 days). */
   refreshTokenMaxAge?: number;
+  /**
+   * The access token's shape: `'ciam'` (the seed's, default: `aud` = client_id, `scope` an array)
+   * or `'rfc9068'` (`typ: at+jwt`, `aud` = `accessTokenAudience`, `client_id`, `scope` a string).
+   */
+  accessTokenFormat?: AccessTokenFormat;
+  /** The resource server(s) `rfc9068` access tokens are for: their `aud`. Required with that format. */
+  accessTokenAudience?: string | readonly string[];
+  /** Put `at_hash` (OIDC Core §3.1.3.6) in ID tokens. Default `false`. */
+  idTokenAtHash?: boolean;
+  /**
+   * Receives audit events: tokens issued, codes redeemed and replayed, refresh tokens rotated and
+   * reused, tokens revoked, requests rejected. Never a code, verifier, token or key. What it
+   * throws is swallowed.
+   */
+  onEvent?: TokenRouterEventListener;
   /** Which statuses errors get: `'ciam'` (the seed document's, default) or `'rfc6749'`. */
   errorProfile?: ErrorProfile;
   /** Largest accepted request body in bytes. Default 16384. */
@@ -61,10 +92,19 @@ export interface RouterConfig {
   staticOrigins: ReadonlySet<string>;
   tokenPath: string;
   jwksPath: string | false;
+  revocationPath: string | false;
+  discoveryPath: string | false;
+  discoveryMetadata: Readonly<Record<string, unknown>>;
+  jwksMaxAge: number;
   accessTokenTtl: number;
   idTokenTtl: number;
   refreshTokenTtl: number;
   refreshTokenMaxAge: number;
+  accessTokenFormat: AccessTokenFormat;
+  accessTokenAudience: string | readonly string[] | undefined;
+  idTokenAtHash: boolean;
+  /** Raises an audit event to `onEvent`, if any; never throws. */
+  emit: EmitEvent;
   errorProfile: ErrorProfile;
   bodyLimit: number;
   now: Clock;
@@ -79,10 +119,18 @@ const KNOWN_OPTIONS = [
   'allowedOrigins',
   'tokenPath',
   'jwksPath',
+  'revocationPath',
+  'discoveryPath',
+  'discoveryMetadata',
+  'jwksMaxAge',
   'accessTokenTtl',
   'idTokenTtl',
   'refreshTokenTtl',
   'refreshTokenMaxAge',
+  'accessTokenFormat',
+  'accessTokenAudience',
+  'idTokenAtHash',
+  'onEvent',
   'errorProfile',
   'bodyLimit',
   'now',
@@ -126,19 +174,27 @@ export function resolveOptions(options: unknown): RouterConfig {
     for (const origin of clients.origins) staticOrigins.add(origin);
   }
   const tokenPath = resolvePath(given.tokenPath, 'tokenPath', '/oauth2/token');
-  const jwksPath = given.jwksPath === false ? false : resolvePath(given.jwksPath, 'jwksPath', '/oauth2/jwks');
-  if (jwksPath === tokenPath) {
-    throw invalid('jwksPath', 'a different path from tokenPath', jwksPath);
-  }
+  const jwksPath = optionalPath(given.jwksPath, 'jwksPath', '/oauth2/jwks');
+  const revocationPath = optionalPath(given.revocationPath, 'revocationPath', '/oauth2/revoke');
+  const discoveryPath = optionalPath(given.discoveryPath, 'discoveryPath', '/.well-known/openid-configuration');
+  checkDistinctPaths({ tokenPath, jwksPath, revocationPath, discoveryPath });
   const refreshTokenTtl = seconds(given.refreshTokenTtl, 'refreshTokenTtl', 30 * 86_400);
   const refreshTokenMaxAge = seconds(given.refreshTokenMaxAge, 'refreshTokenMaxAge', 90 * 86_400);
   if (refreshTokenMaxAge < refreshTokenTtl) {
     throw invalid('refreshTokenMaxAge', `at least refreshTokenTtl (${refreshTokenTtl})`, refreshTokenMaxAge);
   }
+  const issuer = resolveIssuer(given.issuer);
+  const codeStore = adapter<AuthorizationCodeStore>(given.codeStore, 'codeStore', ['save', 'redeem'], 'new MemoryCodeStore()');
+  const accessTokenTtl = seconds(given.accessTokenTtl, 'accessTokenTtl', 300);
+  const idTokenTtl = seconds(given.idTokenTtl, 'idTokenTtl', 1800);
+  const keyStore = adapter<KeyStore>(given.keyStore, 'keyStore', ['signingKey', 'publicJwks'], 'await MemoryKeyStore.generate()');
+  checkRetiredKeysOutliveTokens(keyStore, Math.max(accessTokenTtl, idTokenTtl));
+  const accessTokenFormat = resolveAccessTokenFormat(given.accessTokenFormat);
+  const now = resolveClock(given.now);
   return {
-    issuer: resolveIssuer(given.issuer),
-    codeStore: adapter(given.codeStore, 'codeStore', ['save', 'redeem'], 'new MemoryCodeStore()'),
-    keyStore: adapter(given.keyStore, 'keyStore', ['signingKey', 'publicJwks'], 'await MemoryKeyStore.generate()'),
+    issuer,
+    codeStore,
+    keyStore,
     refreshTokenStore:
       given.refreshTokenStore === undefined
         ? new MemoryRefreshTokenStore()
@@ -147,13 +203,21 @@ export function resolveOptions(options: unknown): RouterConfig {
     staticOrigins,
     tokenPath,
     jwksPath,
-    accessTokenTtl: seconds(given.accessTokenTtl, 'accessTokenTtl', 300),
-    idTokenTtl: seconds(given.idTokenTtl, 'idTokenTtl', 1800),
+    revocationPath,
+    discoveryPath,
+    discoveryMetadata: resolveDiscoveryMetadata(given.discoveryMetadata, discoveryPath),
+    jwksMaxAge: nonNegativeSeconds(given.jwksMaxAge, 'jwksMaxAge', 300),
+    accessTokenTtl,
+    idTokenTtl,
     refreshTokenTtl,
     refreshTokenMaxAge,
+    accessTokenFormat,
+    accessTokenAudience: resolveAccessTokenAudience(given.accessTokenAudience, accessTokenFormat),
+    idTokenAtHash: optionalBoolean(given.idTokenAtHash, 'idTokenAtHash', false),
+    emit: eventEmitter(resolveListener(given.onEvent), now),
     errorProfile: resolveErrorProfile(given.errorProfile),
     bodyLimit: positiveInteger(given.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT, 'bytes'),
-    now: resolveClock(given.now),
+    now,
   };
 }
 
@@ -216,6 +280,21 @@ function resolvePath(value: unknown, option: string, fallback: string): string {
   return value;
 }
 
+function optionalPath(value: unknown, option: string, fallback: string): string | false {
+  return value === false ? false : resolvePath(value, option, fallback);
+}
+
+/** Every endpoint needs a path of its own. */
+function checkDistinctPaths(paths: Record<string, string | false>): void {
+  const seen = new Map<string, string>();
+  for (const [option, path] of Object.entries(paths)) {
+    if (path === false) continue;
+    const other = seen.get(path);
+    if (other !== undefined) throw invalid(option, `a different path from ${other}`, path);
+    seen.set(path, option);
+  }
+}
+
 function positiveInteger(value: unknown, option: string, fallback: number, unit: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
@@ -240,6 +319,95 @@ function resolveClock(value: unknown): Clock {
   if (value === undefined) return Date.now;
   if (typeof value !== 'function') throw invalid('now', 'a function returning epoch milliseconds', value);
   return value as Clock;
+}
+
+function nonNegativeSeconds(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(option, 'a whole number of seconds, 0 or more', value);
+  }
+  return value;
+}
+
+function optionalBoolean(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(option, 'true or false', value);
+  return value;
+}
+
+function resolveAccessTokenFormat(value: unknown): AccessTokenFormat {
+  if (value === undefined) return 'ciam';
+  if (!(ACCESS_TOKEN_FORMATS as readonly unknown[]).includes(value)) {
+    throw invalid('accessTokenFormat', ACCESS_TOKEN_FORMATS.map((format) => `"${format}"`).join(' or '), value);
+  }
+  return value as AccessTokenFormat;
+}
+
+/** RFC 9068 §3: the `aud` of an access token names the resource it is for. */
+function resolveAccessTokenAudience(value: unknown, format: AccessTokenFormat): string | readonly string[] | undefined {
+  if (format === 'ciam') {
+    if (value !== undefined) {
+      throw invalid('accessTokenAudience', 'left out unless accessTokenFormat is "rfc9068" (ciam access tokens are for the client)', value);
+    }
+    return undefined;
+  }
+  if (value === undefined) {
+    throw new ConfigurationError(
+      'ERR_OPTION_MISSING',
+      'accessTokenAudience',
+      'option accessTokenAudience is required with accessTokenFormat "rfc9068", e.g. "https://api.example.com"',
+    );
+  }
+  const isName = (entry: unknown): entry is string => typeof entry === 'string' && entry !== '';
+  if (isName(value)) return value;
+  if (Array.isArray(value) && value.length > 0 && value.every(isName)) return [...value];
+  throw invalid('accessTokenAudience', 'a non-empty string or a non-empty array of them', value);
+}
+
+/** Host metadata for discovery: a plain object, JSON-ready, not touching what the router owns. */
+function resolveDiscoveryMetadata(value: unknown, discoveryPath: string | false): Readonly<Record<string, unknown>> {
+  if (value === undefined) return {};
+  if (discoveryPath === false) {
+    throw invalid('discoveryMetadata', 'left out when discoveryPath is false (there is no document to add it to)', value);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid('discoveryMetadata', 'an object of metadata, such as { authorization_endpoint: "https://…" }', value);
+  }
+  for (const name of Object.keys(value)) {
+    if (ROUTER_OWNED_METADATA.includes(name)) {
+      throw new ConfigurationError(
+        'ERR_OPTION_INVALID',
+        `discoveryMetadata.${name}`,
+        `discoveryMetadata.${name} is set by the router from its own options and cannot be given`,
+      );
+    }
+  }
+  try {
+    // A copy through JSON: what is served is exactly what was checked, and later edits cannot leak in.
+    return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+  } catch {
+    throw invalid('discoveryMetadata', 'JSON-serialisable', value);
+  }
+}
+
+function resolveListener(value: unknown): TokenRouterEventListener | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalid('onEvent', 'a function receiving each event', value);
+  return value as TokenRouterEventListener;
+}
+
+/**
+ * A retired key must stay published as long as a token it signed may be checked: a
+ * `MemoryKeyStore` that drops retired keys sooner than the tokens expire would break them.
+ */
+function checkRetiredKeysOutliveTokens(keyStore: KeyStore, longestTokenTtl: number): void {
+  if (keyStore instanceof MemoryKeyStore && keyStore.maxTokenTtl < longestTokenTtl) {
+    throw invalid(
+      'keyStore',
+      `a key store that keeps retired keys published at least as long as tokens live (${longestTokenTtl} s); pass { maxTokenTtl: ${longestTokenTtl} } to MemoryKeyStore`,
+      keyStore,
+    );
+  }
 }
 
 /** The known option nearest to a misspelt one (case-insensitive, at most two edits away). */

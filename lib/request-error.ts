@@ -1,6 +1,6 @@
 /**
- * Why a request was refused. Internal: the error profiles map each reason to the status and
- * OAuth `error` the client sees (SPEC.md "Errors").
+ * Why a request was refused. The error profiles map each reason to the status and OAuth `error`
+ * the client sees (SPEC.md "Errors"); audit events carry it as it is.
  */
 export type RejectReason =
   | 'method_not_allowed'
@@ -18,6 +18,11 @@ export type RejectReason =
   | 'redirect_uri_mismatch'
   | 'pkce_mismatch'
   | 'pkce_method_not_allowed'
+  | 'refresh_token_invalid'
+  | 'refresh_token_reused'
+  | 'refresh_client_mismatch'
+  | 'scope_malformed'
+  | 'scope_widened'
   | 'store_unavailable'
   | 'key_unavailable';
 
@@ -32,5 +37,14 @@ export class RequestError extends Error {
     this.name = 'RequestError';
     this.reason = reason;
     this.allow = options.allow;
+  }
+}
+
+/** Await an adapter call; a rejection becomes `reason` (503), with the cause kept off the wire. */
+export async function guard<T>(promise: Promise<T>, reason: RejectReason): Promise<T> {
+  try {
+    return await promise;
+  } catch (cause) {
+    throw new RequestError(reason, { cause });
   }
 }

@@ -1,30 +1,40 @@
 import express, { type Router } from 'express';
 import { MemoryCodeStore } from './adapters/memory-code-store.js';
 import { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.js';
+import { discoveryEndpoint } from './discovery-endpoint.js';
 import { jwksEndpoint } from './jwks-endpoint.js';
 import { resolveOptions, type RouterConfig, type TokenRouterOptions } from './options.js';
+import { revocationEndpoint } from './revocation-endpoint.js';
 import { tokenEndpoint } from './token-endpoint.js';
 
+type Endpoint = (req: express.Request, res: express.Response) => Promise<void>;
+
 /**
- * An Express router serving the token endpoint and the JWKS endpoint at the configured paths.
- * It answers only its own paths, with its own body parser, CORS and error answers; every other
- * request passes through to the host app untouched.
+ * An Express router serving the token endpoint and, unless turned off, the JWKS, revocation and
+ * discovery endpoints at the configured paths. It answers only its own paths, with its own body
+ * parser, CORS and error answers; every other request passes through to the host app untouched.
  */
 export function createTokenRouter(options: TokenRouterOptions): Router {
   const config = resolveOptions(options);
-  const token = tokenEndpoint(config);
-  const jwks = config.jwksPath === false ? undefined : jwksEndpoint(config);
   const warnOnce = productionWarning(config);
+  const token = tokenEndpoint(config);
+  const endpoints = new Map<string, Endpoint>([
+    [
+      config.tokenPath,
+      (req, res) => {
+        warnOnce(req.app.get('env'));
+        return token(req, res);
+      },
+    ],
+  ]);
+  if (config.jwksPath !== false) endpoints.set(config.jwksPath, jwksEndpoint(config));
+  if (config.revocationPath !== false) endpoints.set(config.revocationPath, revocationEndpoint(config));
+  if (config.discoveryPath !== false) endpoints.set(config.discoveryPath, discoveryEndpoint(config));
   const router = express.Router();
   router.use((req, res, next) => {
-    if (req.path === config.tokenPath) {
-      warnOnce(req.app.get('env'));
-      void token(req, res);
-    } else if (jwks !== undefined && req.path === config.jwksPath) {
-      void jwks(req, res);
-    } else {
-      next();
-    }
+    const endpoint = endpoints.get(req.path);
+    if (endpoint === undefined) next();
+    else void endpoint(req, res);
   });
   return router;
 }

@@ -16,40 +16,60 @@ type FieldCheck = (value: string, field: string, body: FormParams) => boolean;
  * well-formed request its per-chain machinery (the benchmark's profile: about 30% of the event
  * loop's busy time for ES256, before; see README "Performance").
  *
- * It understands the few schema members the token endpoint uses: `in: 'body'`, `exists` with
- * `values: 'falsy'`, `isLength` with `max`, `matches` with a RegExp, `isIn` with a list, and a
- * `custom` predicate. A field using anything else is never accepted here, so a schema written
+ * It understands the few schema members the endpoints use: `in: 'body'`, `optional`, `exists`,
+ * `isLength` with `max`, `matches` with a RegExp, `isIn` with a list, and a `custom` predicate. A field using anything else is never accepted here, so a schema written
  * later with other members stays correct, only slower, until this learns them.
  */
 export function compilePrecheck(schema: Readonly<Record<string, ParamSchema>>): SchemaPrecheck {
   const fields = Object.entries(schema).map(([field, config]) => [field, compileField(field, config)] as const);
   return (body) => {
-    for (const [field, checks] of fields) {
+    for (const [field, compiled] of fields) {
+      if (compiled === undefined) return false;
       const value = body[field];
+      if (compiled.skips(value)) continue;
       // Every check below is on a present string: anything else goes to express-validator.
-      if (checks === undefined || typeof value !== 'string') return false;
-      for (const check of checks) if (!check(value, field, body)) return false;
+      if (typeof value !== 'string') return false;
+      for (const check of compiled.checks) if (!check(value, field, body)) return false;
     }
     return true;
   };
 }
 
-const NEVER: FieldCheck[] | undefined = undefined;
+interface CompiledField {
+  /** `optional`: whether express-validator skips the field's checks for this value. */
+  skips: (value: string | undefined) => boolean;
+  checks: FieldCheck[];
+}
 
-function compileField(field: string, config: ParamSchema): FieldCheck[] | undefined {
+const NEVER: CompiledField | undefined = undefined;
+
+function compileField(field: string, config: ParamSchema): CompiledField | undefined {
   // Only a plain field of the body; paths and wildcards select other things.
   if (!/^[A-Za-z0-9_]+$/.test(field)) return NEVER;
   const locations = Array.isArray(config.in) ? config.in : [config.in];
   if (locations.length !== 1 || locations[0] !== 'body') return NEVER;
+  const skips = compileOptional(config.optional);
+  if (skips === undefined) return NEVER;
   const checks: FieldCheck[] = [];
   for (const [member, setting] of Object.entries(config) as Array<[string, unknown]>) {
     // express-validator skips a member set to a falsy value, and runs one set to `true` bare.
-    if (member === 'in' || member === 'errorMessage' || !setting) continue;
+    if (member === 'in' || member === 'errorMessage' || member === 'optional' || !setting) continue;
     const check = setting === true ? compileCheck(member, {}) : typeof setting === 'object' ? compileCheck(member, setting) : undefined;
     if (check === undefined) return NEVER;
     checks.push(check);
   }
-  return checks;
+  return { skips, checks };
+}
+
+/** express-validator's `optional`: which values skip the field's checks altogether. */
+function compileOptional(setting: ParamSchema['optional']): CompiledField['skips'] | undefined {
+  if (setting === undefined || setting === false) return () => false;
+  const values = setting === true ? 'undefined' : (setting.options as { values?: unknown } | undefined)?.values ?? 'undefined';
+  if (setting !== true && Object.keys(setting).some((key) => key !== 'options')) return undefined;
+  // A form value is a string or absent: absent is skipped in every mode, '' only when 'falsy'.
+  if (values === 'undefined' || values === 'null') return (value) => value === undefined;
+  if (values === 'falsy') return (value) => value === undefined || value === '';
+  return undefined;
 }
 
 function compileCheck(member: string, setting: object): FieldCheck | undefined {

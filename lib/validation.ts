@@ -1,6 +1,6 @@
 import { checkSchema, type ParamSchema, type Schema } from 'express-validator';
 import { isWellFormedVerifier } from './pkce.js';
-import { compilePrecheck } from './schema-precheck.js';
+import { compilePrecheck, type SchemaPrecheck } from './schema-precheck.js';
 import type { FormParams } from './form-body.js';
 import {
   CLIENT_ID_FORMAT,
@@ -8,20 +8,49 @@ import {
   MAX_CODE_LENGTH,
   MAX_GRANT_TYPE_LENGTH,
   MAX_REDIRECT_URI_LENGTH,
+  MAX_REFRESH_TOKEN_LENGTH,
+  MAX_SCOPE_LENGTH,
+  MAX_TOKEN_TYPE_HINT_LENGTH,
+  SCOPE_FORMAT,
 } from './limits.js';
 import type { RejectReason } from './request-error.js';
 
 /** The grant types the token endpoint serves. */
-export const SUPPORTED_GRANT_TYPES = ['authorization_code'] as const;
+export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 
-/** The body parameters the token endpoint reads; all others are ignored (RFC 6749 §3.2). */
+export type GrantType = (typeof SUPPORTED_GRANT_TYPES)[number];
+
+/** The parameters every token request reads, whatever its grant type. */
+const COMMON_PARAMETERS = ['client_id', 'grant_type'] as const;
+
+/** The parameters each grant type reads besides the common ones. */
+const GRANT_PARAMETERS: Record<GrantType, readonly string[]> = {
+  authorization_code: ['code', 'redirect_uri', 'code_verifier'],
+  refresh_token: ['refresh_token', 'scope'],
+};
+
+/**
+ * The body parameters the token endpoint reads, for every grant type; all others are ignored
+ * (RFC 6749 §3.2).
+ */
 export const TOKEN_PARAMETERS: ReadonlySet<string> = new Set([
-  'client_id',
-  'grant_type',
-  'code',
-  'redirect_uri',
-  'code_verifier',
+  ...COMMON_PARAMETERS,
+  ...Object.values(GRANT_PARAMETERS).flat(),
 ]);
+
+/**
+ * The parameters a request with this `grant_type` reads: only these must not be repeated. A
+ * code request that repeats `scope`, which it does not read, is not refused for it.
+ */
+export function parametersOfGrant(grantType: string | undefined): readonly string[] {
+  const own = (SUPPORTED_GRANT_TYPES as readonly (string | undefined)[]).includes(grantType)
+    ? GRANT_PARAMETERS[grantType as GrantType]
+    : [];
+  return [...COMMON_PARAMETERS, ...own];
+}
+
+/** The body parameters the revocation endpoint reads (RFC 7009 §2.1). */
+export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 'token', 'token_type_hint']);
 
 /** A required parameter: present, non-empty (empty counts as missing), at most `max` characters. */
 function required(reason: RejectReason, max: number): ParamSchema {
@@ -32,33 +61,48 @@ function required(reason: RejectReason, max: number): ParamSchema {
   };
 }
 
-/**
- * One step's schema, built once: its express-validator chains, and a quick yes for requests that
- * certainly pass them (see schema-precheck.ts), which then skip the chains.
- */
-function step(schema: Schema) {
+/** An optional parameter: absent or empty is fine; otherwise at most `max` characters. */
+function optional(max: number): ParamSchema {
+  return {
+    in: ['body'],
+    optional: { options: { values: 'falsy' } },
+    isLength: { options: { max }, errorMessage: 'parameter_invalid', bail: true },
+  };
+}
+
+/** One step's schema, built once into its express-validator chains and a precheck. */
+interface Step {
+  chains: ReturnType<typeof checkSchema>;
+  /** A quick yes for requests that certainly pass the chains, which then skip them (schema-precheck.ts). */
+  passes: SchemaPrecheck;
+}
+
+function step(schema: Schema): Step {
   return { chains: checkSchema(schema), passes: compilePrecheck(schema) };
 }
 
-/**
- * SPEC "Order of checks", steps 2 to 4, as schemas built once. Each runs after the previous one
- * passed; within a step, fields are checked in the order listed.
- */
-const STEPS = [
+const CLIENT_ID: ParamSchema = {
+  ...required('client_id_invalid', MAX_CLIENT_ID_LENGTH),
+  matches: { options: CLIENT_ID_FORMAT, errorMessage: 'client_id_invalid' },
+};
+
+/** SPEC "Order of checks", steps 2 and 3, shared by every grant type, as schemas built once. */
+const COMMON_STEPS = [
   // 2. client_id and grant_type present, non-empty, within limits.
   step({
-    client_id: {
-      ...required('client_id_invalid', MAX_CLIENT_ID_LENGTH),
-      matches: { options: CLIENT_ID_FORMAT, errorMessage: 'client_id_invalid' },
-    },
+    client_id: CLIENT_ID,
     grant_type: required('parameter_invalid', MAX_GRANT_TYPE_LENGTH),
   }),
   // 3. grant_type supported.
   step({
     grant_type: { in: ['body'], isIn: { options: [SUPPORTED_GRANT_TYPES], errorMessage: 'grant_type_unsupported' } },
   }),
-  // 4. The grant's own parameters, and code_verifier well-formed (RFC 7636 §4.1).
-  step({
+];
+
+/** Step 4: each grant's own parameters. Within a step, fields are checked in the order listed. */
+const GRANT_STEPS: Record<GrantType, Step> = {
+  // code_verifier well-formed: RFC 7636 §4.1.
+  authorization_code: step({
     code: required('parameter_invalid', MAX_CODE_LENGTH),
     redirect_uri: required('parameter_invalid', MAX_REDIRECT_URI_LENGTH),
     code_verifier: {
@@ -66,6 +110,20 @@ const STEPS = [
       exists: { options: { values: 'falsy' }, errorMessage: 'parameter_invalid', bail: true },
       custom: { options: isWellFormedVerifier, errorMessage: 'code_verifier_malformed' },
     },
+  }),
+  // RFC 6749 §6: refresh_token, and an optional scope (RFC 6749 §3.3 syntax).
+  refresh_token: step({
+    refresh_token: required('parameter_invalid', MAX_REFRESH_TOKEN_LENGTH),
+    scope: { ...optional(MAX_SCOPE_LENGTH), matches: { options: SCOPE_FORMAT, errorMessage: 'scope_malformed' } },
+  }),
+};
+
+/** RFC 7009 §2.1, in the same order: client_id, then the token; the hint is optional. */
+const REVOCATION_STEPS = [
+  step({ client_id: CLIENT_ID }),
+  step({
+    token: { in: ['body'], exists: { options: { values: 'falsy' }, errorMessage: 'parameter_invalid' } },
+    token_type_hint: optional(MAX_TOKEN_TYPE_HINT_LENGTH),
   }),
 ];
 
@@ -78,11 +136,64 @@ export interface AuthorizationCodeParams {
   code_verifier: string;
 }
 
-/** The reason the first failing check gives, or `undefined` when the request is well-formed. */
-export async function firstValidationFailure(params: FormParams): Promise<RejectReason | undefined> {
+/** The parameters of a well-formed refresh token request. */
+export interface RefreshTokenParams {
+  client_id: string;
+  grant_type: 'refresh_token';
+  refresh_token: string;
+  /** Absent or empty: the scope originally granted. */
+  scope?: string;
+}
+
+/** The parameters of a well-formed token request, told apart by `grant_type`. */
+export type TokenRequestParams = AuthorizationCodeParams | RefreshTokenParams;
+
+/** The parameters of a well-formed revocation request. */
+export interface RevocationParams {
+  client_id: string;
+  token: string;
+  token_type_hint?: string;
+}
+
+/** What a refused request had established before its first failing check. */
+export interface ValidatedSoFar {
+  clientId?: string;
+  grantType?: GrantType;
+}
+
+/**
+ * SPEC "Order of checks", steps 2 to 4: the reason the first failing check gives (with what
+ * passed before it), or the well-formed request.
+ */
+export async function validateTokenRequest(
+  params: FormParams,
+): Promise<{ failure: RejectReason; known: ValidatedSoFar } | { request: TokenRequestParams }> {
+  const common = await firstFailure(params, COMMON_STEPS);
+  if (common !== undefined) {
+    // client_id is the first field checked: any other failure means it passed.
+    return { failure: common, known: common === 'client_id_invalid' ? {} : { clientId: params.client_id! } };
+  }
+  const grantType = params.grant_type as GrantType;
+  const failure = await firstFailure(params, [GRANT_STEPS[grantType]]);
+  if (failure !== undefined) return { failure, known: { clientId: params.client_id!, grantType } };
+  return { request: params as unknown as TokenRequestParams };
+}
+
+/** The reason the first failing check of a revocation request gives, or the well-formed request. */
+export async function validateRevocationRequest(
+  params: FormParams,
+): Promise<{ failure: RejectReason } | { request: RevocationParams }> {
+  const failure = await firstFailure(params, REVOCATION_STEPS);
+  return failure === undefined ? { request: params as unknown as RevocationParams } : { failure };
+}
+
+async function firstFailure(
+  params: FormParams,
+  steps: readonly Step[],
+): Promise<RejectReason | undefined> {
   // express-validator reads `req.body`; a plain object stands in so the host's request is untouched.
   const request = { body: params };
-  for (const { chains, passes } of STEPS) {
+  for (const { chains, passes } of steps) {
     if (passes(params)) continue;
     for (const chain of chains) {
       const result = await chain.run(request, { dryRun: true });

@@ -28,6 +28,10 @@ export interface AuthorizationCodeGrant {
   nonce?: string;
   /** When the user authenticated (epoch seconds): the ID token's `auth_time`. */
   authTime?: EpochSeconds;
+  /** The Authentication Context Class Reference that was satisfied: the ID token's `acr`. */
+  acr?: string;
+  /** The authentication methods used (RFC 8176 values, such as `pwd`, `otp`): the ID token's `amr`. */
+  amr?: string[];
   /** Extra claims for the ID token. */
   idTokenClaims?: ExtraClaims;
   /** Extra claims for the access token. */
@@ -72,8 +76,17 @@ export interface RefreshTokenRecord {
   familyId: string;
   /** When the whole family ends, however often it rotates (epoch seconds). */
   familyExpiresAt: EpochSeconds;
+  /**
+   * When this token stops working unless rotated before (epoch seconds): its idle lifetime,
+   * capped by `familyExpiresAt`. Stamped by the router, which also checks it by its own clock.
+   */
+  expiresAt?: EpochSeconds;
   /** The original authentication time, carried into refreshed ID tokens. */
   authTime?: EpochSeconds;
+  /** The original `acr`, carried into refreshed ID tokens. */
+  acr?: string;
+  /** The original `amr`, carried into refreshed ID tokens. */
+  amr?: string[];
   /** Extra claims for refreshed ID tokens. */
   idTokenClaims?: ExtraClaims;
   /** Extra claims for refreshed access tokens. */
@@ -101,6 +114,16 @@ export interface RefreshTokenStore {
   rotate(key: string): Promise<RotateResult>;
   /** Revoke every token of a family (all tokens descended from one authorization code). */
   revokeFamily(familyId: string): Promise<void>;
+  /**
+   * Optional. The record under `key`, spent or not, without changing anything; `undefined` when
+   * never issued, expired, or its family revoked.
+   *
+   * The revocation endpoint uses it to check that a token belongs to the client asking before it
+   * revokes the family (RFC 7009 §2.1). A store without it makes the endpoint spend the token with
+   * `rotate` to learn its client, so a revocation request from another client, though refused,
+   * still costs the token.
+   */
+  find?(key: string): Promise<RefreshTokenRecord | undefined>;
 }
 
 /** A key that signs tokens. */

@@ -56,6 +56,11 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return Promise.resolve({ outcome, record: stored.record });
   }
 
+  find(key: string): Promise<RefreshTokenRecord | undefined> {
+    const stored = this.#tokens.get(key);
+    return Promise.resolve(stored === undefined ? undefined : structuredClone(stored.record));
+  }
+
   revokeFamily(familyId: string): Promise<void> {
     const family = this.#families.get(familyId);
     for (const key of family?.keys ?? []) this.#tokens.delete(key);

@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { RedisCodeStore, RedisRefreshTokenStore } from '../../lib/index.js';
+import { authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
+import { connectRedis, deletePrefix, dumpPrefix, freshPrefix, keysUnder } from './redis-fixture.js';
+import { describeWithServer, REDIS_URL } from './services.js';
+
+const REDIS = { name: 'Redis', variable: 'REDIS_URL', url: REDIS_URL } as const;
+
+describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (url) => {
+  let client: Redis;
+  beforeAll(async () => {
+    client = await connectRedis(url);
+  });
+  afterAll(async () => {
+    await client.quit();
+  });
+
+  /** A fixture over a fresh prefix: the store's keys, read straight from Redis, then deleted. */
+  const fixture = <S>(make: (prefix: string) => S) => () => {
+    const prefix = freshPrefix();
+    return { store: make(prefix), readAtRest: () => dumpPrefix(client, prefix), cleanup: () => deletePrefix(client, prefix) };
+  };
+
+  // Redis decides expiry by its own clock: the suite waits for real (about 2 s per expiry test).
+  authorizationCodeStoreContract({ describe, it, expect }, {
+    name: 'RedisCodeStore',
+    create: fixture((prefix) => new RedisCodeStore({ client, prefix })),
+  });
+  refreshTokenStoreContract({ describe, it, expect }, {
+    name: 'RedisRefreshTokenStore',
+    create: fixture((prefix) => new RedisRefreshTokenStore({ client, prefix })),
+  });
+
+  describe('Redis specifics', () => {
+    const grant = {
+      clientId: 'web',
+      redirectUri: 'https://app.example.com/cb',
+      codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      codeChallengeMethod: 'S256' as const,
+      subject: 'u',
+      scope: ['openid'],
+    };
+
+    it('sets each key to expire at the expiresAt it was saved with', async () => {
+      const prefix = freshPrefix();
+      try {
+        const expiresAt = Math.floor(Date.now() / 1000) + 600;
+        await new RedisCodeStore({ client, prefix }).save('code-key', { ...grant, expiresAt }, expiresAt);
+        const refresh = new RedisRefreshTokenStore({ client, prefix });
+        await refresh.save('token-key', { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt + 60 }, expiresAt);
+        const keys = await keysUnder(client, prefix);
+        expect(keys).toHaveLength(4);
+        for (const key of keys) {
+          const expected = key.endsWith('refresh-family:{fam}') ? expiresAt + 60 : expiresAt;
+          expect([key, await client.expiretime(key)]).toEqual([key, expected]);
+        }
+      } finally {
+        await deletePrefix(client, prefix);
+      }
+    });
+
+    it('keeps the keys of one family in one hash slot, so every script works on a Redis Cluster', async () => {
+      const prefix = freshPrefix();
+      try {
+        const store = new RedisRefreshTokenStore({ client, prefix });
+        const expiresAt = Math.floor(Date.now() / 1000) + 600;
+        const record = { clientId: 'web', subject: 'u', scope: [], familyId: 'family-a', familyExpiresAt: expiresAt };
+        await store.save('t1', record, expiresAt);
+        await store.save('t2', record, expiresAt);
+        await store.revokeFamily('family-a');
+        const familyKeys = (await keysUnder(client, prefix)).filter((key) => key.includes('refresh-family:'));
+        expect(familyKeys).toHaveLength(3);
+        expect(new Set(familyKeys.map((key) => calculateSlot(key))).size).toBe(1);
+      } finally {
+        await deletePrefix(client, prefix);
+      }
+    });
+
+    it('stores nothing outside its prefix', async () => {
+      const prefix = freshPrefix();
+      try {
+        const expiresAt = Math.floor(Date.now() / 1000) + 600;
+        await new RedisCodeStore({ client, prefix }).save('k', { ...grant, expiresAt }, expiresAt);
+        expect(await keysUnder(client, prefix)).toEqual([`${prefix}code:k`]);
+      } finally {
+        await deletePrefix(client, prefix);
+      }
+    });
+  });
+});

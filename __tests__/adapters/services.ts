@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+declare const EXPRESS_MAJOR: 4 | 5;
+
+/** The real servers, when the environment names them (`.ci/run` always does). */
+export const REDIS_URL = process.env.REDIS_URL;
+export const DATABASE_URL = process.env.DATABASE_URL;
+
+/** A name no other run, engineer or test on the same server uses. */
+export function uniqueName(stem: string): string {
+  return `${stem}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A describe block that needs a real server. Without its URL: on a laptop, the block is skipped
+ * with a message saying how to run it; under `CI=true` it fails, since CI must run it. Once its
+ * tests have run, it leaves a marker file in `$PKCE_SUITE_MARKERS` (set by `.ci/run`), so CI can
+ * tell that the suite really ran.
+ */
+export function describeWithServer(
+  server: { name: 'Redis' | 'PostgreSQL'; variable: 'REDIS_URL' | 'DATABASE_URL'; url: string | undefined },
+  marker: string,
+  title: string,
+  body: (url: string) => void,
+): void {
+  const { url } = server;
+  if (url !== undefined && url !== '') {
+    describe(title, () => {
+      body(url);
+      afterAll(() => leaveMarker(marker));
+    });
+    return;
+  }
+  if (process.env.CI === 'true') {
+    describe(title, () => {
+      it(`needs ${server.variable}: CI runs this suite against a real ${server.name}`, () => {
+        throw new Error(`${server.variable} is not set; .ci/run sets it`);
+      });
+    });
+    return;
+  }
+  console.warn(`pkce-token-router: "${title}" skipped: set ${server.variable} to run it against a real ${server.name}.`);
+  describe(`${title} [skipped: set ${server.variable} to run it against a real ${server.name}]`, () => {
+    it.skip(`runs against a real ${server.name}`, () => undefined);
+  });
+}
+
+function leaveMarker(marker: string): void {
+  const directory = process.env.PKCE_SUITE_MARKERS;
+  if (directory === undefined || directory === '') return;
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(join(directory, `${marker}.express${EXPRESS_MAJOR}`), `${new Date().toISOString()}\n`);
+}
+
+/** Wait for an event, or fail after `ms`: for waiting on a reconnect instead of sleeping. */
+export function once(emitter: { once(event: string, listener: () => void): unknown; off?(event: string, listener: () => void): unknown }, event: string, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${ms} ms`)), ms);
+    emitter.once(event, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,140 @@
+import { MemoryKeyStore } from '../dist/index.js';
+import { WEB_CLIENT_ID } from '../example-app/clients.js';
+import { startExampleHost } from './support/example-host.js';
+import { createUserAgent, elementText } from './support/user-agent.js';
+
+const ALICE = { username: 'alice', password: 'alice-password' };
+
+/** The `/authorize` request the web app sent (the first redirect of /rp/login). */
+function authorizationRequestOf(navigation, issuer) {
+  const url = new URL(navigation.redirects[0]);
+  expect(`${url.origin}${url.pathname}`).toBe(`${issuer}/authorize`);
+  return url.searchParams;
+}
+
+describe('the server-side web app (openid-client) signs in through the example host', () => {
+  let host;
+  beforeAll(async () => {
+    host = await startExampleHost();
+  });
+  afterAll(() => host.stop());
+
+  it('/rp/login → /authorize → sign-in → /rp/callback → a signed-in page with the verified claims', async () => {
+    const browser = createUserAgent();
+    const signInPage = await browser.navigate(`${host.issuer}/rp/login`);
+    const request = authorizationRequestOf(signInPage, host.issuer);
+    expect(Object.fromEntries(request)).toMatchObject({
+      client_id: WEB_CLIENT_ID,
+      redirect_uri: `${host.issuer}/rp/callback`,
+      response_type: 'code',
+      code_challenge_method: 'S256',
+      scope: 'openid profile email',
+    });
+    expect(request.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(request.get('state')).toBeTruthy();
+    expect(request.get('nonce')).toBeTruthy();
+    expect(signInPage.status).toBe(200);
+
+    const signedIn = await browser.signIn(signInPage, ALICE);
+    // The host sends the browser to the callback with the code; the web app redeems it and
+    // sends the browser on to its own page (post/redirect/get).
+    const callback = new URL(signedIn.redirects[0]);
+    expect(`${callback.origin}${callback.pathname}`).toBe(`${host.issuer}/rp/callback`);
+    expect(callback.searchParams.get('state')).toBe(request.get('state'));
+    expect(callback.searchParams.get('iss')).toBe(host.issuer);
+    const code = callback.searchParams.get('code');
+    expect(code).toBeTruthy();
+    expect(signedIn.url).toBe(`${host.issuer}/rp/`);
+    expect(signedIn.status).toBe(200);
+
+    expect(elementText(signedIn.text, 'rp-status')).toBe('Signed in as Alice Liddell.');
+    const idTokenClaims = JSON.parse(elementText(signedIn.text, 'rp-id-token-claims'));
+    expect(idTokenClaims).toMatchObject({
+      iss: host.issuer,
+      sub: 'user-alice',
+      aud: WEB_CLIENT_ID,
+      azp: WEB_CLIENT_ID,
+      nonce: request.get('nonce'),
+      name: 'Alice Liddell',
+      preferred_username: 'alice',
+      email: 'alice@example.com',
+    });
+    const accessTokenClaims = JSON.parse(elementText(signedIn.text, 'rp-access-token-claims'));
+    expect(accessTokenClaims).toMatchObject({ iss: host.issuer, sub: 'user-alice', aud: WEB_CLIENT_ID, scope: ['openid', 'profile', 'email'] });
+    // The page shows claims, never a secret: not the code, and no token (a JWT starts "eyJ").
+    expect(signedIn.text).not.toContain(code);
+    expect(signedIn.text).not.toContain('eyJ');
+
+    // The web app's session holds: a later visit shows the same signed-in page.
+    const again = await browser.navigate(`${host.issuer}/rp/`);
+    expect(elementText(again.text, 'rp-status')).toBe('Signed in as Alice Liddell.');
+  });
+
+  it('a callback replayed in the same browser finds no sign-in to finish (each sign-in serves once)', async () => {
+    const browser = createUserAgent();
+    const signedIn = await browser.signIn(await browser.navigate(`${host.issuer}/rp/login`), ALICE);
+    expect(signedIn.url).toBe(`${host.issuer}/rp/`);
+
+    const replay = await browser.navigate(signedIn.redirects[0]);
+    expect(replay.status).toBe(400);
+    expect(replay.text).toContain('data-error="no_pending_sign_in"');
+  });
+
+  it('a callback whose state is not the one this browser was sent with is refused', async () => {
+    const browser = createUserAgent();
+    const signInPage = await browser.navigate(`${host.issuer}/rp/login`);
+    const answer = await browser.signIn(signInPage, ALICE, { follow: false });
+    const forged = new URL(answer.location);
+    forged.searchParams.set('state', 'not-the-state-this-browser-was-sent-with');
+
+    const refused = await browser.navigate(forged);
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('data-error="invalid_response"');
+    expect(elementText(refused.text, 'rp-error')).toMatch(/state/);
+  });
+
+  it('a code someone else tried first is spent: the token endpoint refuses it and the page shows its error', async () => {
+    const browser = createUserAgent();
+    const signInPage = await browser.navigate(`${host.issuer}/rp/login`);
+    // Stop at the host's answer, as if an attacker had read the code off it, and try it first.
+    const answer = await browser.signIn(signInPage, ALICE, { follow: false });
+    const callback = new URL(answer.location);
+    const stolen = await fetch(new URL('/oauth2/token', host.issuer), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: WEB_CLIENT_ID,
+        code: callback.searchParams.get('code'),
+        redirect_uri: `${host.issuer}/rp/callback`,
+        code_verifier: 'a-guess-that-is-long-enough-to-be-a-well-formed-verifier',
+      }),
+    });
+    expect(stolen.status).toBe(401);
+
+    const refused = await browser.navigate(callback);
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('data-error="invalid_client"');
+  });
+
+  it('an ID token that the published keys do not verify is refused (openid-client checks the signature)', async () => {
+    // The host signs with one key but publishes another under the same kid.
+    const signer = await MemoryKeyStore.generate();
+    const impostor = await MemoryKeyStore.generate();
+    const { kid } = await signer.signingKey();
+    const keyStore = {
+      signingKey: () => signer.signingKey(),
+      publicJwks: async () => ({ keys: (await impostor.publicJwks()).keys.map((jwk) => ({ ...jwk, kid })) }),
+    };
+    const misconfigured = await startExampleHost({ keyStore });
+    try {
+      const browser = createUserAgent();
+      const refused = await browser.signIn(await browser.navigate(`${misconfigured.issuer}/rp/login`), ALICE);
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('data-error="invalid_response"');
+      expect(elementText(refused.text, 'rp-error')).toMatch(/signature/);
+    } finally {
+      await misconfigured.stop();
+    }
+  });
+});

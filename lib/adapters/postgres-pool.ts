@@ -1,0 +1,64 @@
+import { ConfigurationError, describeValue } from '../configuration-error.js';
+import { adapterOptions, resolveTimeout } from './bounded-call.js';
+import type { Clock } from './interfaces.js';
+import { resolveTableName, type TableName } from './postgres-schema.js';
+
+/** What the Postgres adapters need of a pool: a `pg` `Pool` fits as it is. */
+export interface PostgresPool {
+  /** Run one statement with `$1`-style parameters; without `values`, text may hold several statements. */
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount?: number | null }>;
+}
+
+/** Options of the Postgres stores. */
+export interface PostgresStoreOptions {
+  /** A `pg` Pool the host already has. The store never ends it. */
+  pool: PostgresPool;
+  /** The table, `name` or `schema.name`. Defaults: `pkce_authorization_codes`, `pkce_refresh_tokens`. */
+  table?: string;
+  /** Longest wait for one store operation, in milliseconds; then it rejects (the router answers 503). Default 2000. */
+  timeoutMs?: number;
+  /** The clock for expiry decisions: epoch milliseconds. Default `Date.now`. */
+  now?: Clock;
+}
+
+/** The checked options of a Postgres store. */
+export interface PostgresStoreConfig {
+  pool: PostgresPool;
+  table: TableName;
+  timeoutMs: number;
+  now: Clock;
+}
+
+/** Check the options of a Postgres store at construction: a pool without `query` is a clear error. */
+export function resolvePostgresOptions(
+  adapter: string,
+  options: unknown,
+  table: { fallback: string; longestSuffix: string },
+): PostgresStoreConfig {
+  const given = adapterOptions(adapter, options, ['pool', 'table', 'timeoutMs', 'now']);
+  const { pool, now } = given;
+  if (pool === undefined || pool === null) {
+    throw new ConfigurationError('ERR_OPTION_MISSING', 'pool', `${adapter} needs { pool }: a pg Pool, such as new pg.Pool({ connectionString: process.env.DATABASE_URL })`);
+  }
+  if (typeof (pool as Partial<PostgresPool>).query !== 'function') {
+    throw new ConfigurationError('ERR_OPTION_INVALID', 'pool', `${adapter}: pool must have query(text, values), as a pg Pool does; received ${describeValue(pool)}`);
+  }
+  if (now !== undefined && typeof now !== 'function') {
+    throw new ConfigurationError('ERR_OPTION_INVALID', 'now', `${adapter}: now must be a function returning epoch milliseconds; received ${describeValue(now)}`);
+  }
+  return {
+    pool: pool as PostgresPool,
+    table: resolveTableName(adapter, given.table, table.fallback, table.longestSuffix),
+    timeoutMs: resolveTimeout(given.timeoutMs),
+    now: (now as Clock | undefined) ?? Date.now,
+  };
+}
+
+/**
+ * Run a schema's statements as one transaction (a multi-statement simple query is one), under
+ * an advisory lock: instances that start together and all migrate then wait for each other
+ * instead of racing `CREATE TABLE IF NOT EXISTS` into a duplicate-key error.
+ */
+export async function runMigration(pool: PostgresPool, schemaSql: string): Promise<void> {
+  await pool.query(`SELECT pg_advisory_xact_lock(hashtext('pkce-token-router:migrate'));\n${schemaSql}`);
+}

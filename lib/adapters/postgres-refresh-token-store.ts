@@ -1,0 +1,112 @@
+import { bounded } from './bounded-call.js';
+import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
+import { resolvePostgresOptions, runMigration, type PostgresStoreConfig, type PostgresStoreOptions } from './postgres-pool.js';
+import { DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
+
+/**
+ * How long a revocation is remembered for a family this store never saw (its first token may
+ * still be on its way to `save`), in seconds. The same as the memory store's.
+ */
+const UNSEEN_FAMILY_REVOCATION_TTL = 86_400;
+
+interface RotateRow {
+  record: RefreshTokenRecord;
+  reused: boolean;
+}
+
+/**
+ * Refresh tokens in a PostgreSQL table, shared by every instance on the same database. Rotate is
+ * one statement, like the code store's redeem. Revoking a family deletes its tokens and records
+ * the revocation in `{table}_revoked_families` until the family would have ended, so a token
+ * saved into it later is never rotated. Rows are keyed by the token's hash.
+ */
+export class PostgresRefreshTokenStore implements RefreshTokenStore {
+  readonly #config: PostgresStoreConfig;
+  readonly #sql: { insert: string; rotate: string; find: string; revoke: string; deleteExpired: string };
+
+  constructor(options: PostgresStoreOptions) {
+    this.#config = resolvePostgresOptions('PostgresRefreshTokenStore', options, {
+      fallback: DEFAULT_REFRESH_TOKEN_TABLE,
+      longestSuffix: REFRESH_TOKEN_TABLE_SUFFIX,
+    });
+    const table = this.#config.table.qualified;
+    const revoked = revokedFamiliesTable(this.#config.table);
+    const notRevoked = (now: string): string =>
+      `NOT EXISTS (SELECT 1 FROM ${revoked} r WHERE r.family_id = t.family_id AND r.expires_at > ${now})`;
+    const now2 = 'to_timestamp($2::double precision / 1000)';
+    this.#sql = {
+      insert: `INSERT INTO ${table} (token_hash, family_id, record, expires_at, family_expires_at)
+SELECT $1, $2, $3::jsonb, to_timestamp($4::double precision), to_timestamp($5::double precision)
+WHERE NOT EXISTS (SELECT 1 FROM ${revoked} r WHERE r.family_id = $2 AND r.expires_at > to_timestamp($6::double precision / 1000))`,
+      // As in the code store: the UPDATE decides, the SELECT tells a reuse from nothing. The
+      // revocation is checked here too, so a save that raced a revocation still cannot rotate.
+      rotate: `WITH won AS (
+  UPDATE ${table} AS t SET spent_at = ${now2}
+  WHERE token_hash = $1 AND expires_at > ${now2} AND spent_at IS NULL AND ${notRevoked(now2)}
+  RETURNING record
+)
+SELECT record, false AS reused FROM won
+UNION ALL
+SELECT record, true AS reused FROM ${table} AS t
+WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT EXISTS (SELECT 1 FROM won)`,
+      find: `SELECT record FROM ${table} AS t WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)}`,
+      revoke: `WITH gone AS (DELETE FROM ${table} WHERE family_id = $1 RETURNING family_expires_at)
+INSERT INTO ${revoked} AS r (family_id, expires_at)
+SELECT $1, COALESCE((SELECT max(family_expires_at) FROM gone), ${now2} + make_interval(secs => $3))
+ON CONFLICT (family_id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at)`,
+      deleteExpired: `WITH tokens AS (DELETE FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1),
+families AS (DELETE FROM ${revoked} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1)
+SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS deleted`,
+    };
+  }
+
+  /** Create the tables and their indexes if they are missing. Safe to run on every start, from every instance. */
+  migrate(): Promise<void> {
+    return bounded('PostgresRefreshTokenStore.migrate', this.#config.timeoutMs, () =>
+      runMigration(this.#config.pool, refreshTokenTableSql(this.#config.table)),
+    );
+  }
+
+  save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
+    return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, async () => {
+      await this.#config.pool.query(this.#sql.insert, [
+        key,
+        record.familyId,
+        JSON.stringify(record),
+        expiresAt,
+        record.familyExpiresAt,
+        this.#config.now(),
+      ]);
+    });
+  }
+
+  rotate(key: string): Promise<RotateResult> {
+    return bounded('PostgresRefreshTokenStore.rotate', this.#config.timeoutMs, async () => {
+      const { rows } = await this.#config.pool.query(this.#sql.rotate, [key, this.#config.now()]);
+      const row = rows[0] as RotateRow | undefined;
+      if (row === undefined) return { outcome: 'unknown' };
+      return { outcome: row.reused ? 'reused' : 'rotated', record: row.record };
+    });
+  }
+
+  find(key: string): Promise<RefreshTokenRecord | undefined> {
+    return bounded('PostgresRefreshTokenStore.find', this.#config.timeoutMs, async () => {
+      const { rows } = await this.#config.pool.query(this.#sql.find, [key, this.#config.now()]);
+      return (rows[0] as { record: RefreshTokenRecord } | undefined)?.record;
+    });
+  }
+
+  revokeFamily(familyId: string): Promise<void> {
+    return bounded('PostgresRefreshTokenStore.revokeFamily', this.#config.timeoutMs, async () => {
+      await this.#config.pool.query(this.#sql.revoke, [familyId, this.#config.now(), UNSEEN_FAMILY_REVOCATION_TTL]);
+    });
+  }
+
+  /** Delete expired tokens and forgotten revocations; resolves to how many rows went. */
+  deleteExpired(): Promise<number> {
+    return bounded('PostgresRefreshTokenStore.deleteExpired', this.#config.timeoutMs, async () => {
+      const { rows } = await this.#config.pool.query(this.#sql.deleteExpired, [this.#config.now()]);
+      return Number((rows[0] as { deleted: string | number } | undefined)?.deleted ?? 0);
+    });
+  }
+}

@@ -1,0 +1,128 @@
+import { bounded } from './bounded-call.js';
+import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
+import { readFlaggedJson, RedisScript, resolveRedisOptions, type RedisStoreConfig, type RedisStoreOptions } from './redis-script.js';
+
+/**
+ * How long a revocation is remembered for a family this store never saw (its first token may
+ * still be on its way to `save`), in seconds. The same as the memory store's.
+ */
+const UNSEEN_FAMILY_REVOCATION_TTL = 86_400;
+
+/*
+ * Layout. A family's keys share the hash tag `{familyId}`, so one script can read and write all
+ * of them on a Redis Cluster:
+ *   {prefix}refresh-family:{F}          hash: `revoked`, and `expiresAt` (the family's end)
+ *   {prefix}refresh-family:{F}:{token}  hash: `record` (JSON), and `spent` once rotated
+ * `rotate(key)` is given only the token's hash, so one more key finds the family:
+ *   {prefix}refresh:{token}             the family id; written once, never changed
+ * Every key expires on its own: a token at its `expiresAt`, a family at its end.
+ */
+
+/** Into a revoked family nothing is saved; otherwise the family lives at least as long as this token's family end. */
+const SAVE = new RedisScript(`
+if redis.call('HGET', KEYS[1], 'revoked') then return 0 end
+local familyEnd = tonumber(ARGV[3])
+if familyEnd > tonumber(redis.call('HGET', KEYS[1], 'expiresAt') or '0') then
+  redis.call('HSET', KEYS[1], 'expiresAt', ARGV[3])
+  redis.call('EXPIREAT', KEYS[1], ARGV[3])
+end
+redis.call('HSET', KEYS[2], 'record', ARGV[1])
+redis.call('EXPIREAT', KEYS[2], ARGV[2])
+return 1
+`);
+
+const SAVE_INDEX = new RedisScript(`
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+return 1
+`);
+
+const FIND_FAMILY = new RedisScript(`return redis.call('GET', KEYS[1])`);
+
+/** The family's revocation and the token's spending are decided together, in one script. */
+const ROTATE = new RedisScript(`
+if redis.call('HGET', KEYS[1], 'revoked') then return false end
+local record = redis.call('HGET', KEYS[2], 'record')
+if not record then return false end
+return { redis.call('HSETNX', KEYS[2], 'spent', '1'), record }
+`);
+
+/** Read-only: the record, unless the family is revoked. */
+const FIND = new RedisScript(`
+if redis.call('HGET', KEYS[1], 'revoked') then return false end
+return redis.call('HGET', KEYS[2], 'record')
+`);
+
+/** Kept until the family's end; for a family never seen, for ARGV[1] seconds. */
+const REVOKE = new RedisScript(`
+redis.call('HSET', KEYS[1], 'revoked', '1')
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+`);
+
+/**
+ * Refresh tokens in Redis, shared by every instance that uses the same server and prefix.
+ * Rotation and family revocation are each one Lua script over the keys of one family (one hash
+ * slot, so a Redis Cluster works). A revoked family's tokens are never rotated again; their
+ * records expire on their own. Only hashes of the tokens reach Redis.
+ */
+export class RedisRefreshTokenStore implements RefreshTokenStore {
+  readonly #config: RedisStoreConfig;
+
+  constructor(options: RedisStoreOptions) {
+    this.#config = resolveRedisOptions('RedisRefreshTokenStore', options);
+  }
+
+  save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
+    return bounded('RedisRefreshTokenStore.save', this.#config.timeoutMs, async () => {
+      const { client } = this.#config;
+      const saved = await SAVE.run(
+        client,
+        [this.#familyKey(record.familyId), this.#tokenKey(record.familyId, key)],
+        [JSON.stringify(record), String(expiresAt), String(record.familyExpiresAt)],
+      );
+      // The index comes last: until it exists, rotate() cannot find a half-saved token.
+      if (Number(saved) === 1) await SAVE_INDEX.run(client, [this.#indexKey(key)], [record.familyId, String(expiresAt)]);
+    });
+  }
+
+  rotate(key: string): Promise<RotateResult> {
+    return bounded('RedisRefreshTokenStore.rotate', this.#config.timeoutMs, async () => {
+      const { client } = this.#config;
+      const familyId = await FIND_FAMILY.run(client, [this.#indexKey(key)]);
+      if (typeof familyId !== 'string') return { outcome: 'unknown' };
+      const reply = readFlaggedJson(await ROTATE.run(client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]));
+      if (reply === undefined) return { outcome: 'unknown' };
+      const record = JSON.parse(reply.json) as RefreshTokenRecord;
+      return { outcome: reply.first ? 'rotated' : 'reused', record };
+    });
+  }
+
+  find(key: string): Promise<RefreshTokenRecord | undefined> {
+    return bounded('RedisRefreshTokenStore.find', this.#config.timeoutMs, async () => {
+      const { client } = this.#config;
+      const familyId = await FIND_FAMILY.run(client, [this.#indexKey(key)]);
+      if (typeof familyId !== 'string') return undefined;
+      const json = await FIND.run(client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]);
+      return typeof json === 'string' ? (JSON.parse(json) as RefreshTokenRecord) : undefined;
+    });
+  }
+
+  revokeFamily(familyId: string): Promise<void> {
+    return bounded('RedisRefreshTokenStore.revokeFamily', this.#config.timeoutMs, async () => {
+      await REVOKE.run(this.#config.client, [this.#familyKey(familyId)], [String(UNSEEN_FAMILY_REVOCATION_TTL)]);
+    });
+  }
+
+  #indexKey(key: string): string {
+    return `${this.#config.prefix}refresh:${key}`;
+  }
+
+  #familyKey(familyId: string): string {
+    return `${this.#config.prefix}refresh-family:{${familyId}}`;
+  }
+
+  #tokenKey(familyId: string, key: string): string {
+    return `${this.#familyKey(familyId)}:${key}`;
+  }
+}

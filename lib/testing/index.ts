@@ -1,0 +1,3 @@
+export { authorizationCodeStoreContract } from './code-store-contract.js';
+export { refreshTokenStoreContract } from './refresh-token-store-contract.js';
+export type { ContractMatchers, ContractOptions, StoreFixture, TestFramework } from './framework.js';
