@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { MemoryKeyStore, type KeyStore } from '../lib/index.js';
 import { harness, postToken, SPA_ORIGIN, type Harness } from './helpers.js';
 
 describe('CORS on the token path (SPEC "Browsers and apps")', () => {
@@ -72,6 +73,25 @@ describe('CORS on the token path (SPEC "Browsers and apps")', () => {
     expect(refused.headers).not.toHaveProperty('access-control-allow-origin');
     h2.close();
   });
+
+  it("a POST from the origin of a registry client's redirect URI carries that origin, once the client is found", async () => {
+    const h2 = await harness({
+      clients: {
+        findClient: (clientId) =>
+          Promise.resolve(clientId === 'web' ? { clientId, redirectUris: ['https://app.example.com/callback'], allowedOrigins: ['https://admin.example.com'] } : undefined),
+      },
+    });
+    for (const origin of [SPA_ORIGIN, 'https://admin.example.com']) {
+      const res = await postToken(h2.app, await h2.issue()).set('Origin', origin);
+      expect(res.status).toBe(200);
+      expect(res.headers['access-control-allow-origin']).toBe(origin);
+    }
+    const other = await postToken(h2.app, await h2.issue()).set('Origin', 'https://evil.example');
+    expect(other.headers).not.toHaveProperty('access-control-allow-origin');
+    const unknownClient = await postToken(h2.app, { ...(await h2.issue()), client_id: 'stranger' }).set('Origin', SPA_ORIGIN);
+    expect(unknownClient.headers).not.toHaveProperty('access-control-allow-origin');
+    h2.close();
+  });
 });
 
 describe('public keys (SPEC "Public keys")', () => {
@@ -93,6 +113,33 @@ describe('public keys (SPEC "Public keys")', () => {
     const res = await request(h.app).get('/oauth2/jwks');
     for (const key of res.body.keys) {
       for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']) expect(key).not.toHaveProperty(member);
+    }
+  });
+
+  it('serves only the public members, whatever a key store returns', async () => {
+    const keyStore = await MemoryKeyStore.generate({ alg: 'ES256' });
+    const [publicJwk] = (await keyStore.publicJwks()).keys;
+    const leaky: KeyStore = {
+      signingKey: () => keyStore.signingKey(),
+      publicJwks: () => Promise.resolve({ keys: [{ ...publicJwk!, d: 'PRIVATE-D', k: 'SECRET-K' }] }),
+    };
+    const h2 = await harness({ keyStore: leaky });
+    const res = await request(h2.app).get('/oauth2/jwks');
+    expect(res.status).toBe(200);
+    expect(res.body.keys).toEqual([publicJwk]);
+    expect(res.text).not.toContain('PRIVATE-D');
+    h2.close();
+  });
+
+  it('answers 503 when the key store gives something that is not a JWKS, or a key with no public part', async () => {
+    for (const answer of [undefined, { keys: 'x' }, { keys: [{ kty: 'oct', k: 'SECRET-K' }] }]) {
+      const odd: KeyStore = { signingKey: () => Promise.reject(new Error('x')), publicJwks: () => Promise.resolve(answer as never) };
+      const h2 = await harness({ keyStore: odd });
+      const res = await request(h2.app).get('/oauth2/jwks');
+      expect(res.status).toBe(503);
+      expect(res.body.error).toBe('temporarily_unavailable');
+      expect(res.text).not.toContain('SECRET-K');
+      h2.close();
     }
   });
 

@@ -26,6 +26,15 @@ describe('the host app is someone else\'s house', () => {
     h.close();
   });
 
+  it('still holds its own body limit behind a host parser with a larger one: 413', async () => {
+    const h = await harness();
+    const app = express().use(express.urlencoded({ extended: false, limit: '1mb' })).use(h.app);
+    const res = await postToken(app, `${form(await h.issue())}&pad=${'x'.repeat(40_000)}`);
+    expect(res.status).toBe(413);
+    expect(res.body.error).toBe('invalid_request');
+    h.close();
+  });
+
   it('still refuses a repeated parameter that the host\'s parser turned into an array', async () => {
     const h = await harness();
     const app = express().use(express.urlencoded({ extended: true })).use(h.app);

@@ -82,16 +82,16 @@ describe('single use, and replay (SPEC "Single use, and replay")', () => {
   it('codes expire (default 600 s) and the router refuses an expired code by its own clock', async () => {
     let now = 1_700_000_000_000;
     // A store that never forgets: the router's clock still refuses the code.
-    const forgetful: AuthorizationCodeStore = new MemoryCodeStore({ now: () => 0 });
+    const neverForgets: AuthorizationCodeStore = new MemoryCodeStore({ now: () => 0 });
     const keyStore = await sharedKeyStore();
-    const app = express().use(createTokenRouter({ issuer: ISSUER, codeStore: forgetful, keyStore, now: () => now }));
+    const app = express().use(createTokenRouter({ issuer: ISSUER, codeStore: neverForgets, keyStore, now: () => now }));
     const { verifier, challenge } = pkcePair();
     const grant = { clientId: CLIENT_ID, redirectUri: REDIRECT_URI, codeChallenge: challenge, codeChallengeMethod: 'S256' as const, subject: 's', scope: ['openid'] };
-    const code = await issueAuthorizationCode(forgetful, grant, { now: () => now });
+    const code = await issueAuthorizationCode(neverForgets, grant, { now: () => now });
     now += 600_000;
     const res = await postToken(app, { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
     expect(res.status).toBe(401);
-    const fresh = await issueAuthorizationCode(forgetful, grant, { now: () => now });
+    const fresh = await issueAuthorizationCode(neverForgets, grant, { now: () => now });
     now += 599_000;
     expect((await postToken(app, { client_id: CLIENT_ID, grant_type: 'authorization_code', code: fresh, redirect_uri: REDIRECT_URI, code_verifier: verifier })).status).toBe(200);
   });
@@ -115,7 +115,9 @@ describe('adapter failures (SPEC "Errors": 503 temporarily_unavailable, no inter
   function expectUnavailable(res: request.Response) {
     expect(res.status).toBe(503);
     expect(res.body.error).toBe('temporarily_unavailable');
+    expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
     expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['pragma']).toBe('no-cache');
     expect(res.text).not.toContain('ECONNREFUSED');
     expect(res.text).not.toContain('hunter2');
   }
@@ -165,6 +167,29 @@ describe('adapter failures (SPEC "Errors": 503 temporarily_unavailable, no inter
     expect(redeem).not.toHaveBeenCalled();
     keyDown = false;
     expect((await postToken(app, valid)).status).toBe(200);
+  });
+
+  it('5 before 6: an unknown client is refused as such even while the key store is down', async () => {
+    const down: KeyStore = { signingKey: () => Promise.reject(new Error(secretMessage)), publicJwks: () => Promise.reject(new Error(secretMessage)) };
+    const codeStore = new MemoryCodeStore();
+    const app = express().use(createTokenRouter({ issuer: ISSUER, codeStore, keyStore: down, clients: [{ clientId: 'web', redirectUris: [REDIRECT_URI] }] }));
+    const res = await postToken(app, { client_id: 'stranger', grant_type: 'authorization_code', code: 'c', redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43) });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    codeStore.close();
+  });
+
+  it('a key store that throws synchronously gives 503, before the code is spent', async () => {
+    const throwing: KeyStore = {
+      signingKey: () => {
+        throw new Error(secretMessage);
+      },
+      publicJwks: () => Promise.resolve({ keys: [] }),
+    };
+    const { app, codeStore, valid } = await appWith({ keyStore: throwing });
+    const redeem = jest.spyOn(codeStore, 'redeem');
+    expectUnavailable(await postToken(app, valid));
+    expect(redeem).not.toHaveBeenCalled();
   });
 
   it('the key store failing on the JWKS path gives 503', async () => {

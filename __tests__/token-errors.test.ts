@@ -36,6 +36,9 @@ const ROWS: Row[] = [
   { rule: 'client_id malformed (over 256 characters)', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, client_id: 'c'.repeat(257) }) },
   { rule: 'client_id malformed (a control character)', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, client_id: 'we\nb' }) },
   { rule: 'client_id unknown to the client registry', ciam: [400, 'invalid_request'], rfc6749: [401, 'invalid_client'], make: (v) => ({ ...v, client_id: 'stranger' }) },
+  { rule: 'grant_type empty', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, grant_type: '' }) },
+  { rule: 'redirect_uri empty', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, redirect_uri: '' }) },
+  { rule: 'code_verifier empty', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, code_verifier: '' }) },
   { rule: 'grant_type missing', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => without(v, 'grant_type') },
   { rule: 'code missing', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => without(v, 'code') },
   { rule: 'code empty', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, code: '' }) },
@@ -107,6 +110,22 @@ describe.each(['ciam', 'rfc6749'] as const)('errors under the %s profile (SPEC "
   it('a charset other than UTF-8', async () => {
     const res = await request(h.app).post('/oauth2/token').set('Content-Type', 'application/x-www-form-urlencoded; charset=ISO-8859-1').send(form(await h.issue()));
     expectError(res, 400, 'invalid_request');
+  });
+
+  it('a body of exactly the size limit is accepted', async () => {
+    const valid = form(await h.issue());
+    const body = `${valid}&pad=${'x'.repeat(16 * 1024 - valid.length - '&pad='.length)}`;
+    expect(Buffer.byteLength(body)).toBe(16 * 1024);
+    expect((await postToken(h.app, body)).status).toBe(200);
+  });
+
+  it('body over the bodyLimit option: 413', async () => {
+    const small = await harness({ errorProfile: profile, bodyLimit: 1024 });
+    const valid = form(await small.issue());
+    const body = `${valid}&pad=${'x'.repeat(1025 - valid.length - '&pad='.length)}`;
+    expect(Buffer.byteLength(body)).toBe(1025);
+    expectError(await postToken(small.app, body), 413, 'invalid_request');
+    small.close();
   });
 
   it('body over the size limit: 413', async () => {
@@ -201,15 +220,31 @@ describe('accepted request forms (SPEC "Request")', () => {
 
 describe('order of checks (SPEC "Order of checks": the first failing step decides)', () => {
   let h: Harness;
+  /** The internal reason of the last refusal, from the audit event: which check answered. */
+  let lastReason: string | undefined;
   beforeAll(async () => {
-    h = await harness({ errorProfile: 'rfc6749' });
+    h = await harness({
+      errorProfile: 'rfc6749',
+      onEvent: (event) => {
+        if (event.type === 'request_rejected') lastReason = event.reason;
+      },
+    });
   });
   afterAll(() => h.close());
 
   it('1 before 2: a repeated parameter wins over a missing client_id', async () => {
-    const res = await postToken(h.app, 'code=a&code=b');
+    const res = await postToken(h.app, 'grant_type=authorization_code&code=a&code=b');
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_request');
+    expect(lastReason).toBe('parameter_repeated');
+  });
+
+  it('1 before 3: a repeated code wins over an unsupported grant_type', async () => {
+    const ciam = await harness();
+    const res = await postToken(ciam.app, 'client_id=web&grant_type=password&code=a&code=b');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    ciam.close();
   });
 
   it('2 before 3: a missing client_id wins over an unsupported grant_type', async () => {

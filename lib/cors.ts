@@ -1,9 +1,17 @@
 import type { Request, Response } from 'express';
-import type { ClientRegistry } from './adapters/interfaces.js';
+import type { Client, ClientRegistry } from './adapters/interfaces.js';
+import { webOriginOf } from './origins.js';
 
 /**
- * CORS for the token endpoint (SPEC "Browsers and apps"): an allowed origin is echoed back,
+ * CORS for the form-POST endpoints (SPEC "Browsers and apps"): an allowed origin is echoed back,
  * never `*` and never with credentials; `null` is never allowed.
+ *
+ * Allowed: the configured origins (the router's `allowedOrigins` and, for a client list, its
+ * clients' redirect-URI origins and `allowedOrigins`); the origins of the client a request named,
+ * once it was found in a registry; and what a registry's `isAllowedOrigin` allows. A form POST
+ * is a CORS "simple request" that browsers send without a preflight, so a registry's clients work
+ * from their own origins without `isAllowedOrigin`; a preflight, which names no client, is
+ * allowed only for the configured origins and `isAllowedOrigin`.
  */
 export class CorsPolicy {
   readonly #origins: ReadonlySet<string>;
@@ -14,9 +22,10 @@ export class CorsPolicy {
     this.#registry = registry;
   }
 
-  async isAllowed(origin: string): Promise<boolean> {
+  async isAllowed(origin: string, client?: Client): Promise<boolean> {
     if (origin === 'null') return false;
     if (this.#origins.has(origin)) return true;
+    if (client !== undefined && originsOf(client).includes(origin)) return true;
     if (this.#registry?.isAllowedOrigin === undefined) return false;
     try {
       return (await this.#registry.isAllowedOrigin(origin)) === true;
@@ -26,11 +35,11 @@ export class CorsPolicy {
     }
   }
 
-  /** Add the CORS headers an actual (non-preflight) request gets. */
-  async applyToResponse(req: Request, res: Response): Promise<void> {
+  /** Add the CORS headers an actual (non-preflight) request gets, once its client is known. */
+  async applyToResponse(req: Request, res: Response, client: Client | undefined): Promise<void> {
     res.vary('Origin');
     const origin = req.headers.origin;
-    if (origin !== undefined && (await this.isAllowed(origin))) {
+    if (origin !== undefined && (await this.isAllowed(origin, client))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
     }
   }
@@ -48,4 +57,11 @@ export class CorsPolicy {
     res.statusCode = 204;
     res.end();
   }
+}
+
+/** A client's web origins: those of its http(s) redirect URIs, and its `allowedOrigins`. */
+function originsOf(client: Client): string[] {
+  return [...client.redirectUris, ...(client.allowedOrigins ?? [])]
+    .map(webOriginOf)
+    .filter((origin) => origin !== undefined);
 }

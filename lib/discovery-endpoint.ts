@@ -1,8 +1,6 @@
-import type { Request, Response } from 'express';
-import type { JWK } from 'jose';
-import { answerFor } from './error-profiles.js';
+import { publicKeysOf } from './jwks-endpoint.js';
 import type { RouterConfig } from './options.js';
-import { sendCacheableJson, sendError } from './respond.js';
+import { publicJsonEndpoint } from './public-json-endpoint.js';
 import { SUPPORTED_GRANT_TYPES } from './validation.js';
 
 /**
@@ -26,7 +24,7 @@ export const ROUTER_OWNED_METADATA: readonly string[] = [
  * any origin like the JWKS. Endpoint URLs are the issuer followed by each path, so the router is
  * expected where the issuer points (usually mounted at `/`).
  */
-export function discoveryEndpoint(config: RouterConfig): (req: Request, res: Response) => Promise<void> {
+export function discoveryEndpoint(config: RouterConfig) {
   const base = config.issuer.replace(/\/$/, '');
   const endpoints: Record<string, string> = { token_endpoint: `${base}${config.tokenPath}` };
   if (config.jwksPath !== false) endpoints.jwks_uri = `${base}${config.jwksPath}`;
@@ -44,22 +42,11 @@ export function discoveryEndpoint(config: RouterConfig): (req: Request, res: Res
     token_endpoint_auth_methods_supported: ['none'],
     ...(config.revocationPath === false ? {} : { revocation_endpoint_auth_methods_supported: ['none'] }),
   };
-  return async (req, res) => {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    if (req.method !== 'GET') {
-      sendError(res, answerFor(config.errorProfile, 'method_not_allowed'), 'GET');
-      return;
-    }
-    let algorithms: string[];
-    try {
-      algorithms = await signingAlgorithms(config);
-    } catch {
-      sendError(res, answerFor(config.errorProfile, 'key_unavailable'));
-      return;
-    }
-    // Same max-age as the JWKS: the algorithm list changes when a key of another algorithm is added.
-    sendCacheableJson(req, res, { ...fixed, id_token_signing_alg_values_supported: algorithms }, config.jwksMaxAge);
-  };
+  // Same max-age as the JWKS: the algorithm list changes when a key of another algorithm is added.
+  return publicJsonEndpoint(config, async () => ({
+    ...fixed,
+    id_token_signing_alg_values_supported: await signingAlgorithms(config),
+  }));
 }
 
 /**
@@ -67,8 +54,8 @@ export function discoveryEndpoint(config: RouterConfig): (req: Request, res: Res
  * whose JWKs carry no `alg` is asked for its signing key's.
  */
 async function signingAlgorithms(config: RouterConfig): Promise<string[]> {
-  const { keys } = await config.keyStore.publicJwks();
-  const algorithms = new Set(keys.map((key: JWK) => key.alg).filter((alg) => typeof alg === 'string'));
+  const keys = publicKeysOf(await config.keyStore.publicJwks());
+  const algorithms = new Set(keys.map((key) => key.alg).filter((alg) => typeof alg === 'string'));
   if (algorithms.size === 0) algorithms.add((await config.keyStore.signingKey()).alg);
   return [...algorithms];
 }

@@ -50,7 +50,11 @@ export async function readFormParams(
   known: ReadonlySet<string>,
   limit: number,
 ): Promise<ParsedForm> {
-  if (alreadyConsumed(req)) return fromParsedBody(req.body, known, limit);
+  if (alreadyConsumed(req)) {
+    // The host's parser has its own limit; ours still holds for what the client sent.
+    if (declaredLength(req) > limit) throw new RequestError('body_too_large');
+    return fromParsedBody(req.body, known, limit);
+  }
   return parseForm(await readBody(req, limit), known);
 }
 
@@ -59,10 +63,14 @@ function alreadyConsumed(req: Request): boolean {
   return req.readableEnded || (req as { _body?: unknown })._body === true;
 }
 
+/** The `Content-Length` the client declared, or NaN (chunked). */
+function declaredLength(req: Request): number {
+  return Number(req.headers['content-length']);
+}
+
 /** Read the raw body, refusing more than `limit` bytes without buffering them. */
 function readBody(req: Request, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(tooLarge(req));
+  if (declaredLength(req) > limit) return Promise.reject(tooLarge(req));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;

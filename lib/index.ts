@@ -5,7 +5,7 @@ export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorization
 export { ConfigurationError } from './configuration-error.js';
 export type { ConfigurationErrorCode } from './configuration-error.js';
 export type { ErrorProfile } from './error-profiles.js';
-export type { TokenResponse } from './token-endpoint.js';
+export type { TokenResponse } from './token-issuance.js';
 export type { AccessTokenFormat } from './tokens.js';
 export type { RejectReason } from './request-error.js';
 export type {

@@ -1,26 +1,24 @@
-import type { Request, Response } from 'express';
-import { answerFor } from './error-profiles.js';
+import type { JWK } from 'jose';
+import { publicPartOf } from './jwk.js';
 import type { RouterConfig } from './options.js';
-import { sendCacheableJson, sendError } from './respond.js';
+import { publicJsonEndpoint } from './public-json-endpoint.js';
 
 /**
- * `GET {jwksPath}`: the public keys, readable from any origin (they are public by definition).
- * Caches may keep them `jwksMaxAge` seconds, which is why a new key is published before it signs.
+ * `GET {jwksPath}`: the public keys (SPEC "Public keys"). Whatever the key store returns, only
+ * public members are served: a store that hands back a private key leaks nothing here.
  */
-export function jwksEndpoint(config: RouterConfig): (req: Request, res: Response) => Promise<void> {
-  return async (req, res) => {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    if (req.method !== 'GET') {
-      sendError(res, answerFor(config.errorProfile, 'method_not_allowed'), 'GET');
-      return;
-    }
-    let jwks: unknown;
-    try {
-      jwks = await config.keyStore.publicJwks();
-    } catch {
-      sendError(res, answerFor(config.errorProfile, 'key_unavailable'));
-      return;
-    }
-    sendCacheableJson(req, res, jwks, config.jwksMaxAge);
-  };
+export function jwksEndpoint(config: RouterConfig) {
+  return publicJsonEndpoint(config, async () => ({ keys: publicKeysOf(await config.keyStore.publicJwks()) }));
+}
+
+/** The public part of every key in a key store's answer; throws if the answer is not a JWKS. */
+export function publicKeysOf(jwks: { keys: JWK[] }): JWK[] {
+  if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) {
+    throw new TypeError('the key store gave no { keys: [...] }');
+  }
+  return jwks.keys.map((jwk) => {
+    const publicPart = typeof jwk === 'object' && jwk !== null ? publicPartOf(jwk) : undefined;
+    if (publicPart === undefined) throw new TypeError('the key store gave a key with no public part');
+    return publicPart;
+  });
 }

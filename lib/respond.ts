@@ -21,12 +21,20 @@ export function sendJson(res: Response, status: number, body: unknown): void {
   res.end(payload);
 }
 
+/** A 200 with no body and the no-store headers (RFC 7009 §2.2: the revocation answer). */
+export function sendEmptyOk(res: Response): void {
+  res.statusCode = 200;
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+  res.setHeader('Content-Length', 0);
+  res.end();
+}
+
 /**
  * Write a public JSON document (JWKS, discovery) that caches may keep for `maxAge` seconds, with a
  * strong `ETag` so a cache can revalidate cheaply: a matching `If-None-Match` gets 304, no body.
  */
-export function sendCacheableJson(req: Request, res: Response, body: unknown, maxAge: number): void {
-  const payload = JSON.stringify(body);
+export function sendCacheableJson(req: Request, res: Response, payload: string, maxAge: number): void {
   const etag = `"${createHash('sha256').update(payload).digest('base64url')}"`;
   res.setHeader('Content-Type', JSON_CONTENT_TYPE);
   res.setHeader('Cache-Control', `public, max-age=${maxAge}`);

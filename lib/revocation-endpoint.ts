@@ -1,16 +1,11 @@
-import type { Request, Response } from 'express';
 import type { RefreshTokenRecord, RefreshTokenStore } from './adapters/interfaces.js';
 import { findRegisteredClient } from './clients.js';
-import { CorsPolicy } from './cors.js';
-import type { RequestTrail } from './events.js';
-import { isFormUtf8, readFormParams, rejectAmbiguous } from './form-body.js';
+import { rejectAmbiguous, type ParsedForm } from './form-body.js';
+import { formPostEndpoint, type RequestState } from './form-post-endpoint.js';
 import type { RouterConfig } from './options.js';
 import { guard, RequestError } from './request-error.js';
-import { sendRejection } from './respond.js';
 import { hashSecret } from './secrets.js';
 import { REVOCATION_PARAMETERS, validateRevocationRequest } from './validation.js';
-
-const REVOCATION_PATH_METHODS = 'POST, OPTIONS';
 
 /**
  * The revocation endpoint (RFC 7009): `POST {revocationPath}` with `client_id`, `token` and an
@@ -20,42 +15,27 @@ const REVOCATION_PATH_METHODS = 'POST, OPTIONS';
  * JWT that simply runs out), or another client's (refused silently, RFC 7009 §2.1). A refresh
  * token of the asking client is revoked with its whole family.
  */
-export function revocationEndpoint(config: RouterConfig): (req: Request, res: Response) => Promise<void> {
-  const cors = new CorsPolicy(config.staticOrigins, config.clients);
-  return async (req, res) => {
-    const trail: RequestTrail = {};
-    try {
-      if (req.method === 'OPTIONS') return await cors.answerPreflight(req, res);
-      await cors.applyToResponse(req, res);
-      await revoke(config, req, trail);
-      // RFC 7009 §2.2: the body is ignored; none is sent.
-      res.statusCode = 200;
-      res.setHeader('Cache-Control', 'no-store');
-      res.setHeader('Pragma', 'no-cache');
-      res.setHeader('Content-Length', 0);
-      res.end();
-    } catch (error) {
-      const { status, error: code, reason } = sendRejection(res, config.errorProfile, error);
-      config.emit({ type: 'request_rejected', endpoint: 'revocation', reason, status, error: code, ...trail });
-    }
-  };
+export function revocationEndpoint(config: RouterConfig) {
+  return formPostEndpoint(config, {
+    endpoint: 'revocation',
+    parameters: REVOCATION_PARAMETERS,
+    // RFC 7009 §2.2: the answer has no body.
+    handle: async (form, state) => void (await revoke(config, form, state)),
+  });
 }
 
 /** The same first steps as the token endpoint; then the token is looked up by its hash. */
-async function revoke(config: RouterConfig, req: Request, trail: RequestTrail): Promise<void> {
-  if (req.method !== 'POST') throw new RequestError('method_not_allowed', { allow: REVOCATION_PATH_METHODS });
-  if (!isFormUtf8(req.headers['content-type'])) throw new RequestError('unsupported_content_type');
-  const form = await readFormParams(req, REVOCATION_PARAMETERS, config.bodyLimit);
+async function revoke(config: RouterConfig, form: ParsedForm, state: RequestState): Promise<void> {
   rejectAmbiguous(form, REVOCATION_PARAMETERS);
-  const { params } = form;
-  const validated = await validateRevocationRequest(params);
+  const validated = await validateRevocationRequest(form.params);
   if ('failure' in validated) {
-    if (validated.failure !== 'client_id_invalid') trail.clientId = params.client_id!;
+    Object.assign(state.trail, validated.known);
     throw new RequestError(validated.failure);
   }
   const { request } = validated;
-  trail.clientId = request.client_id;
-  await findRegisteredClient(config.clients, request.client_id);
+  state.trail.clientId = request.client_id;
+  const client = await findRegisteredClient(config.clients, request.client_id);
+  if (client !== undefined) state.client = client;
   // The hint is only a hint (RFC 7009 §2.1): refresh tokens are the only ones kept, so every
   // token is looked up as one.
   const record = await findRefreshToken(config.refreshTokenStore, hashSecret(request.token));

@@ -2,8 +2,10 @@ import express, { type Router } from 'express';
 import { MemoryCodeStore } from './adapters/memory-code-store.js';
 import { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.js';
 import { discoveryEndpoint } from './discovery-endpoint.js';
+import { answerFor } from './error-profiles.js';
 import { jwksEndpoint } from './jwks-endpoint.js';
 import { resolveOptions, type RouterConfig, type TokenRouterOptions } from './options.js';
+import { sendError } from './respond.js';
 import { revocationEndpoint } from './revocation-endpoint.js';
 import { tokenEndpoint } from './token-endpoint.js';
 
@@ -34,9 +36,18 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
   router.use((req, res, next) => {
     const endpoint = endpoints.get(req.path);
     if (endpoint === undefined) next();
-    else void endpoint(req, res);
+    else endpoint(req, res).catch(() => answerUnexpectedFailure(config, res));
   });
   return router;
+}
+
+/**
+ * The endpoints answer every failure they foresee; this is the net under them, so nothing can
+ * reach the host's error handlers or end the process as an unhandled rejection.
+ */
+function answerUnexpectedFailure(config: RouterConfig, res: express.Response): void {
+  if (res.headersSent) res.destroy();
+  else sendError(res, answerFor(config.errorProfile, 'store_unavailable'));
 }
 
 /**

@@ -42,12 +42,19 @@ export const TOKEN_PARAMETERS: ReadonlySet<string> = new Set([
  * The parameters a request with this `grant_type` reads: only these must not be repeated. A
  * code request that repeats `scope`, which it does not read, is not refused for it.
  */
-export function parametersOfGrant(grantType: string | undefined): readonly string[] {
-  const own = (SUPPORTED_GRANT_TYPES as readonly (string | undefined)[]).includes(grantType)
-    ? GRANT_PARAMETERS[grantType as GrantType]
-    : [];
-  return [...COMMON_PARAMETERS, ...own];
+export function parametersOfGrant(grantType: string | undefined): ReadonlySet<string> {
+  // Without a supported grant type, step 1 cannot tell which parameters will be read: all count.
+  return isSupportedGrantType(grantType) ? PARAMETERS_OF_GRANT[grantType] : TOKEN_PARAMETERS;
 }
+
+function isSupportedGrantType(grantType: string | undefined): grantType is GrantType {
+  return (SUPPORTED_GRANT_TYPES as readonly (string | undefined)[]).includes(grantType);
+}
+
+const PARAMETERS_OF_GRANT: Record<GrantType, ReadonlySet<string>> = {
+  authorization_code: new Set([...COMMON_PARAMETERS, ...GRANT_PARAMETERS.authorization_code]),
+  refresh_token: new Set([...COMMON_PARAMETERS, ...GRANT_PARAMETERS.refresh_token]),
+};
 
 /** The body parameters the revocation endpoint reads (RFC 7009 §2.1). */
 export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 'token', 'token_type_hint']);
@@ -182,9 +189,11 @@ export async function validateTokenRequest(
 /** The reason the first failing check of a revocation request gives, or the well-formed request. */
 export async function validateRevocationRequest(
   params: FormParams,
-): Promise<{ failure: RejectReason } | { request: RevocationParams }> {
+): Promise<{ failure: RejectReason; known: ValidatedSoFar } | { request: RevocationParams }> {
   const failure = await firstFailure(params, REVOCATION_STEPS);
-  return failure === undefined ? { request: params as unknown as RevocationParams } : { failure };
+  if (failure === undefined) return { request: params as unknown as RevocationParams };
+  // client_id is the first field checked: any other failure means it passed.
+  return { failure, known: failure === 'client_id_invalid' ? {} : { clientId: params.client_id! } };
 }
 
 async function firstFailure(

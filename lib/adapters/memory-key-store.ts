@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { ConfigurationError, describeValue } from '../configuration-error.js';
+import { publicPartOf } from '../jwk.js';
 import type { Clock, EpochSeconds, KeyStore, SigningKey } from './interfaces.js';
 
 /** The JWS algorithms a key store may sign with. */
 export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
 
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
-
-/** The members of each key type that are public (RFC 7518 §6, RFC 8037 §2). */
-const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
-  RSA: ['kty', 'n', 'e'],
-  EC: ['kty', 'crv', 'x', 'y'],
-  OKP: ['kty', 'crv', 'x'],
-};
 
 /** The algorithm a private JWK without `alg` is used with. */
 function inferAlgorithm(jwk: JWK): SigningAlgorithm | undefined {
@@ -234,12 +228,8 @@ async function importPrivateJwk(jwk: JWK, name: string): Promise<HeldKey> {
   if (alg === undefined || !(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) {
     return fail(`has an unsupported alg; supported: ${SIGNING_ALGORITHMS.join(', ')}`);
   }
-  const members = PUBLIC_MEMBERS[jwk.kty ?? ''] ?? fail('has an unsupported kty');
-  const publicPart: JWK = {};
-  for (const member of members) {
-    const value = (jwk as Record<string, unknown>)[member];
-    if (typeof value === 'string') (publicPart as Record<string, unknown>)[member] = value;
-  }
+  // The thumbprint (RFC 7638 §3.2) reads only the key type's required members.
+  const publicPart = publicPartOf(jwk) ?? fail('has an unsupported kty');
   const kid = jwk.kid ?? (await calculateJwkThumbprint(publicPart));
   let key: SigningKey['key'];
   try {

@@ -2,12 +2,7 @@ import { bounded } from './bounded-call.js';
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
 import { resolvePostgresOptions, runMigration, type PostgresStoreConfig, type PostgresStoreOptions } from './postgres-pool.js';
 import { DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
-
-/**
- * How long a revocation is remembered for a family this store never saw (its first token may
- * still be on its way to `save`), in seconds. The same as the memory store's.
- */
-const UNSEEN_FAMILY_REVOCATION_TTL = 86_400;
+import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
 
 interface RotateRow {
   record: RefreshTokenRecord;

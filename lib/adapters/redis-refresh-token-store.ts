@@ -1,12 +1,7 @@
 import { bounded } from './bounded-call.js';
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
 import { readFlaggedJson, RedisScript, resolveRedisOptions, type RedisStoreConfig, type RedisStoreOptions } from './redis-script.js';
-
-/**
- * How long a revocation is remembered for a family this store never saw (its first token may
- * still be on its way to `save`), in seconds. The same as the memory store's.
- */
-const UNSEEN_FAMILY_REVOCATION_TTL = 86_400;
+import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
 
 /*
  * Layout. A family's keys share the hash tag `{familyId}`, so one script can read and write all

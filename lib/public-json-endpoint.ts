@@ -1,0 +1,31 @@
+import type { Request, Response } from 'express';
+import { answerFor } from './error-profiles.js';
+import type { RouterConfig } from './options.js';
+import { sendCacheableJson, sendError } from './respond.js';
+
+/**
+ * A `GET` endpoint serving a public, cacheable JSON document (the JWKS, the discovery metadata),
+ * readable from any origin. `load` asks the key store; when it fails, or gives something that
+ * cannot be served, the answer is 503 `temporarily_unavailable`.
+ */
+export function publicJsonEndpoint(
+  config: RouterConfig,
+  load: () => Promise<unknown>,
+): (req: Request, res: Response) => Promise<void> {
+  return async (req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (req.method !== 'GET') {
+      sendError(res, answerFor(config.errorProfile, 'method_not_allowed'), 'GET');
+      return;
+    }
+    let payload: string;
+    try {
+      payload = JSON.stringify(await load());
+    } catch {
+      sendError(res, answerFor(config.errorProfile, 'key_unavailable'));
+      return;
+    }
+    // Caches may keep it `jwksMaxAge` seconds, which is why a new key is published before it signs.
+    sendCacheableJson(req, res, payload, config.jwksMaxAge);
+  };
+}
