@@ -1,5 +1,6 @@
-// npm run bench [-- --json] [--long] [--memory] [--alg RS256,ES256] [--rounds N] [--seconds S]
-//                  [--connections N] [--cpu-prof]
+// npm run bench [-- --json] [--save FILE] [--long] [--alg RS256,ES256] [--rounds N] [--seconds S]
+//                  [--connections N] [--targets a,b] [--cpu-prof]
+// npm run bench -- --memory [--codes N] [--json]
 //
 // Side by side, in alternating rounds: the library's router (in the example app, on in-process
 // stores; on Redis / Postgres too when REDIS_URL / DATABASE_URL are set) and the bare reference
@@ -31,6 +32,8 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '16' },
     'cpu-prof': { type: 'boolean', default: false },
     targets: { type: 'string' },
+    save: { type: 'string' },
+    codes: { type: 'string' },
   },
 });
 
@@ -40,9 +43,8 @@ const log = (line) => process.stderr.write(`${line}\n`);
 ensureBuilt();
 
 if (flags.memory) {
-  const child = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/memory.js'), ...(flags.json ? ['--json'] : []), ...(flags.long ? ['--long'] : [])], {
-    stdio: 'inherit',
-  });
+  const passed = [...(flags.json ? ['--json'] : []), ...(flags.codes === undefined ? [] : ['--codes', flags.codes])];
+  const child = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/memory.js'), ...passed], { stdio: 'inherit' });
   process.exit(child.status ?? 1);
 }
 
@@ -54,7 +56,7 @@ const settings = {
   algs: flags.alg.split(',').map((alg) => alg.trim()),
 };
 
-const timing = { issue: 0, measured: 0, rounds: 0, start: Date.now() };
+const runStarted = Date.now();
 /** Whether the current rounds are profiled (`--cpu-prof`: the measured rounds, not the warm-up). */
 let profiling = false;
 
@@ -85,8 +87,8 @@ const results = [];
 for (const alg of settings.algs) {
   results.push(await benchAlgorithm(alg));
 }
-log(`timing: ${JSON.stringify({ ...timing, total: Date.now() - timing.start })}`);
-const report = { machine: machine(), settings, skippedStores, results };
+const report = { machine: machine(), settings, skippedStores, wallSeconds: Math.round((Date.now() - runStarted) / 1000), results };
+if (flags.save !== undefined) writeFileSync(flags.save, `${JSON.stringify(report, null, 2)}\n`);
 if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else printReport(report);
 const failed = results.some((result) => result.comparisons.some((comparison) => !comparison.met));
@@ -134,10 +136,7 @@ async function benchAlgorithm(alg) {
 
 /** One round against one target: issue `amount` codes, redeem each once, measure. */
 async function runRound(server, amount) {
-  const issueStarted = Date.now();
   const forms = await server.call('issue', { count: amount });
-  timing.issue += Date.now() - issueStarted;
-  const roundStarted = Date.now();
   let next = 0;
   if (profiling) await server.call('profile-start');
   const cpuBefore = await server.call('cpu');
@@ -165,8 +164,6 @@ async function runRound(server, amount) {
     ],
   });
   const seconds = Number(finished - started) / 1e9;
-  timing.measured += seconds * 1000;
-  timing.rounds += Date.now() - roundStarted;
   const cpuAfter = await server.call('cpu');
   const ok = result.statusCodeStats['200']?.count ?? 0;
   const responses = sum(Object.values(result.statusCodeStats).map((stat) => stat.count));
@@ -321,10 +318,10 @@ function machine() {
   };
 }
 
-function printReport({ machine: host, settings: used, skippedStores: skipped, results: all }) {
+function printReport({ machine: host, settings: used, skippedStores: skipped, wallSeconds, results: all }) {
   const line = (cells, widths) => cells.map((cell, index) => String(cell).padStart(widths[index])).join('  ');
   console.log(`\n${host.cpus} × ${host.cpuModel}, ${host.memoryGiB} GiB, Node ${host.node}, ${host.platform}; load average ${host.loadAverage.join(' ')}`);
-  console.log(`${used.rounds} rounds of ~${used.roundSeconds} s per target, ${used.connections} connections; medians over rounds`);
+  console.log(`${used.rounds} rounds of ~${used.roundSeconds} s per target, ${used.connections} connections; medians over rounds; the run took ${wallSeconds} s`);
   for (const [name, reason] of Object.entries(skipped)) console.log(`store ${name} skipped: ${reason}`);
   for (const result of all) {
     console.log(`\n${result.alg}`);
