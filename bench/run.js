@@ -57,6 +57,8 @@ const settings = {
 };
 
 const runStarted = Date.now();
+/** The machine's load before this run added its own. */
+const loadAtStart = loadavg();
 /** Whether the current rounds are profiled (`--cpu-prof`: the measured rounds, not the warm-up). */
 let profiling = false;
 
@@ -314,13 +316,15 @@ function machine() {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
-    loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
+    loadAverageAtStart: loadAtStart.map((load) => Number(load.toFixed(2))),
+    loadAverageAtEnd: loadavg().map((load) => Number(load.toFixed(2))),
   };
 }
 
 function printReport({ machine: host, settings: used, skippedStores: skipped, wallSeconds, results: all }) {
   const line = (cells, widths) => cells.map((cell, index) => String(cell).padStart(widths[index])).join('  ');
-  console.log(`\n${host.cpus} × ${host.cpuModel}, ${host.memoryGiB} GiB, Node ${host.node}, ${host.platform}; load average ${host.loadAverage.join(' ')}`);
+  console.log(`\n${host.cpus} × ${host.cpuModel}, ${host.memoryGiB} GiB, Node ${host.node}, ${host.platform}`);
+  console.log(`load average ${host.loadAverageAtStart.join(' ')} at the start, ${host.loadAverageAtEnd.join(' ')} at the end (this run included)`);
   console.log(`${used.rounds} rounds of ~${used.roundSeconds} s per target, ${used.connections} connections; medians over rounds; the run took ${wallSeconds} s`);
   for (const [name, reason] of Object.entries(skipped)) console.log(`store ${name} skipped: ${reason}`);
   for (const result of all) {
