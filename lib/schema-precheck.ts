@@ -17,8 +17,10 @@ type FieldCheck = (value: string, field: string, body: FormParams) => boolean;
  * loop's busy time for ES256, before; see README "Performance").
  *
  * It understands the few schema members the endpoints use: `in: 'body'`, `optional`, `exists`,
- * `isLength` with `max`, `matches` with a RegExp, `isIn` with a list, and a `custom` predicate. A field using anything else is never accepted here, so a schema written
- * later with other members stays correct, only slower, until this learns them.
+ * `isLength` with `max`, `matches` with a RegExp, `isIn` with a list, and a `custom` predicate
+ * (called here as express-validator would call it, so it must be a pure check). A field using
+ * anything else is never accepted here, so a schema written later with other members stays
+ * correct, only slower, until this learns them.
  */
 export function compilePrecheck(schema: Readonly<Record<string, ParamSchema>>): SchemaPrecheck {
   const fields = Object.entries(schema).map(([field, config]) => [field, compileField(field, config)] as const);
