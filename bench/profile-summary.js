@@ -21,7 +21,7 @@ const top = Number(values.top);
 const CATEGORIES = [
   ['GC', (frame) => frame.functionName === '(garbage collector)'],
   ['signing (JWS, node:crypto / jose)', (frame) => /\/dist\/(jws|tokens)\.js$|node_modules\/jose\/|^node:internal\/crypto\/(sig|webcrypto|ec|rsa|util)$/.test(frame.url)],
-  ['validation', (frame) => /\/dist\/(validation|schema-precheck)\.js$|node_modules\/(express-validator|lodash|validator)\//.test(frame.url)],
+  ['validation', (frame) => /\/dist\/validation\.js$|node_modules\/(express-validator|lodash|validator)\//.test(frame.url)],
   ['body parsing', (frame) => /\/dist\/form-body\.js$|node_modules\/(qs|body-parser|raw-body|type-is|content-type|iconv-lite|media-typer)\//.test(frame.url)],
   ['codes, PKCE, refresh tokens', (frame) => /\/dist\/(adapters\/.*|secrets|pkce|authorization-code)\.js$/.test(frame.url)],
   ['HTTP (node:http, sockets, streams)', (frame) => /^node:(_http_|net|internal\/streams|internal\/stream_base_commons|events)/.test(frame.url) || frame.functionName === 'writev'],

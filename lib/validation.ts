@@ -1,6 +1,5 @@
 import { checkSchema, type ParamSchema, type Schema } from 'express-validator';
 import { isWellFormedVerifier } from './pkce.js';
-import { compilePrecheck, type SchemaPrecheck } from './schema-precheck.js';
 import type { FormParams } from './form-body.js';
 import {
   CLIENT_ID_FORMAT,
@@ -77,15 +76,11 @@ function optional(max: number): ParamSchema {
   };
 }
 
-/** One step's schema, built once into its express-validator chains and a precheck. */
-interface Step {
-  chains: ReturnType<typeof checkSchema>;
-  /** A quick yes for requests that certainly pass the chains, which then skip them (schema-precheck.ts). */
-  passes: SchemaPrecheck;
-}
+/** One step's schema, built once into its express-validator chains (one per field). */
+type Step = ReturnType<typeof checkSchema>;
 
 function step(schema: Schema): Step {
-  return { chains: checkSchema(schema), passes: compilePrecheck(schema) };
+  return checkSchema(schema);
 }
 
 const CLIENT_ID: ParamSchema = {
@@ -93,16 +88,20 @@ const CLIENT_ID: ParamSchema = {
   matches: { options: CLIENT_ID_FORMAT, errorMessage: 'client_id_invalid' },
 };
 
-/** SPEC "Order of checks", steps 2 and 3, shared by every grant type, as schemas built once. */
+/**
+ * SPEC "Order of checks", steps 2 and 3, shared by every grant type, as one schema built once.
+ * Step 3 only asks more of grant_type, so it ends grant_type's chain: client_id is still checked
+ * first, and grant_type present and within limits before it is asked to be supported.
+ */
 const COMMON_STEPS = [
-  // 2. client_id and grant_type present, non-empty, within limits.
   step({
+    // 2. client_id and grant_type present, non-empty, within limits.
     client_id: CLIENT_ID,
-    grant_type: required('parameter_invalid', MAX_GRANT_TYPE_LENGTH),
-  }),
-  // 3. grant_type supported.
-  step({
-    grant_type: { in: ['body'], isIn: { options: [SUPPORTED_GRANT_TYPES], errorMessage: 'grant_type_unsupported' } },
+    grant_type: {
+      ...required('parameter_invalid', MAX_GRANT_TYPE_LENGTH),
+      // 3. grant_type supported.
+      isIn: { options: [SUPPORTED_GRANT_TYPES], errorMessage: 'grant_type_unsupported' },
+    },
   }),
 ];
 
@@ -202,8 +201,7 @@ async function firstFailure(
 ): Promise<RejectReason | undefined> {
   // express-validator reads `req.body`; a plain object stands in so the host's request is untouched.
   const request = { body: params };
-  for (const { chains, passes } of steps) {
-    if (passes(params)) continue;
+  for (const chains of steps) {
     for (const chain of chains) {
       const result = await chain.run(request, { dryRun: true });
       const [first] = result.array();

@@ -71,13 +71,18 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
     return bounded('RedisRefreshTokenStore.save', this.#config.timeoutMs, async () => {
       const { client } = this.#config;
-      const saved = await SAVE.run(
-        client,
-        [this.#familyKey(record.familyId), this.#tokenKey(record.familyId, key)],
-        [JSON.stringify(record), String(expiresAt), String(record.familyExpiresAt)],
-      );
-      // The index comes last: until it exists, rotate() cannot find a half-saved token.
-      if (Number(saved) === 1) await SAVE_INDEX.run(client, [this.#indexKey(key)], [record.familyId, String(expiresAt)]);
+      // The two scripts are sent together (one round trip): they touch different hash slots, and
+      // neither order can expose a half-saved token. An index whose record is missing (not yet
+      // written, or refused for a revoked family) makes rotate() answer 'unknown'; a record
+      // without its index cannot be found at all. Both expire with the token.
+      await Promise.all([
+        SAVE.run(
+          client,
+          [this.#familyKey(record.familyId), this.#tokenKey(record.familyId, key)],
+          [JSON.stringify(record), String(expiresAt), String(record.familyExpiresAt)],
+        ),
+        SAVE_INDEX.run(client, [this.#indexKey(key)], [record.familyId, String(expiresAt)]),
+      ]);
     });
   }
 
