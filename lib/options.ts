@@ -10,6 +10,7 @@ import { MemoryKeyStore } from './adapters/memory-key-store.js';
 import { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.js';
 import { StaticClientRegistry, validateClients } from './clients.js';
 import { ConfigurationError, describeValue } from './configuration-error.js';
+import { nearestName } from './nearest-name.js';
 import { ROUTER_OWNED_METADATA } from './discovery-endpoint.js';
 import { ERROR_PROFILES, type ErrorProfile } from './error-profiles.js';
 import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from './events.js';
@@ -155,7 +156,7 @@ export function resolveOptions(options: unknown): RouterConfig {
   const given = options as Record<string, unknown>;
   for (const name of Object.keys(given)) {
     if (!(KNOWN_OPTIONS as readonly string[]).includes(name)) {
-      const hint = closestOption(name);
+      const hint = nearestName(name, KNOWN_OPTIONS);
       throw new ConfigurationError(
         'ERR_OPTION_UNKNOWN',
         name,
@@ -408,31 +409,4 @@ function checkRetiredKeysOutliveTokens(keyStore: KeyStore, longestTokenTtl: numb
       keyStore,
     );
   }
-}
-
-/** The known option nearest to a misspelt one (case-insensitive, at most two edits away). */
-function closestOption(name: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of KNOWN_OPTIONS) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
