@@ -1,7 +1,7 @@
 import type { Client, ClientRegistry } from './adapters/interfaces.js';
 import { ConfigurationError, describeValue } from './configuration-error.js';
 import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from './limits.js';
-import { normaliseOrigin, webOriginOf } from './origins.js';
+import { clientOrigins, normaliseOrigin } from './origins.js';
 import { guard, RequestError } from './request-error.js';
 
 /** A registry over a fixed list of clients, given as the `clients` option. */
@@ -12,15 +12,7 @@ export class StaticClientRegistry implements ClientRegistry {
 
   constructor(clients: readonly Client[]) {
     this.#clients = new Map(clients.map((client) => [client.clientId, client]));
-    const origins = new Set<string>();
-    for (const client of clients) {
-      for (const uri of client.redirectUris) {
-        const origin = webOriginOf(uri);
-        if (origin !== undefined) origins.add(origin);
-      }
-      for (const origin of client.allowedOrigins ?? []) origins.add(origin);
-    }
-    this.origins = origins;
+    this.origins = new Set(clients.flatMap(clientOrigins));
   }
 
   findClient(clientId: string): Promise<Client | undefined> {

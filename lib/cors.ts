@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Client, ClientRegistry } from './adapters/interfaces.js';
-import { webOriginOf } from './origins.js';
+import { clientOrigins } from './origins.js';
 
 /**
  * CORS for the form-POST endpoints (SPEC "Browsers and apps"): an allowed origin is echoed back,
@@ -25,7 +25,7 @@ export class CorsPolicy {
   async isAllowed(origin: string, client?: Client): Promise<boolean> {
     if (origin === 'null') return false;
     if (this.#origins.has(origin)) return true;
-    if (client !== undefined && originsOf(client).includes(origin)) return true;
+    if (client !== undefined && clientOrigins(client).includes(origin)) return true;
     if (this.#registry?.isAllowedOrigin === undefined) return false;
     try {
       return (await this.#registry.isAllowedOrigin(origin)) === true;
@@ -57,11 +57,4 @@ export class CorsPolicy {
     res.statusCode = 204;
     res.end();
   }
-}
-
-/** A client's web origins: those of its http(s) redirect URIs, and its `allowedOrigins`. */
-function originsOf(client: Client): string[] {
-  return [...client.redirectUris, ...(client.allowedOrigins ?? [])]
-    .map(webOriginOf)
-    .filter((origin) => origin !== undefined);
 }

@@ -118,7 +118,6 @@ export function parseForm(body: Buffer | string, known: ReadonlySet<string>): Pa
     throw new RequestError('body_malformed', { cause });
   }
   const form = new FormCollector(known);
-  if (text === '') return form.result();
   for (const pair of text.split('&')) {
     if (pair === '') continue;
     const separator = pair.indexOf('=');

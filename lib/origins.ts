@@ -1,3 +1,4 @@
+import type { Client } from './adapters/interfaces.js';
 import { ConfigurationError, describeValue } from './configuration-error.js';
 
 /**
@@ -11,6 +12,13 @@ export function webOriginOf(uri: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A client's web origins (SPEC "Browsers and apps"): its http(s) redirect URIs', and its `allowedOrigins`. */
+export function clientOrigins(client: Client): string[] {
+  return [...client.redirectUris, ...(client.allowedOrigins ?? [])]
+    .map(webOriginOf)
+    .filter((origin) => origin !== undefined);
 }
 
 /** Check a configured CORS origin: `scheme://host[:port]`, http(s), never `null`. */

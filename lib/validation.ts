@@ -1,4 +1,4 @@
-import { checkSchema, type ParamSchema, type Schema } from 'express-validator';
+import { checkSchema, type ParamSchema } from 'express-validator';
 import { isWellFormedVerifier } from './pkce.js';
 import type { FormParams } from './form-body.js';
 import {
@@ -79,10 +79,6 @@ function optional(max: number): ParamSchema {
 /** One step's schema, built once into its express-validator chains (one per field). */
 type Step = ReturnType<typeof checkSchema>;
 
-function step(schema: Schema): Step {
-  return checkSchema(schema);
-}
-
 const CLIENT_ID: ParamSchema = {
   ...required('client_id_invalid', MAX_CLIENT_ID_LENGTH),
   matches: { options: CLIENT_ID_FORMAT, errorMessage: 'client_id_invalid' },
@@ -94,7 +90,7 @@ const CLIENT_ID: ParamSchema = {
  * first, and grant_type present and within limits before it is asked to be supported.
  */
 const COMMON_STEPS = [
-  step({
+  checkSchema({
     // 2. client_id and grant_type present, non-empty, within limits.
     client_id: CLIENT_ID,
     grant_type: {
@@ -108,7 +104,7 @@ const COMMON_STEPS = [
 /** Step 4: each grant's own parameters. Within a step, fields are checked in the order listed. */
 const GRANT_STEPS: Record<GrantType, Step> = {
   // code_verifier well-formed: RFC 7636 §4.1.
-  authorization_code: step({
+  authorization_code: checkSchema({
     code: required('parameter_invalid', MAX_CODE_LENGTH),
     redirect_uri: required('parameter_invalid', MAX_REDIRECT_URI_LENGTH),
     code_verifier: {
@@ -118,7 +114,7 @@ const GRANT_STEPS: Record<GrantType, Step> = {
     },
   }),
   // RFC 6749 §6: refresh_token, and an optional scope (RFC 6749 §3.3 syntax).
-  refresh_token: step({
+  refresh_token: checkSchema({
     refresh_token: required('parameter_invalid', MAX_REFRESH_TOKEN_LENGTH),
     scope: { ...optional(MAX_SCOPE_LENGTH), matches: { options: SCOPE_FORMAT, errorMessage: 'scope_malformed' } },
   }),
@@ -126,8 +122,8 @@ const GRANT_STEPS: Record<GrantType, Step> = {
 
 /** RFC 7009 §2.1, in the same order: client_id, then the token; the hint is optional. */
 const REVOCATION_STEPS = [
-  step({ client_id: CLIENT_ID }),
-  step({
+  checkSchema({ client_id: CLIENT_ID }),
+  checkSchema({
     token: { in: ['body'], exists: { options: { values: 'falsy' }, errorMessage: 'parameter_invalid' } },
     token_type_hint: optional(MAX_TOKEN_TYPE_HINT_LENGTH),
   }),
