@@ -3,7 +3,7 @@ import { ExpiringMap } from '../lib/adapters/expiring-map.js';
 
 describe('ExpiringMap (the memory stores\' expiry)', () => {
   let now = 0;
-  const map = () => new ExpiringMap<string>({ now: () => now });
+  const map = () => new ExpiringMap<string>({ now: () => now, sweepIntervalMs: 60_000 });
   beforeEach(() => {
     now = 0;
   });

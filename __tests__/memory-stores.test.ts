@@ -122,3 +122,14 @@ describe('MemoryRefreshTokenStore', () => {
     store.close();
   });
 });
+
+describe('memory store options are checked at construction', () => {
+  it.each([
+    ['MemoryCodeStore', (options: object) => new MemoryCodeStore(options as never)],
+    ['MemoryRefreshTokenStore', (options: object) => new MemoryRefreshTokenStore(options as never)],
+  ])('%s refuses an unknown option with a hint, and a sweep interval of 0', (owner, make) => {
+    expect(() => make({ nwo: () => 0 })).toThrow(expect.objectContaining({ code: 'ERR_OPTION_UNKNOWN', message: expect.stringMatching(new RegExp(`${owner}.*did you mean "now"`)) }));
+    expect(() => make({ sweepIntervalMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OPTION_INVALID', option: 'sweepIntervalMs' }));
+    expect(() => make({ now: 5 })).toThrow(expect.objectContaining({ code: 'ERR_OPTION_INVALID', option: 'now' }));
+  });
+});

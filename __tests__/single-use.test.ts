@@ -97,6 +97,21 @@ describe('single use, and replay (SPEC "Single use, and replay")', () => {
   });
 });
 
+describe('the router\'s clock (DESIGN: `now` is used for every time decision)', () => {
+  it('reaches the default refresh-token store: a token issued at a clock far in the past still refreshes', async () => {
+    const now = () => 1_000_000_000_000; // 2001, so Date.now would find every token long expired
+    const codeStore = new MemoryCodeStore({ now });
+    const app = express().use(createTokenRouter({ issuer: ISSUER, codeStore, keyStore: await sharedKeyStore(), now }));
+    const { verifier, challenge } = pkcePair();
+    const code = await issueAuthorizationCode(codeStore, { clientId: CLIENT_ID, redirectUri: REDIRECT_URI, codeChallenge: challenge, codeChallengeMethod: 'S256', subject: 's', scope: ['openid'] }, { now });
+    const first = await postToken(app, { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+    expect(first.status).toBe(200);
+    const refreshed = await postToken(app, { client_id: CLIENT_ID, grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+    expect(refreshed.status).toBe(200);
+    codeStore.close();
+  });
+});
+
 describe('adapter failures (SPEC "Errors": 503 temporarily_unavailable, no internals)', () => {
   const secretMessage = 'connect ECONNREFUSED 10.0.0.7:6379 password=hunter2';
 

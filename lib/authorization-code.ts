@@ -1,5 +1,6 @@
 import type { AuthorizationCodeGrant, AuthorizationCodeStore, Clock } from './adapters/interfaces.js';
 import { ConfigurationError, describeValue } from './configuration-error.js';
+import { clockOption, positiveInteger } from './option-checks.js';
 import { isWellFormedVerifier } from './pkce.js';
 import { CODE_BYTES, hashSecret, randomSecret } from './secrets.js';
 
@@ -32,12 +33,10 @@ export async function issueAuthorizationCode(
   if (typeof store?.save !== 'function') {
     throw new ConfigurationError('ERR_OPTION_INVALID', 'store', 'issueAuthorizationCode needs a code store with save(), such as new MemoryCodeStore()');
   }
-  const ttl = options.ttl ?? 600;
-  if (!Number.isSafeInteger(ttl) || ttl <= 0) {
-    throw new ConfigurationError('ERR_OPTION_INVALID', 'ttl', `ttl must be a positive whole number of seconds; received ${describeValue(ttl)}`);
-  }
+  const ttl = positiveInteger(options.ttl, 'ttl', 600, 'seconds', 'issueAuthorizationCode');
+  const now = clockOption(options.now, 'issueAuthorizationCode');
   const stored: AuthorizationCodeGrant = { ...validateGrant(grant), expiresAt: 0 };
-  stored.expiresAt = Math.floor((options.now ?? Date.now)() / 1000) + ttl;
+  stored.expiresAt = Math.floor(now() / 1000) + ttl;
   const code = randomSecret(CODE_BYTES);
   await store.save(hashSecret(code), stored, stored.expiresAt);
   return code;

@@ -9,12 +9,12 @@ import type {
 import { MemoryKeyStore } from './adapters/memory-key-store.js';
 import { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.js';
 import { StaticClientRegistry, validateClients } from './clients.js';
-import { ConfigurationError, describeValue } from './configuration-error.js';
-import { nearestName } from './nearest-name.js';
+import { ConfigurationError } from './configuration-error.js';
 import { ROUTER_OWNED_METADATA } from './discovery-endpoint.js';
 import { ERROR_PROFILES, type ErrorProfile } from './error-profiles.js';
 import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from './events.js';
 import { DEFAULT_BODY_LIMIT } from './limits.js';
+import { checkOptionsObject, clockOption, invalidOption, positiveInteger } from './option-checks.js';
 import { normaliseOrigin } from './origins.js';
 import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from './tokens.js';
 
@@ -139,31 +139,14 @@ const KNOWN_OPTIONS = [
 
 /** Check every option and fill in the defaults. Throws a {@link ConfigurationError}. */
 export function resolveOptions(options: unknown): RouterConfig {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConfigurationError(
-      'ERR_OPTIONS_NOT_OBJECT',
-      'options',
-      `createTokenRouter takes an options object; received ${describeValue(options)}`,
-    );
-  }
-  if ('headers' in options && 'method' in options) {
+  if (typeof options === 'object' && options !== null && 'headers' in options && 'method' in options) {
     throw new ConfigurationError(
       'ERR_OPTIONS_NOT_OBJECT',
       'options',
       'createTokenRouter was called as middleware; write app.use(createTokenRouter({ ... })), not app.use(createTokenRouter)',
     );
   }
-  const given = options as Record<string, unknown>;
-  for (const name of Object.keys(given)) {
-    if (!(KNOWN_OPTIONS as readonly string[]).includes(name)) {
-      const hint = nearestName(name, KNOWN_OPTIONS);
-      throw new ConfigurationError(
-        'ERR_OPTION_UNKNOWN',
-        name,
-        `unknown option "${name}"${hint === undefined ? '' : `; did you mean "${hint}"?`}`,
-      );
-    }
-  }
+  const given = checkOptionsObject('createTokenRouter', options, KNOWN_OPTIONS);
 
   const clients = resolveClients(given.clients);
   const staticOrigins = new Set(
@@ -191,14 +174,14 @@ export function resolveOptions(options: unknown): RouterConfig {
   const keyStore = adapter<KeyStore>(given.keyStore, 'keyStore', ['signingKey', 'publicJwks'], 'await MemoryKeyStore.generate()');
   checkRetiredKeysOutliveTokens(keyStore, Math.max(accessTokenTtl, idTokenTtl));
   const accessTokenFormat = resolveAccessTokenFormat(given.accessTokenFormat);
-  const now = resolveClock(given.now);
+  const now = clockOption(given.now);
   return {
     issuer,
     codeStore,
     keyStore,
     refreshTokenStore:
       given.refreshTokenStore === undefined
-        ? new MemoryRefreshTokenStore()
+        ? new MemoryRefreshTokenStore({ now })
         : adapter(given.refreshTokenStore, 'refreshTokenStore', ['save', 'rotate', 'revokeFamily'], 'new MemoryRefreshTokenStore()'),
     clients,
     staticOrigins,
@@ -222,13 +205,8 @@ export function resolveOptions(options: unknown): RouterConfig {
   };
 }
 
-function invalid(option: string, expected: string, received: unknown): ConfigurationError {
-  return new ConfigurationError(
-    'ERR_OPTION_INVALID',
-    option,
-    `option ${option} must be ${expected}; received ${describeValue(received)}`,
-  );
-}
+const invalid = (option: string, expected: string, received: unknown): ConfigurationError =>
+  invalidOption(option, expected, received);
 
 /** RFC 8414 §2 / OIDC Discovery: an https URL with no query or fragment; http for local development. */
 function resolveIssuer(value: unknown): string {
@@ -296,14 +274,6 @@ function checkDistinctPaths(paths: Record<string, string | false>): void {
   }
 }
 
-function positiveInteger(value: unknown, option: string, fallback: number, unit: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw invalid(option, `a positive whole number of ${unit}`, value);
-  }
-  return value;
-}
-
 function seconds(value: unknown, option: string, fallback: number): number {
   return positiveInteger(value, option, fallback, 'seconds');
 }
@@ -314,12 +284,6 @@ function resolveErrorProfile(value: unknown): ErrorProfile {
     throw invalid('errorProfile', ERROR_PROFILES.map((profile) => `"${profile}"`).join(' or '), value);
   }
   return value as ErrorProfile;
-}
-
-function resolveClock(value: unknown): Clock {
-  if (value === undefined) return Date.now;
-  if (typeof value !== 'function') throw invalid('now', 'a function returning epoch milliseconds', value);
-  return value as Clock;
 }
 
 function nonNegativeSeconds(value: unknown, option: string, fallback: number): number {

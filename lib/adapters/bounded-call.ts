@@ -1,7 +1,7 @@
-import { ConfigurationError, describeValue } from '../configuration-error.js';
+import { positiveInteger } from '../option-checks.js';
 
 /** How long a shared-store adapter waits for one operation by default, in milliseconds. */
-export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
+const DEFAULT_STORE_TIMEOUT_MS = 2_000;
 
 /**
  * A store operation that did not settle within the adapter's `timeoutMs`. The router answers
@@ -34,27 +34,6 @@ export function bounded<T>(name: string, timeoutMs: number, operation: () => Pro
 }
 
 /** Check an adapter's `timeoutMs` option. */
-export function resolveTimeout(value: unknown): number {
-  if (value === undefined) return DEFAULT_STORE_TIMEOUT_MS;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigurationError(
-      'ERR_OPTION_INVALID',
-      'timeoutMs',
-      `timeoutMs must be a positive whole number of milliseconds; received ${describeValue(value)}`,
-    );
-  }
-  return value;
-}
-
-/** Check that an adapter's options argument is an object holding only options it knows. */
-export function adapterOptions(adapter: string, value: unknown, known: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigurationError('ERR_OPTIONS_NOT_OBJECT', 'options', `${adapter} takes an options object; received ${describeValue(value)}`);
-  }
-  for (const name of Object.keys(value)) {
-    if (!known.includes(name)) {
-      throw new ConfigurationError('ERR_OPTION_UNKNOWN', name, `${adapter}: unknown option "${name}"; it takes ${known.join(', ')}`);
-    }
-  }
-  return value as Record<string, unknown>;
+export function resolveTimeout(value: unknown, owner: string): number {
+  return positiveInteger(value, 'timeoutMs', DEFAULT_STORE_TIMEOUT_MS, 'milliseconds', owner);
 }

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { ConfigurationError, describeValue } from '../configuration-error.js';
 import { publicPartOf } from '../jwk.js';
+import { clockOption, positiveInteger } from '../option-checks.js';
 import type { Clock, EpochSeconds, KeyStore, SigningKey } from './interfaces.js';
 
 /** The JWS algorithms a key store may sign with. */
 export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
 
-export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
 /** The algorithm a private JWK without `alg` is used with. */
 function inferAlgorithm(jwk: JWK): SigningAlgorithm | undefined {
@@ -76,13 +77,8 @@ export class MemoryKeyStore implements KeyStore {
   #active: HeldKey;
 
   private constructor(keys: readonly HeldKey[], options: MemoryKeyStoreOptions) {
-    const { maxTokenTtl = 86_400, now = Date.now } = options;
-    if (!Number.isSafeInteger(maxTokenTtl) || maxTokenTtl <= 0) {
-      throw new ConfigurationError('ERR_OPTION_INVALID', 'maxTokenTtl', `maxTokenTtl must be a positive whole number of seconds; received ${describeValue(maxTokenTtl)}`);
-    }
-    if (typeof now !== 'function') {
-      throw new ConfigurationError('ERR_OPTION_INVALID', 'now', `now must be a function returning epoch milliseconds; received ${describeValue(now)}`);
-    }
+    const maxTokenTtl = positiveInteger(options.maxTokenTtl, 'maxTokenTtl', 86_400, 'seconds', 'MemoryKeyStore');
+    const now = clockOption(options.now, 'MemoryKeyStore');
     this.maxTokenTtl = maxTokenTtl;
     this.#now = now;
     for (const held of keys) this.#keys.set(held.signing.kid, held);

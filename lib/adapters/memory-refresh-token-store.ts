@@ -1,5 +1,5 @@
-import { ExpiringMap, type MemoryStoreOptions } from './expiring-map.js';
-import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
+import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type MemoryStoreOptions } from './expiring-map.js';
+import type { Clock, EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
 import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
 
 interface StoredToken {
@@ -17,23 +17,23 @@ interface StoredToken {
  */
 export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #tokens: ExpiringMap<StoredToken>;
-  /** Each family's absolute end, for how long to remember its revocation. */
-  readonly #familyEnds: ExpiringMap<EpochSeconds>;
-  /** Revoked families, remembered until the family would have ended anyway. */
-  readonly #revokedFamilies: ExpiringMap<true>;
-  readonly #now: () => number;
+  /** Each family, until its absolute end: whether it was revoked. */
+  readonly #families: ExpiringMap<{ revoked: boolean }>;
+  readonly #now: Clock;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#now = options.now ?? Date.now;
-    this.#tokens = new ExpiringMap(options);
-    this.#familyEnds = new ExpiringMap(options);
-    this.#revokedFamilies = new ExpiringMap(options);
+    const config = resolveMemoryStoreOptions('MemoryRefreshTokenStore', options);
+    this.#now = config.now;
+    this.#tokens = new ExpiringMap(config);
+    this.#families = new ExpiringMap(config);
   }
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
-    if (this.#isRevoked(record.familyId)) return Promise.resolve();
-    this.#tokens.set(key, { record: structuredClone(record), spent: false }, expiresAt);
-    this.#familyEnds.set(record.familyId, record.familyExpiresAt, record.familyExpiresAt);
+    const family = this.#families.get(record.familyId);
+    if (family?.revoked === true) return Promise.resolve();
+    // Every token of a family carries the family's end, so the first save's expiry holds.
+    if (family === undefined) this.#families.set(record.familyId, { revoked: false }, record.familyExpiresAt);
+    this.#tokens.set(key, { record: copyRecord(record), spent: false }, expiresAt);
     return Promise.resolve();
   }
 
@@ -42,36 +42,32 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (stored === undefined) return Promise.resolve({ outcome: 'unknown' });
     const outcome = stored.spent ? 'reused' : 'rotated';
     stored.spent = true;
-    return Promise.resolve({ outcome, record: stored.record });
+    return Promise.resolve({ outcome, record: copyRecord(stored.record) });
   }
 
   find(key: string): Promise<RefreshTokenRecord | undefined> {
     const stored = this.#live(key);
-    return Promise.resolve(stored === undefined ? undefined : structuredClone(stored.record));
+    return Promise.resolve(stored === undefined ? undefined : copyRecord(stored.record));
   }
 
   revokeFamily(familyId: string): Promise<void> {
+    const family = this.#families.get(familyId);
     // Remembered as long as the family could live, so a late save cannot revive it.
-    const expiresAt =
-      this.#familyEnds.get(familyId) ?? Math.floor(this.#now() / 1000) + UNSEEN_FAMILY_REVOCATION_TTL;
-    this.#revokedFamilies.set(familyId, true, expiresAt);
+    if (family !== undefined) family.revoked = true;
+    else this.#families.set(familyId, { revoked: true }, Math.floor(this.#now() / 1000) + UNSEEN_FAMILY_REVOCATION_TTL);
     return Promise.resolve();
   }
 
   /** Stop the sweep timers. */
   close(): void {
     this.#tokens.close();
-    this.#familyEnds.close();
-    this.#revokedFamilies.close();
+    this.#families.close();
   }
 
   /** The stored token, unless it expired or its family was revoked. */
   #live(key: string): StoredToken | undefined {
     const stored = this.#tokens.get(key);
-    return stored === undefined || this.#isRevoked(stored.record.familyId) ? undefined : stored;
-  }
-
-  #isRevoked(familyId: string): boolean {
-    return this.#revokedFamilies.get(familyId) !== undefined;
+    if (stored === undefined || this.#families.get(stored.record.familyId)?.revoked === true) return undefined;
+    return stored;
   }
 }

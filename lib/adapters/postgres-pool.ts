@@ -1,5 +1,6 @@
 import { ConfigurationError, describeValue } from '../configuration-error.js';
-import { adapterOptions, resolveTimeout } from './bounded-call.js';
+import { checkOptionsObject, clockOption } from '../option-checks.js';
+import { resolveTimeout } from './bounded-call.js';
 import type { Clock } from './interfaces.js';
 import { resolveTableName, type TableName } from './postgres-schema.js';
 
@@ -35,7 +36,7 @@ export function resolvePostgresOptions(
   options: unknown,
   table: { fallback: string; longestSuffix: string },
 ): PostgresStoreConfig {
-  const given = adapterOptions(adapter, options, ['pool', 'table', 'timeoutMs', 'now']);
+  const given = checkOptionsObject(adapter, options, ['pool', 'table', 'timeoutMs', 'now']);
   const { pool, now } = given;
   if (pool === undefined || pool === null) {
     throw new ConfigurationError('ERR_OPTION_MISSING', 'pool', `${adapter} needs { pool }: a pg Pool, such as new pg.Pool({ connectionString: process.env.DATABASE_URL })`);
@@ -43,14 +44,11 @@ export function resolvePostgresOptions(
   if (typeof (pool as Partial<PostgresPool>).query !== 'function') {
     throw new ConfigurationError('ERR_OPTION_INVALID', 'pool', `${adapter}: pool must have query(text, values), as a pg Pool does; received ${describeValue(pool)}`);
   }
-  if (now !== undefined && typeof now !== 'function') {
-    throw new ConfigurationError('ERR_OPTION_INVALID', 'now', `${adapter}: now must be a function returning epoch milliseconds; received ${describeValue(now)}`);
-  }
   return {
     pool: pool as PostgresPool,
     table: resolveTableName(adapter, given.table, table.fallback, table.longestSuffix),
-    timeoutMs: resolveTimeout(given.timeoutMs),
-    now: (now as Clock | undefined) ?? Date.now,
+    timeoutMs: resolveTimeout(given.timeoutMs, adapter),
+    now: clockOption(now, adapter),
   };
 }
 

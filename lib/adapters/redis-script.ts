@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigurationError, describeValue } from '../configuration-error.js';
-import { adapterOptions, resolveTimeout } from './bounded-call.js';
+import { checkOptionsObject } from '../option-checks.js';
+import { resolveTimeout } from './bounded-call.js';
 
 /**
  * The two Redis commands the Redis adapters send. An ioredis `Redis` or `Cluster` fits as it is;
@@ -23,7 +24,7 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_REDIS_PREFIX = 'pkce-token-router:';
+const DEFAULT_REDIS_PREFIX = 'pkce-token-router:';
 
 /** A Lua script, sent by its SHA-1 and loaded on the first `NOSCRIPT`, like ioredis's `defineCommand`. */
 export class RedisScript {
@@ -55,7 +56,7 @@ export interface RedisStoreConfig {
 
 /** Check the options of a Redis store at construction: a client without the commands is a clear error. */
 export function resolveRedisOptions(adapter: string, options: unknown): RedisStoreConfig {
-  const given = adapterOptions(adapter, options, ['client', 'prefix', 'timeoutMs']);
+  const given = checkOptionsObject(adapter, options, ['client', 'prefix', 'timeoutMs']);
   const { client, prefix } = given;
   if (client === undefined || client === null) {
     throw new ConfigurationError('ERR_OPTION_MISSING', 'client', `${adapter} needs { client }: a connected ioredis client, such as new Redis(process.env.REDIS_URL)`);
@@ -67,7 +68,7 @@ export function resolveRedisOptions(adapter: string, options: unknown): RedisSto
   if (prefix !== undefined && typeof prefix !== 'string') {
     throw new ConfigurationError('ERR_OPTION_INVALID', 'prefix', `${adapter}: prefix must be a string; received ${describeValue(prefix)}`);
   }
-  return { client: client as RedisScriptClient, prefix: prefix ?? DEFAULT_REDIS_PREFIX, timeoutMs: resolveTimeout(given.timeoutMs) };
+  return { client: client as RedisScriptClient, prefix: prefix ?? DEFAULT_REDIS_PREFIX, timeoutMs: resolveTimeout(given.timeoutMs, adapter) };
 }
 
 /** A script's `{ flag, json }` answer, or `undefined` for Redis nil. */
