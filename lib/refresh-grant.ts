@@ -41,11 +41,12 @@ export async function exchangeRefreshToken(
   }
   config.emit({ type: 'refresh_rotated', clientId: record.clientId, subject: record.subject, familyId: record.familyId });
   // OIDC Core §12.2: the same iss, sub and aud, auth_time of the original authentication, no nonce.
+  const carried = carriedForward(record);
   return issueTokens(config, key, {
     grantType: 'refresh_token',
-    tokens: { ...carriedForward(record), scope: checked.scope },
+    tokens: { ...carried, scope: checked.scope },
     // RFC 6749 §6: the new refresh token keeps the family's scope, whatever this request narrowed.
-    refresh: { ...carriedForward(record), familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
+    refresh: { ...carried, familyId: record.familyId, familyExpiresAt: record.familyExpiresAt },
   });
 }
 

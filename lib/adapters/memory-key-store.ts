@@ -101,7 +101,7 @@ export class MemoryKeyStore implements KeyStore {
     if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
       throw new ConfigurationError('ERR_KEY_INVALID', 'keys', 'fromJwks takes { keys: [...] } with at least one private JWK');
     }
-    const held = await Promise.all(jwks.keys.map((jwk, index) => importPrivateJwk(jwk, `keys[${index}]`)));
+    const held = await Promise.all(jwks.keys.map((jwk, index) => importPrivateJwk(jwk, 'fromJwks', `keys[${index}]`)));
     const kids = new Set(held.map((key) => key.signing.kid));
     if (kids.size !== held.length) {
       throw new ConfigurationError('ERR_KEY_INVALID', 'keys', 'fromJwks: every key needs a distinct kid');
@@ -122,7 +122,7 @@ export class MemoryKeyStore implements KeyStore {
    * `kid` (its RFC 7638 thumbprint when it has none).
    */
   async add(privateJwk: JWK): Promise<string> {
-    return this.#addHeld(await importPrivateJwk(privateJwk, 'key'));
+    return this.#addHeld(await importPrivateJwk(privateJwk, 'add', 'key'));
   }
 
   /** Generate a key (RS256 by default) and add it on standby. Returns its `kid`, a random UUID. */
@@ -214,9 +214,9 @@ async function generateHeldKey(alg: SigningAlgorithm = 'RS256'): Promise<HeldKey
   return { signing: { kid, alg, key: privateKey }, publicJwk, status: 'standby' };
 }
 
-async function importPrivateJwk(jwk: JWK, name: string): Promise<HeldKey> {
+async function importPrivateJwk(jwk: JWK, method: 'add' | 'fromJwks', name: string): Promise<HeldKey> {
   const fail = (why: string): never => {
-    throw new ConfigurationError('ERR_KEY_INVALID', name, `${name === 'key' ? 'add' : 'fromJwks'}: ${name} ${why}`);
+    throw new ConfigurationError('ERR_KEY_INVALID', name, `${method}: ${name} ${why}`);
   };
   if (typeof jwk !== 'object' || jwk === null) return fail('is not a JWK object');
   if (jwk.d === undefined) return fail('is not a private key (no "d")');

@@ -88,10 +88,9 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   rotate(key: string): Promise<RotateResult> {
     return bounded('RedisRefreshTokenStore.rotate', this.#config.timeoutMs, async () => {
-      const { client } = this.#config;
-      const familyId = await FIND_FAMILY.run(client, [this.#indexKey(key)]);
-      if (typeof familyId !== 'string') return { outcome: 'unknown' };
-      const reply = readFlaggedJson(await ROTATE.run(client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]));
+      const familyId = await this.#familyOf(key);
+      if (familyId === undefined) return { outcome: 'unknown' };
+      const reply = readFlaggedJson(await ROTATE.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]));
       if (reply === undefined) return { outcome: 'unknown' };
       const record = JSON.parse(reply.json) as RefreshTokenRecord;
       return { outcome: reply.first ? 'rotated' : 'reused', record };
@@ -100,10 +99,9 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   find(key: string): Promise<RefreshTokenRecord | undefined> {
     return bounded('RedisRefreshTokenStore.find', this.#config.timeoutMs, async () => {
-      const { client } = this.#config;
-      const familyId = await FIND_FAMILY.run(client, [this.#indexKey(key)]);
-      if (typeof familyId !== 'string') return undefined;
-      const json = await FIND.run(client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]);
+      const familyId = await this.#familyOf(key);
+      if (familyId === undefined) return undefined;
+      const json = await FIND.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]);
       return typeof json === 'string' ? (JSON.parse(json) as RefreshTokenRecord) : undefined;
     });
   }
@@ -112,6 +110,12 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     return bounded('RedisRefreshTokenStore.revokeFamily', this.#config.timeoutMs, async () => {
       await REVOKE.run(this.#config.client, [this.#familyKey(familyId)], [String(UNSEEN_FAMILY_REVOCATION_TTL)]);
     });
+  }
+
+  /** The family of the token stored under `key`, from its index; `undefined` if none. */
+  async #familyOf(key: string): Promise<string | undefined> {
+    const familyId = await FIND_FAMILY.run(this.#config.client, [this.#indexKey(key)]);
+    return typeof familyId === 'string' ? familyId : undefined;
   }
 
   #indexKey(key: string): string {

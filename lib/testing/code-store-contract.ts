@@ -1,16 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { AuthorizationCodeGrant, AuthorizationCodeStore } from '../adapters/interfaces.js';
 import { issueAuthorizationCode } from '../authorization-code.js';
-import { hashSecret } from '../secrets.js';
+import { s256Challenge } from '../pkce.js';
+import { CODE_BYTES, hashSecret, randomSecret } from '../secrets.js';
 import { contractContext, passExpiry, readAtRest, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
 
 /** A grant with every optional field set, so a store that drops one is caught. */
 function fullGrant(expiresAt: number): AuthorizationCodeGrant {
-  const verifier = randomBytes(32).toString('base64url');
   return {
     clientId: 'contract-client',
     redirectUri: 'https://app.example.com/callback?from=contract',
-    codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
+    codeChallenge: s256Challenge(randomSecret(32)),
     codeChallengeMethod: 'S256',
     subject: 'user-Ünïcødé-🔑',
     scope: ['openid', 'profile'],
@@ -26,7 +25,7 @@ function fullGrant(expiresAt: number): AuthorizationCodeGrant {
 
 /** A fresh key, as the router makes them: the hash of a fresh code. */
 function freshKey(): string {
-  return hashSecret(randomBytes(32).toString('base64url'));
+  return hashSecret(randomSecret(CODE_BYTES));
 }
 
 /**
@@ -107,7 +106,7 @@ export function authorizationCodeStoreContract(framework: TestFramework, options
 
     if (context.checkAtRest) {
       test('only the code\'s hash is at rest, never the code', async (fixture) => {
-        const { challenge } = pkcePair();
+        const challenge = s256Challenge(randomSecret(32));
         const code = await issueAuthorizationCode(fixture.store, {
           clientId: 'contract-client',
           redirectUri: 'https://app.example.com/callback',
@@ -124,9 +123,4 @@ export function authorizationCodeStoreContract(framework: TestFramework, options
       });
     }
   });
-}
-
-function pkcePair(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { RefreshTokenRecord, RefreshTokenStore } from '../adapters/interfaces.js';
-import { hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../secrets.js';
+import { CODE_BYTES, familyIdFor, hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../secrets.js';
 import { contractContext, passExpiry, readAtRest, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
 
 /** A record with every optional field set, in a fresh family. */
@@ -21,7 +20,12 @@ function fullRecord(familyExpiresAt: number, familyId = freshFamily()): RefreshT
 }
 
 function freshFamily(): string {
-  return hashSecret(`refresh-family:${randomBytes(32).toString('base64url')}`);
+  return familyIdFor(freshCodeKey());
+}
+
+/** The key of a fresh code: a family's id is derived from it. */
+function freshCodeKey(): string {
+  return hashSecret(randomSecret(CODE_BYTES));
 }
 
 /** A fresh key, as the router makes them: the hash of a fresh refresh token. */
