@@ -60,6 +60,24 @@ describe('CORS on the token path (SPEC "Browsers and apps")', () => {
     expect(res.headers).not.toHaveProperty('access-control-allow-origin');
   });
 
+  it('never allows the origin null, even when a registry would allow every origin', async () => {
+    const h2 = await harness({
+      clients: {
+        findClient: (clientId) => Promise.resolve(clientId === 'web' ? { clientId, redirectUris: ['https://app.example.com/callback'] } : undefined),
+        isAllowedOrigin: () => Promise.resolve(true),
+      },
+    });
+    const preflight = await request(h2.app).options('/oauth2/token').set('Origin', 'null');
+    const post = await postToken(h2.app, await h2.issue()).set('Origin', 'null');
+    expect(post.status).toBe(200);
+    for (const res of [preflight, post]) {
+      expect(Object.keys(res.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
+    }
+    const other = await request(h2.app).options('/oauth2/token').set('Origin', 'https://anything.example');
+    expect(other.headers['access-control-allow-origin']).toBe('https://anything.example');
+    h2.close();
+  });
+
   it("a ClientRegistry's isAllowedOrigin adds origins", async () => {
     const h2 = await harness({
       clients: {
@@ -111,6 +129,7 @@ describe('public keys (SPEC "Public keys")', () => {
 
   it('never serves a private member', async () => {
     const res = await request(h.app).get('/oauth2/jwks');
+    expect(res.body.keys.length).toBeGreaterThan(0);
     for (const key of res.body.keys) {
       for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']) expect(key).not.toHaveProperty(member);
     }

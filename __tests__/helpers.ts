@@ -90,6 +90,15 @@ export async function harness(options: Partial<TokenRouterOptions> = {}): Promis
   };
 }
 
+/** Assert the JSON error answer SPEC "Errors" names, with its headers and nothing else in the body. */
+export function expectError(res: request.Response, status: number, error: string): void {
+  expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
+  expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
+  expect(res.headers['cache-control']).toBe('no-store');
+  expect(res.headers['pragma']).toBe('no-cache');
+  expect(Object.keys(res.body).every((key) => key === 'error' || key === 'error_description')).toBe(true);
+}
+
 /** Form-encode parameters in the order given (URLSearchParams escapes as browsers do). */
 export function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();

@@ -9,7 +9,7 @@ describe('MemoryKeyStore', () => {
     const [jwk] = (await store.publicJwks()).keys;
     expect(jwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
     expect(Buffer.from(jwk!.n!, 'base64url').length * 8).toBe(2048);
-    expect(jwk!.kid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(jwk!.kid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('refuses an unsupported algorithm', async () => {

@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { ErrorProfile, KeyStore, RefreshTokenStore } from '../lib/index.js';
 import { MemoryRefreshTokenStore } from '../lib/index.js';
 import { hashSecret } from '../lib/secrets.js';
-import { CLIENT_ID, harness, ISSUER, postToken, REDIRECT_URI, sharedKeyStore, type Harness } from './helpers.js';
+import { CLIENT_ID, expectError, harness, ISSUER, postToken, REDIRECT_URI, sharedKeyStore, type Harness } from './helpers.js';
 
 /** RFC 6749 §6: a refresh request. */
 function refreshForm(refreshToken: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -299,12 +299,6 @@ describe.each(['ciam', 'rfc6749'] as const)('refresh grant errors under the %s p
   });
   afterAll(() => h.close());
 
-  const expectError = (res: request.Response, status: number, error: string) => {
-    expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
-    expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
-    expect(res.headers['cache-control']).toBe('no-store');
-  };
-
   it('refresh_token missing: 400 invalid_request', async () => {
     expectError(await postToken(h.app, { client_id: CLIENT_ID, grant_type: 'refresh_token' }), 400, 'invalid_request');
   });
@@ -390,7 +384,8 @@ describe('refresh grant: order of checks and adapter failures', () => {
   it('an unknown client is refused before the token is spent (step 5 before 7)', async () => {
     const h = await harness();
     const rotate = jest.spyOn(h.refreshTokenStore, 'rotate');
-    await postToken(h.app, refreshForm('x'.repeat(128), { client_id: 'stranger' }));
+    const res = await postToken(h.app, refreshForm('x'.repeat(128), { client_id: 'stranger' }));
+    expect({ status: res.status, error: res.body.error }).toEqual({ status: 400, error: 'invalid_request' });
     expect(rotate).not.toHaveBeenCalled();
     h.close();
   });

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import request from 'supertest';
 import { MemoryRefreshTokenStore, type RefreshTokenStore } from '../lib/index.js';
-import { CLIENT_ID, form, harness, postToken, REDIRECT_URI, SPA_ORIGIN, type Harness } from './helpers.js';
+import { CLIENT_ID, expectError, form, harness, postToken, REDIRECT_URI, SPA_ORIGIN, type Harness } from './helpers.js';
 
 /** RFC 7009 §2.1: a revocation request. */
 function revoke(h: Harness, body: string | Record<string, string>, path = '/oauth2/revoke') {
@@ -102,12 +102,6 @@ describe.each(['ciam', 'rfc6749'] as const)('revocation errors under the %s prof
     h = await harness({ errorProfile: profile });
   });
   afterAll(() => h.close());
-
-  const expectError = (res: request.Response, status: number, error: string) => {
-    expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
-    expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
-    expect(res.headers['cache-control']).toBe('no-store');
-  };
 
   it('token missing: 400 invalid_request', async () => {
     expectError(await revoke(h, { client_id: CLIENT_ID }), 400, 'invalid_request');

@@ -154,11 +154,14 @@ describe('adapter failures (SPEC "Errors": 503 temporarily_unavailable, no inter
     expectUnavailable(await postToken(app, valid));
   });
 
-  it('the refresh-token store failing to save gives 503', async () => {
+  it('the refresh-token store failing to save gives 503, and the code stays spent (step 7: whatever happens next)', async () => {
     const failing = new MemoryRefreshTokenStore();
+    const save = failing.save.bind(failing);
     failing.save = () => Promise.reject(new Error(secretMessage));
     const { app, valid } = await appWith({ refreshTokenStore: failing });
     expectUnavailable(await postToken(app, valid));
+    failing.save = save;
+    expect((await postToken(app, valid)).status).toBe(401);
     failing.close();
   });
 

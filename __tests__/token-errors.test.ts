@@ -1,15 +1,6 @@
 import request from 'supertest';
 import type { ErrorProfile } from '../lib/index.js';
-import { form, harness, postToken, type Harness } from './helpers.js';
-
-/** Assert the JSON error answer SPEC "Errors" names, with its headers. */
-function expectError(res: request.Response, status: number, error: string): void {
-  expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
-  expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
-  expect(res.headers['cache-control']).toBe('no-store');
-  expect(res.headers['pragma']).toBe('no-cache');
-  expect(Object.keys(res.body).every((key) => key === 'error' || key === 'error_description')).toBe(true);
-}
+import { expectError, form, harness, postToken, type Harness } from './helpers.js';
 
 type Form = Record<string, string>;
 interface Row {
@@ -42,6 +33,9 @@ const ROWS: Row[] = [
   { rule: 'grant_type missing', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => without(v, 'grant_type') },
   { rule: 'code missing', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => without(v, 'code') },
   { rule: 'code empty', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, code: '' }) },
+  { rule: 'code of exactly 512 characters passes the limit, then is unknown', ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_grant'], make: (v) => ({ ...v, code: 'x'.repeat(512) }) },
+  { rule: 'redirect_uri of exactly 2048 characters passes the limit, then differs from the code\'s', ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_grant'], make: (v) => ({ ...v, redirect_uri: `https://app.example.com/${'a'.repeat(2024)}` }) },
+  { rule: 'client_id of exactly 256 characters passes the limit, then is unknown to the registry', ciam: [400, 'invalid_request'], rfc6749: [401, 'invalid_client'], make: (v) => ({ ...v, client_id: 'c'.repeat(256) }) },
   { rule: 'code over 512 characters', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, code: 'x'.repeat(513) }) },
   { rule: 'redirect_uri missing', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => without(v, 'redirect_uri') },
   { rule: 'redirect_uri over 2048 characters', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, redirect_uri: `https://app.example.com/${'a'.repeat(2030)}` }) },
@@ -128,9 +122,11 @@ describe.each(['ciam', 'rfc6749'] as const)('errors under the %s profile (SPEC "
     small.close();
   });
 
-  it('body over the size limit: 413', async () => {
-    const res = await postToken(h.app, `${form(await h.issue())}&pad=${'x'.repeat(16 * 1024)}`);
-    expectError(res, 413, 'invalid_request');
+  it('body over the size limit (16 KiB by default, one byte more): 413', async () => {
+    const valid = form(await h.issue());
+    const body = `${valid}&pad=${'x'.repeat(16 * 1024 + 1 - valid.length - '&pad='.length)}`;
+    expect(Buffer.byteLength(body)).toBe(16 * 1024 + 1);
+    expectError(await postToken(h.app, body), 413, 'invalid_request');
   });
 
   it('a method other than POST or OPTIONS on the token path: 405 with Allow', async () => {
@@ -304,13 +300,18 @@ describe('every bad input gets JSON (SPEC "Limits on input")', () => {
     h.close();
   });
 
-  it('never echoes the code or verifier in an error', async () => {
+  it.each<[string, Record<string, string>]>([
+    ['a wrong redirect_uri', { redirect_uri: 'https://x.example/cb' }],
+    ['a wrong verifier', { code_verifier: 'v'.repeat(43) }],
+    ['a malformed verifier', { code_verifier: 'short-verifier' }],
+  ])('never echoes the code or verifier in an error: %s', async (_name, change) => {
     const h = await harness();
     const valid = await h.issue();
-    const res = await postToken(h.app, { ...valid, redirect_uri: 'https://x.example/cb' });
+    const sent = { ...valid, ...change };
+    const res = await postToken(h.app, sent);
     expect(res.status).toBe(401);
-    expect(res.text).not.toContain(valid.code);
-    expect(res.text).not.toContain(valid.code_verifier);
+    expect(res.text).not.toContain(sent.code!);
+    expect(res.text).not.toContain(sent.code_verifier!);
     h.close();
   });
 });

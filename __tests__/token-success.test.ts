@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import request from 'supertest';
 import { MemoryKeyStore } from '../lib/index.js';
-import { hashSecret } from '../lib/secrets.js';
+import { familyIdFor, hashSecret } from '../lib/secrets.js';
 import { CLIENT_ID, harness, ISSUER, postToken, type Harness } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -120,6 +120,7 @@ describe('token endpoint: success (SPEC "Success")', () => {
     expect(rotated.outcome).toBe('rotated');
     if (rotated.outcome !== 'rotated') return;
     expect(rotated.record).toMatchObject({ clientId: CLIENT_ID, subject: 'user-123', scope: ['openid'] });
+    expect(rotated.record.familyId).toBe(familyIdFor(hashSecret(form.code!)));
     expect(JSON.stringify(rotated.record)).not.toContain(res.body.refresh_token);
     expect(JSON.stringify(rotated.record)).not.toContain(form.code);
   });
