@@ -156,13 +156,30 @@ describe('refresh grant: reuse revokes the family (RFC 9700 §4.14.2)', () => {
     expect(answers.filter((res) => res.status === 400).every((res) => res.body.error === 'invalid_grant')).toBe(true);
   });
 
-  it('a concurrent use is reuse: the winner\'s new token dies with the family', async () => {
+  it('a concurrent use is reuse: the winner\'s new token dies with the family, even saved after the revocation', async () => {
     const first = await signIn(h);
-    const [a, b] = await Promise.all([
+    const store = h.refreshTokenStore;
+    const save = store.save.bind(store);
+    const revokeFamily = store.revokeFamily.bind(store);
+    let revoked!: () => void;
+    const revocation = new Promise<void>((resolve) => (revoked = resolve));
+    // Force the race's worst order: the winner stores its new token only after the loser revoked.
+    const saveSpy = jest.spyOn(store, 'save').mockImplementation(async (...args) => {
+      await revocation;
+      return save(...args);
+    });
+    const revokeSpy = jest.spyOn(store, 'revokeFamily').mockImplementation(async (familyId) => {
+      await revokeFamily(familyId);
+      revoked();
+    });
+    const answers = await Promise.all([
       postToken(h.app, refreshForm(first.refresh_token!)),
       postToken(h.app, refreshForm(first.refresh_token!)),
     ]);
-    const winner = [a, b].find((res) => res.status === 200)!;
+    saveSpy.mockRestore();
+    revokeSpy.mockRestore();
+    expect(answers.map((res) => res.status).sort()).toEqual([200, 400]);
+    const winner = answers.find((res) => res.status === 200)!;
     expect((await postToken(h.app, refreshForm(winner.body.refresh_token))).status).toBe(400);
   });
 
