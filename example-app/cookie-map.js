@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readCookie } from './sessions.js';
 
 /**
  * Values kept in memory under a random id (256 bits) that travels in an HttpOnly, SameSite=Lax
@@ -74,4 +73,17 @@ export function createCookieMap({ name, path, ttlSeconds, secure = false, now = 
       return entries.size;
     },
   };
+}
+
+/** The value of cookie `name` in a `Cookie` header (RFC 6265 §5.4), or `undefined`. */
+export function readCookie(header, name) {
+  if (typeof header !== 'string') return undefined;
+  for (const pair of header.split(';')) {
+    const separator = pair.indexOf('=');
+    if (separator !== -1 && pair.slice(0, separator).trim() === name) {
+      const value = pair.slice(separator + 1).trim();
+      return value === '' ? undefined : value;
+    }
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCookieMap } from './cookie-map.js';
 
 /** The cookie that carries the session id. */
 export const SESSION_COOKIE = 'example_sid';
@@ -11,43 +11,24 @@ const DEFAULT_TTL_SECONDS = 3600;
  * on restart, like the memory stores of the token router.
  */
 export function createSessionStore({ ttlSeconds = DEFAULT_TTL_SECONDS, secure = false, now = Date.now } = {}) {
-  const sessions = new Map();
-  const nowSeconds = () => Math.floor(now() / 1000);
-
-  function sweep() {
-    const current = nowSeconds();
-    for (const [id, session] of sessions) if (session.expiresAt <= current) sessions.delete(id);
-  }
-
+  const sessions = createCookieMap({ name: SESSION_COOKIE, path: '/', ttlSeconds, secure, now });
   return {
     /** The live session of this request, or `undefined`. */
     current(req) {
-      const id = readCookie(req.headers.cookie, SESSION_COOKIE);
-      if (id === undefined) return undefined;
-      const session = sessions.get(id);
-      if (session === undefined) return undefined;
-      if (session.expiresAt <= nowSeconds()) {
-        sessions.delete(id);
-        return undefined;
-      }
-      return session;
+      return sessions.get(req);
     },
 
     /** Sign `user` in: always a fresh id (no session fixation), replacing any earlier session. */
     start(req, res, user) {
-      forget(req);
-      sweep();
-      const id = randomBytes(32).toString('base64url');
-      const authTime = nowSeconds();
+      const authTime = Math.floor(now() / 1000);
       const session = Object.freeze({ subject: user.subject, username: user.username, authTime, expiresAt: authTime + ttlSeconds });
-      sessions.set(id, session);
-      res.append('Set-Cookie', cookie(id, `Max-Age=${ttlSeconds}`));
+      sessions.put(req, res, session);
       return session;
     },
 
     /** Sign out: forget the session and clear the cookie. */
     end(req, res) {
-      if (forget(req)) res.append('Set-Cookie', cookie('', 'Max-Age=0'));
+      sessions.drop(req, res);
     },
 
     /** How many sessions are held (for tests). */
@@ -55,29 +36,4 @@ export function createSessionStore({ ttlSeconds = DEFAULT_TTL_SECONDS, secure = 
       return sessions.size;
     },
   };
-
-  /** Drop the request's session, if it names one. */
-  function forget(req) {
-    const id = readCookie(req.headers.cookie, SESSION_COOKIE);
-    if (id === undefined) return false;
-    sessions.delete(id);
-    return true;
-  }
-
-  function cookie(value, lifetime) {
-    return `${SESSION_COOKIE}=${value}; Path=/; ${lifetime}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
-  }
-}
-
-/** The value of cookie `name` in a `Cookie` header (RFC 6265 §5.4), or `undefined`. */
-export function readCookie(header, name) {
-  if (typeof header !== 'string') return undefined;
-  for (const pair of header.split(';')) {
-    const separator = pair.indexOf('=');
-    if (separator !== -1 && pair.slice(0, separator).trim() === name) {
-      const value = pair.slice(separator + 1).trim();
-      return value === '' ? undefined : value;
-    }
-  }
-  return undefined;
 }
