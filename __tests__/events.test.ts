@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import request from 'supertest';
 import type { TokenRouterEvent } from '../lib/index.js';
-import { CLIENT_ID, form, harness, postToken, REDIRECT_URI, type Harness } from './helpers.js';
+import { CLIENT_ID, form, harness, postToken, REDIRECT_URI, refreshForm, TWO_CLIENTS, type Harness } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const NOW = 1_700_000_000_000;
@@ -13,7 +13,6 @@ async function recording(options = {}): Promise<Harness & { events: TokenRouterE
   return Object.assign(h, { events });
 }
 
-const refreshForm = (token: string, clientId = CLIENT_ID) => ({ client_id: clientId, grant_type: 'refresh_token', refresh_token: token });
 
 describe('audit events (onEvent)', () => {
   it('a code exchange raises code_redeemed, then token_issued with the jti of each token', async () => {
@@ -112,7 +111,7 @@ describe('audit events (onEvent)', () => {
   });
 
   it('never contains a code, verifier, token or key', async () => {
-    const h = await recording({ clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] }, { clientId: 'other', redirectUris: [REDIRECT_URI] }] });
+    const h = await recording({ clients: TWO_CLIENTS });
     const secrets: string[] = [];
     const valid = await h.issue({ nonce: 'nonce-1' });
     const first = await postToken(h.app, valid);
@@ -122,7 +121,7 @@ describe('audit events (onEvent)', () => {
     const wrongVerifier = await h.issue();
     await postToken(h.app, { ...wrongVerifier, code_verifier: 'v'.repeat(43) });
     const third = await postToken(h.app, await h.issue());
-    await postToken(h.app, refreshForm(third.body.refresh_token, 'other'));
+    await postToken(h.app, refreshForm(third.body.refresh_token, { client_id: 'other' }));
     const fourth = await postToken(h.app, await h.issue());
     await request(h.app).post('/oauth2/revoke').type('form').send(form({ client_id: CLIENT_ID, token: fourth.body.refresh_token }));
     expect(new Set(h.events.map((event) => event.type))).toEqual(

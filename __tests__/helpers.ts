@@ -99,6 +99,24 @@ export function expectError(res: request.Response, status: number, error: string
   expect(Object.keys(res.body).every((key) => key === 'error' || key === 'error_description')).toBe(true);
 }
 
+/** The default client, and a second one with the same redirect URI, for client-binding tests. */
+export const TWO_CLIENTS = [
+  { clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] },
+  { clientId: 'other', redirectUris: [REDIRECT_URI] },
+];
+
+/** RFC 6749 §6: a refresh request's form. */
+export function refreshForm(refreshToken: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { client_id: CLIENT_ID, grant_type: 'refresh_token', refresh_token: refreshToken, ...extra };
+}
+
+/** Redeem a fresh code and expect tokens; the token response. */
+export async function signIn(h: Harness, grant: Partial<AuthorizationCodeRequest> = {}): Promise<Record<string, string>> {
+  const res = await postToken(h.app, await h.issue(grant));
+  expect(res.status).toBe(200);
+  return res.body as Record<string, string>;
+}
+
 /** Form-encode parameters in the order given (URLSearchParams escapes as browsers do). */
 export function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();

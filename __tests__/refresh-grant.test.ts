@@ -4,24 +4,7 @@ import request from 'supertest';
 import type { ErrorProfile, KeyStore, RefreshTokenStore } from '../lib/index.js';
 import { MemoryRefreshTokenStore } from '../lib/index.js';
 import { hashSecret } from '../lib/secrets.js';
-import { CLIENT_ID, expectError, harness, ISSUER, postToken, REDIRECT_URI, sharedKeyStore, type Harness } from './helpers.js';
-
-/** RFC 6749 §6: a refresh request. */
-function refreshForm(refreshToken: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { client_id: CLIENT_ID, grant_type: 'refresh_token', refresh_token: refreshToken, ...extra };
-}
-
-/** Redeem a fresh code; the token response. */
-async function signIn(h: Harness, grant = {}): Promise<Record<string, string>> {
-  const res = await postToken(h.app, await h.issue(grant));
-  expect(res.status).toBe(200);
-  return res.body as Record<string, string>;
-}
-
-const TWO_CLIENTS = [
-  { clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] },
-  { clientId: 'other', redirectUris: [REDIRECT_URI] },
-];
+import { CLIENT_ID, expectError, harness, ISSUER, postToken, refreshForm, sharedKeyStore, signIn, TWO_CLIENTS, type Harness } from './helpers.js';
 
 describe('refresh grant: success (RFC 6749 §6)', () => {
   let h: Harness;

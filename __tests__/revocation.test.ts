@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import request from 'supertest';
 import { MemoryRefreshTokenStore, type RefreshTokenStore } from '../lib/index.js';
-import { CLIENT_ID, expectError, form, harness, postToken, REDIRECT_URI, SPA_ORIGIN, type Harness } from './helpers.js';
+import { CLIENT_ID, expectError, form, harness, postToken, refreshForm, signIn, SPA_ORIGIN, TWO_CLIENTS, type Harness } from './helpers.js';
 
 /** RFC 7009 §2.1: a revocation request. */
 function revoke(h: Harness, body: string | Record<string, string>, path = '/oauth2/revoke') {
@@ -12,19 +12,8 @@ function revoke(h: Harness, body: string | Record<string, string>, path = '/oaut
 }
 
 function refresh(h: Harness, refreshToken: string, clientId = CLIENT_ID) {
-  return postToken(h.app, { client_id: clientId, grant_type: 'refresh_token', refresh_token: refreshToken });
+  return postToken(h.app, refreshForm(refreshToken, { client_id: clientId }));
 }
-
-async function signIn(h: Harness): Promise<Record<string, string>> {
-  const res = await postToken(h.app, await h.issue());
-  expect(res.status).toBe(200);
-  return res.body as Record<string, string>;
-}
-
-const TWO_CLIENTS = [
-  { clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] },
-  { clientId: 'other', redirectUris: [REDIRECT_URI] },
-];
 
 describe('revocation endpoint (RFC 7009)', () => {
   let h: Harness;
