@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /** RFC 7636 §4.1: code_verifier = 43*128unreserved, unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~". */
 const VERIFIER_FORMAT = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -10,7 +10,8 @@ export function isWellFormedVerifier(verifier: string): boolean {
 
 /** RFC 7636 §4.2: S256 code_challenge = BASE64URL(SHA256(ASCII(code_verifier))). */
 export function s256Challenge(verifier: string): string {
-  return createHash('sha256').update(verifier, 'ascii').digest('base64url');
+  // A verifier is ASCII by its grammar (§4.1), so its UTF-8 bytes are its ASCII bytes.
+  return hash('sha256', verifier, 'base64url');
 }
 
 /**
