@@ -9,8 +9,14 @@ export const MAX_SCOPE_LENGTH = 2048;
 export const MAX_TOKEN_TYPE_HINT_LENGTH = 64;
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 
+/** RFC 6749 Appendix A: VSCHAR = %x20-7E (printable ASCII). */
+const VSCHAR = '[\\x20-\\x7E]';
+
 /** RFC 6749 Appendix A.1: client_id = *VSCHAR (printable ASCII). */
-export const CLIENT_ID_FORMAT = /^[\x20-\x7E]+$/;
+export const CLIENT_ID_FORMAT = new RegExp(`^${VSCHAR}+$`);
+
+/** A client_id parameter: 1 to 256 VSCHAR. VSCHAR is ASCII, so characters are code units. */
+export const CLIENT_ID_PARAMETER = new RegExp(`^${VSCHAR}{1,${MAX_CLIENT_ID_LENGTH}}$`);
 
 /** RFC 6749 §3.3: scope = scope-token *( SP scope-token ), scope-token = 1*NQCHAR. */
 export const SCOPE_FORMAT = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/;

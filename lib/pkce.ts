@@ -1,7 +1,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 
 /** RFC 7636 §4.1: code_verifier = 43*128unreserved, unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~". */
-const VERIFIER_FORMAT = /^[A-Za-z0-9\-._~]{43,128}$/;
+export const VERIFIER_FORMAT = /^[A-Za-z0-9\-._~]{43,128}$/;
 
 /** RFC 7636 §4.1: whether `verifier` is a well-formed code_verifier. */
 export function isWellFormedVerifier(verifier: string): boolean {

@@ -1,9 +1,8 @@
 import { checkSchema, type ParamSchema } from 'express-validator';
-import { isWellFormedVerifier } from './pkce.js';
+import { VERIFIER_FORMAT } from './pkce.js';
 import type { FormParams } from './form-body.js';
 import {
-  CLIENT_ID_FORMAT,
-  MAX_CLIENT_ID_LENGTH,
+  CLIENT_ID_PARAMETER,
   MAX_CODE_LENGTH,
   MAX_GRANT_TYPE_LENGTH,
   MAX_REDIRECT_URI_LENGTH,
@@ -83,9 +82,13 @@ function optional(max: number): ParamSchema {
 /** One step's schema, built once into its express-validator chains (one per field). */
 type Step = ReturnType<typeof checkSchema>;
 
+/** client_id: present, within its limit and all VSCHAR, in one pattern. */
 const CLIENT_ID: ParamSchema = {
-  ...required('client_id_invalid', MAX_CLIENT_ID_LENGTH),
-  matches: { options: CLIENT_ID_FORMAT, errorMessage: 'client_id_invalid' },
+  in: ['body'],
+  matches: {
+    options: CLIENT_ID_PARAMETER,
+    errorMessage: 'client_id_invalid',
+  },
 };
 
 /**
@@ -114,7 +117,7 @@ const GRANT_STEPS: Record<GrantType, Step> = {
     code_verifier: {
       in: ['body'],
       notEmpty: { errorMessage: 'parameter_invalid' },
-      custom: { options: isWellFormedVerifier, errorMessage: 'code_verifier_malformed' },
+      matches: { options: VERIFIER_FORMAT, errorMessage: 'code_verifier_malformed' },
     },
   }),
   // RFC 6749 §6: refresh_token, and an optional scope (RFC 6749 §3.3 syntax).
