@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-import { PostgresCodeStore, PostgresRefreshTokenStore, postgresSchema } from '../../lib/index.js';
+import { PostgresCodeStore, PostgresRefreshTokenStore, postgresSchema, type PostgresPool } from '../../lib/index.js';
 import { authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
 import { createPool, dropTables, dumpTables, freshTable } from './postgres-fixture.js';
 import { DATABASE_URL, describeWithServer } from './services.js';
@@ -11,6 +11,11 @@ const POSTGRES = { name: 'PostgreSQL', variable: 'DATABASE_URL', url: DATABASE_U
 function fakeClock(): { now: () => number; advanceTime: (ms: number) => void } {
   let now = Date.now();
   return { now: () => now, advanceTime: (ms) => void (now += ms) };
+}
+
+/** Poll `condition` until it holds (a state to wait for, not a race to sleep through). */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 describe('the shipped SQL file', () => {
@@ -118,6 +123,132 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
         expect((await store.rotate('new')).outcome).toBe('rotated');
       } finally {
         await dropTables(pool, tables);
+      }
+    });
+
+    /** The pool, counting the statements sent through it; `gate` holds each one back until it opens. */
+    function countingPool(gate?: Promise<void>): { pool: PostgresPool; statements: () => number } {
+      let statements = 0;
+      return {
+        pool: {
+          query: async (text, values) => {
+            statements += 1;
+            await gate;
+            return pool.query(text, values);
+          },
+        },
+        statements: () => statements,
+      };
+    }
+
+    it('redeems that wait share one statement: of 60 concurrent redeems of 20 codes, one per code is redeemed, the rest replayed', async () => {
+      const table = freshTable('pkce_b');
+      try {
+        const counting = countingPool();
+        const store = new PostgresCodeStore({ pool: counting.pool, table });
+        await store.migrate();
+        const expiresAt = Math.floor(Date.now() / 1000) + 60;
+        const codes = Array.from({ length: 20 }, (_, index) => `code-${index}`);
+        await Promise.all(codes.map((code) => store.save(code, { ...grant, expiresAt }, expiresAt)));
+        const before = counting.statements();
+        const calls = [...codes, ...codes, ...codes];
+        const results = await Promise.all(calls.map((code) => store.redeem(code)));
+        expect(counting.statements() - before).toBeLessThan(calls.length);
+        for (const code of codes) {
+          const outcomes = results.filter((_, index) => calls[index] === code).map((result) => result.outcome);
+          expect(outcomes.sort()).toEqual(['redeemed', 'replayed', 'replayed']);
+        }
+      } finally {
+        await dropTables(pool, [table]);
+      }
+    });
+
+    it('two instances redeeming the same 40 codes in opposite orders at once do not deadlock: each code is redeemed exactly once', async () => {
+      const table = freshTable('pkce_o');
+      const otherPool = createPool(url);
+      const holder = await pool.connect();
+      try {
+        const stores = [new PostgresCodeStore({ pool, table }), new PostgresCodeStore({ pool: otherPool, table })] as const;
+        await stores[0].migrate();
+        const expiresAt = Math.floor(Date.now() / 1000) + 60;
+        const codes = Array.from({ length: 40 }, (_, index) => `code-${String(index).padStart(2, '0')}`);
+        await Promise.all(codes.map((code) => stores[0].save(code, { ...grant, expiresAt }, expiresAt)));
+        // A table of some size, analyzed: the planner then looks the codes up by index, one by
+        // one, in whatever order the statement gives them.
+        await pool.query(`INSERT INTO ${table} (code_hash, grant_data, expires_at) SELECT 'other-' || n, '{}', now() + interval '1 minute' FROM generate_series(1, 50000) n`);
+        await pool.query(`ANALYZE ${table}`);
+        // Force the overlap: a third session holds the middle code, so each statement locks the
+        // codes it reaches first and then waits; only when both wait is the middle code let go.
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM ${table} WHERE code_hash = 'code-20' FOR UPDATE`);
+        const redeemed = Promise.all([
+          Promise.all(codes.map((code) => stores[0].redeem(code))),
+          Promise.all([...codes].reverse().map((code) => stores[1].redeem(code))),
+        ]);
+        await until(async () => {
+          const { rows } = await pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%${table}%'`,
+          );
+          return rows[0]!.n >= 2;
+        });
+        await holder.query('COMMIT');
+        const [forward, backward] = await redeemed;
+        backward.reverse();
+        codes.forEach((_, index) => {
+          expect([forward[index]!.outcome, backward[index]!.outcome].sort()).toEqual(['redeemed', 'replayed']);
+        });
+      } finally {
+        holder.release();
+        await otherPool.end();
+        await dropTables(pool, [table]);
+      }
+    });
+
+    it('refresh-token saves that wait share one statement, and every token is kept', async () => {
+      const table = freshTable('pkce_v');
+      const tables = [table, `${table}_revoked_families`];
+      try {
+        const counting = countingPool();
+        const store = new PostgresRefreshTokenStore({ pool: counting.pool, table });
+        await store.migrate();
+        const expiresAt = Math.floor(Date.now() / 1000) + 600;
+        const before = counting.statements();
+        const keys = Array.from({ length: 50 }, (_, index) => `token-${index}`);
+        await Promise.all(
+          keys.map((key, index) =>
+            store.save(key, { clientId: 'web', subject: `u${index}`, scope: ['openid'], familyId: `f${index}`, familyExpiresAt: expiresAt }, expiresAt),
+          ),
+        );
+        expect(counting.statements() - before).toBeLessThan(keys.length);
+        const rotated = await Promise.all(keys.map((key) => store.rotate(key)));
+        rotated.forEach((result, index) => {
+          expect(result).toMatchObject({ outcome: 'rotated', record: { subject: `u${index}`, familyId: `f${index}` } });
+        });
+      } finally {
+        await dropTables(pool, tables);
+      }
+    });
+
+    it('a redeem that waited past timeoutMs is never sent: its code still redeems afterwards', async () => {
+      const table = freshTable('pkce_w');
+      try {
+        let open!: () => void;
+        const held = countingPool(new Promise<void>((resolve) => (open = resolve)));
+        const store = new PostgresCodeStore({ pool, table });
+        await store.migrate();
+        const expiresAt = Math.floor(Date.now() / 1000) + 60;
+        await store.save('first', { ...grant, expiresAt }, expiresAt);
+        await store.save('second', { ...grant, expiresAt }, expiresAt);
+        const slow = new PostgresCodeStore({ pool: held.pool, table, timeoutMs: 100 });
+        // The first redeem's statement is held back; the second waits behind it past its bound.
+        const first = slow.redeem('first');
+        await expect(slow.redeem('second')).rejects.toMatchObject({ code: 'ERR_STORE_TIMEOUT' });
+        open();
+        await first.catch(() => undefined);
+        expect(held.statements()).toBe(1);
+        expect(await store.redeem('second')).toMatchObject({ outcome: 'redeemed' });
+      } finally {
+        await dropTables(pool, [table]);
       }
     });
 

@@ -20,16 +20,21 @@ export class StoreTimeoutError extends Error {
  * Settle with `operation`, or reject with a {@link StoreTimeoutError} after `timeoutMs`.
  * A client that queues commands while it reconnects would otherwise hold a token request open
  * for as long as the outage lasts; this bounds every request, whatever the client is set to do.
- * The operation itself is not cancelled (no client can take back a command already sent); its
- * late outcome is observed by the race and dropped.
+ * An operation already sent is not cancelled (no client can take back a command already sent);
+ * its late outcome is observed by the race and dropped. One that has not been sent yet can see
+ * the deadline pass on `signal`, and then must not be sent at all.
  */
-export function bounded<T>(name: string, timeoutMs: number, operation: () => Promise<T>): Promise<T> {
+export function bounded<T>(name: string, timeoutMs: number, operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadlinePassed = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeoutError(name, timeoutMs)), timeoutMs);
+    timer = setTimeout(() => {
+      deadlinePassed.abort();
+      reject(new StoreTimeoutError(name, timeoutMs));
+    }, timeoutMs);
   });
   // A client that throws synchronously (a closed pool, say) is a failure like any other.
-  const attempt = new Promise<T>((resolve) => resolve(operation()));
+  const attempt = new Promise<T>((resolve) => resolve(operation(deadlinePassed.signal)));
   return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer));
 }
 

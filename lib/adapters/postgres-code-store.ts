@@ -2,21 +2,27 @@ import { bounded } from './bounded-call.js';
 import type { AuthorizationCodeGrant, AuthorizationCodeStore, EpochSeconds, RedeemResult } from './interfaces.js';
 import { resolvePostgresOptions, runMigration, type PostgresStoreConfig, type PostgresStoreOptions } from './postgres-pool.js';
 import { CODE_TABLE_SUFFIX, codeTableSql, DEFAULT_CODE_TABLE } from './postgres-schema.js';
+import { BATCH_IN_FLIGHT, MAX_BATCH_SIZE, StatementBatch } from './statement-batch.js';
 
 interface RedeemRow {
+  code_hash: string;
   grant_data: AuthorizationCodeGrant;
   replayed: boolean;
 }
 
 /**
  * Authorization codes in a PostgreSQL table, shared by every instance on the same database.
- * Redeem is one statement: the `UPDATE … WHERE redeemed_at IS NULL` row lock lets exactly one of
- * any number of concurrent callers through; the others find the row already redeemed. Rows are
- * keyed by the code's hash; `deleteExpired()` purges old ones.
+ * Redeem is one statement for every redeem waiting (see {@link StatementBatch}): it locks the
+ * live, unredeemed rows of its codes in code order (so two statements with codes in common
+ * cannot deadlock), marks them redeemed and returns them; a row locked by another statement is
+ * read again once that one ends, and left out if it was redeemed meanwhile. Of any number of
+ * concurrent callers with one code, exactly one gets it; the others find it already redeemed.
+ * Rows are keyed by the code's hash; `deleteExpired()` purges old ones.
  */
 export class PostgresCodeStore implements AuthorizationCodeStore {
   readonly #config: PostgresStoreConfig;
   readonly #sql: { insert: string; redeem: string; deleteExpired: string };
+  readonly #redeems: StatementBatch<string, RedeemResult>;
 
   constructor(options: PostgresStoreOptions) {
     this.#config = resolvePostgresOptions('PostgresCodeStore', options, { fallback: DEFAULT_CODE_TABLE, longestSuffix: CODE_TABLE_SUFFIX });
@@ -24,18 +30,26 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
     const now = 'to_timestamp($2::double precision / 1000)';
     this.#sql = {
       insert: `INSERT INTO ${table} (code_hash, grant_data, expires_at) VALUES ($1, $2::jsonb, to_timestamp($3::double precision))`,
-      // The UPDATE decides; the SELECT only tells a replay (a live row it did not win) from nothing.
-      redeem: `WITH won AS (
-  UPDATE ${table} SET redeemed_at = ${now}
-  WHERE code_hash = $1 AND expires_at > ${now} AND redeemed_at IS NULL
-  RETURNING grant_data
+      // The UPDATE decides; the last SELECT only tells a replay (a live row it did not win) from nothing.
+      redeem: `WITH wanted AS (SELECT DISTINCT unnest($1::text[]) AS code_hash),
+locked AS (
+  SELECT t.code_hash FROM ${table} AS t JOIN wanted USING (code_hash)
+  WHERE t.expires_at > ${now} AND t.redeemed_at IS NULL
+  ORDER BY t.code_hash
+  FOR UPDATE OF t
+),
+won AS (
+  UPDATE ${table} AS t SET redeemed_at = ${now}
+  FROM locked WHERE t.code_hash = locked.code_hash AND t.redeemed_at IS NULL
+  RETURNING t.code_hash, t.grant_data
 )
-SELECT grant_data, false AS replayed FROM won
+SELECT code_hash, grant_data, false AS replayed FROM won
 UNION ALL
-SELECT grant_data, true AS replayed FROM ${table}
-WHERE code_hash = $1 AND expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won)`,
+SELECT t.code_hash, t.grant_data, true AS replayed FROM ${table} AS t JOIN wanted USING (code_hash)
+WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_hash = t.code_hash)`,
       deleteExpired: `DELETE FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000)`,
     };
+    this.#redeems = new StatementBatch((keys) => this.#redeemAll(keys), BATCH_IN_FLIGHT, MAX_BATCH_SIZE);
   }
 
   /** Create the table and its index if they are missing. Safe to run on every start, from every instance. */
@@ -52,11 +66,20 @@ WHERE code_hash = $1 AND expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won)`
   }
 
   redeem(key: string): Promise<RedeemResult> {
-    return bounded('PostgresCodeStore.redeem', this.#config.timeoutMs, async () => {
-      const { rows } = await this.#config.pool.query(this.#sql.redeem, [key, this.#config.now()]);
-      const row = rows[0] as RedeemRow | undefined;
+    return bounded('PostgresCodeStore.redeem', this.#config.timeoutMs, (signal) => this.#redeems.call(key, signal));
+  }
+
+  /** One statement for the redeems of `keys`; a key given twice is redeemed once, then replayed. */
+  async #redeemAll(keys: readonly string[]): Promise<RedeemResult[]> {
+    const { rows } = await this.#config.pool.query(this.#sql.redeem, [keys, this.#config.now()]);
+    const found = new Map((rows as RedeemRow[]).map((row) => [row.code_hash, row]));
+    const answered = new Set<string>();
+    return keys.map((key): RedeemResult => {
+      const row = found.get(key);
       if (row === undefined) return { outcome: 'unknown' };
-      return { outcome: row.replayed ? 'replayed' : 'redeemed', grant: row.grant_data };
+      const first = !answered.has(key);
+      answered.add(key);
+      return { outcome: first && !row.replayed ? 'redeemed' : 'replayed', grant: row.grant_data };
     });
   }
 

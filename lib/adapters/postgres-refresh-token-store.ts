@@ -3,6 +3,16 @@ import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult 
 import { resolvePostgresOptions, runMigration, type PostgresStoreConfig, type PostgresStoreOptions } from './postgres-pool.js';
 import { DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
 import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
+import { BATCH_IN_FLIGHT, MAX_BATCH_SIZE, StatementBatch } from './statement-batch.js';
+
+/** A refresh token as the save statement reads it, with the columns' names. */
+interface SavedRow {
+  token_hash: string;
+  family_id: string;
+  record: RefreshTokenRecord;
+  expires_at: EpochSeconds;
+  family_expires_at: EpochSeconds;
+}
 
 interface RotateRow {
   record: RefreshTokenRecord;
@@ -18,6 +28,7 @@ interface RotateRow {
 export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #config: PostgresStoreConfig;
   readonly #sql: { insert: string; rotate: string; find: string; revoke: string; deleteExpired: string };
+  readonly #saves: StatementBatch<SavedRow, void>;
 
   constructor(options: PostgresStoreOptions) {
     this.#config = resolvePostgresOptions('PostgresRefreshTokenStore', options, {
@@ -30,9 +41,12 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
       `NOT EXISTS (SELECT 1 FROM ${revoked} r WHERE r.family_id = t.family_id AND r.expires_at > ${now})`;
     const now2 = 'to_timestamp($2::double precision / 1000)';
     this.#sql = {
+      // One row per save waiting (see StatementBatch), from one JSON array of them.
       insert: `INSERT INTO ${table} (token_hash, family_id, record, expires_at, family_expires_at)
-SELECT $1, $2, $3::jsonb, to_timestamp($4::double precision), to_timestamp($5::double precision)
-WHERE NOT EXISTS (SELECT 1 FROM ${revoked} r WHERE r.family_id = $2 AND r.expires_at > to_timestamp($6::double precision / 1000))`,
+SELECT s.token_hash, s.family_id, s.record, to_timestamp(s.expires_at), to_timestamp(s.family_expires_at)
+FROM jsonb_to_recordset($1::jsonb)
+  AS s(token_hash text, family_id text, record jsonb, expires_at double precision, family_expires_at double precision)
+WHERE NOT EXISTS (SELECT 1 FROM ${revoked} r WHERE r.family_id = s.family_id AND r.expires_at > to_timestamp($2::double precision / 1000))`,
       // As in the code store: the UPDATE decides, the SELECT tells a reuse from nothing. The
       // revocation is checked here too, so a save that raced a revocation still cannot rotate.
       rotate: `WITH won AS (
@@ -53,6 +67,7 @@ ON CONFLICT (family_id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUD
 families AS (DELETE FROM ${revoked} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1)
 SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS deleted`,
     };
+    this.#saves = new StatementBatch((rows) => this.#saveAll(rows), BATCH_IN_FLIGHT, MAX_BATCH_SIZE);
   }
 
   /** Create the tables and their indexes if they are missing. Safe to run on every start, from every instance. */
@@ -63,16 +78,13 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
   }
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
-    return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, async () => {
-      await this.#config.pool.query(this.#sql.insert, [
-        key,
-        record.familyId,
-        JSON.stringify(record),
-        expiresAt,
-        record.familyExpiresAt,
-        this.#config.now(),
-      ]);
-    });
+    const row: SavedRow = { token_hash: key, family_id: record.familyId, record, expires_at: expiresAt, family_expires_at: record.familyExpiresAt };
+    return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, (signal) => this.#saves.call(row, signal));
+  }
+
+  async #saveAll(rows: readonly SavedRow[]): Promise<void[]> {
+    await this.#config.pool.query(this.#sql.insert, [JSON.stringify(rows), this.#config.now()]);
+    return rows.map(() => undefined);
   }
 
   rotate(key: string): Promise<RotateResult> {

@@ -1,0 +1,100 @@
+import { StatementBatch } from '../lib/adapters/statement-batch.js';
+
+/** A statement runner the test finishes by hand: each statement's inputs, and its end. */
+function heldStatements() {
+  const statements: { inputs: readonly string[]; finish: () => void; fail: (error: Error) => void }[] = [];
+  const run = (inputs: readonly string[]): Promise<string[]> =>
+    new Promise((resolve, reject) => {
+      statements.push({ inputs, finish: () => resolve(inputs.map((input) => `out:${input}`)), fail: reject });
+    });
+  return { statements, run };
+}
+
+const live = (): AbortSignal => new AbortController().signal;
+
+/** Let every settled promise's callbacks run. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('StatementBatch: one statement for the calls that wait', () => {
+  it('a call made while no statement runs goes at once, alone', async () => {
+    const { statements, run } = heldStatements();
+    const batch = new StatementBatch(run, 1, 10);
+    const output = batch.call('a', live());
+    expect(statements.map((s) => s.inputs)).toEqual([['a']]);
+    statements[0]!.finish();
+    await expect(output).resolves.toBe('out:a');
+  });
+
+  it('calls made while the limit of statements runs wait, then go together as the next one, each with its own output', async () => {
+    const { statements, run } = heldStatements();
+    const batch = new StatementBatch(run, 1, 10);
+    const first = batch.call('a', live());
+    const waiting = ['b', 'c', 'd'].map((input) => batch.call(input, live()));
+    expect(statements).toHaveLength(1);
+    expect(batch.waiting).toBe(3);
+    statements[0]!.finish();
+    await first;
+    expect(statements.map((s) => s.inputs)).toEqual([['a'], ['b', 'c', 'd']]);
+    statements[1]!.finish();
+    await expect(Promise.all(waiting)).resolves.toEqual(['out:b', 'out:c', 'out:d']);
+    expect(batch.waiting).toBe(0);
+  });
+
+  it('runs up to maxInFlight statements at once', () => {
+    const { statements, run } = heldStatements();
+    const batch = new StatementBatch(run, 2, 10);
+    for (const input of ['a', 'b', 'c']) void batch.call(input, live());
+    expect(statements.map((s) => s.inputs)).toEqual([['a'], ['b']]);
+    expect(batch.waiting).toBe(1);
+  });
+
+  it('a statement carries at most maxSize calls; the rest go in the next', async () => {
+    const { statements, run } = heldStatements();
+    const batch = new StatementBatch(run, 1, 2);
+    void batch.call('a', live());
+    for (const input of ['b', 'c', 'd']) void batch.call(input, live());
+    statements[0]!.finish();
+    await settle();
+    expect(statements.map((s) => s.inputs)).toEqual([['a'], ['b', 'c']]);
+    statements[1]!.finish();
+    await settle();
+    expect(statements.map((s) => s.inputs)).toEqual([['a'], ['b', 'c'], ['d']]);
+  });
+
+  it('a failed statement fails every call it carried, and the calls after it still go', async () => {
+    const { statements, run } = heldStatements();
+    const batch = new StatementBatch(run, 1, 10);
+    const first = batch.call('a', live());
+    const carried = [batch.call('b', live()), batch.call('c', live())];
+    statements[0]!.finish();
+    await first;
+    const after = batch.call('d', live());
+    statements[1]!.fail(new Error('connection lost'));
+    for (const call of carried) await expect(call).rejects.toThrow('connection lost');
+    await settle();
+    expect(statements[2]!.inputs).toEqual(['d']);
+    statements[2]!.finish();
+    await expect(after).resolves.toBe('out:d');
+  });
+
+  it('a runner that throws at once fails its calls like a failed statement', async () => {
+    const batch = new StatementBatch<string, string>(() => {
+      throw new Error('pool closed');
+    }, 1, 10);
+    await expect(batch.call('a', live())).rejects.toThrow('pool closed');
+  });
+
+  it('a call whose caller gave up while it waited is never sent', async () => {
+    const { statements, run } = heldStatements();
+    const batch = new StatementBatch(run, 1, 10);
+    void batch.call('a', live());
+    const givenUp = new AbortController();
+    void batch.call('b', givenUp.signal);
+    void batch.call('c', live());
+    givenUp.abort();
+    expect(batch.waiting).toBe(1);
+    statements[0]!.finish();
+    await settle();
+    expect(statements.map((s) => s.inputs)).toEqual([['a'], ['c']]);
+  });
+});
