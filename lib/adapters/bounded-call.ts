@@ -17,24 +17,29 @@ export class StoreTimeoutError extends Error {
 }
 
 /**
+ * How an operation that has not been sent yet hears that its deadline passed: it hands over
+ * what to do then (take itself out of a queue, say), and must then not be sent at all.
+ */
+export type OnDeadline = (giveUp: () => void) => void;
+
+/**
  * Settle with `operation`, or reject with a {@link StoreTimeoutError} after `timeoutMs`.
  * A client that queues commands while it reconnects would otherwise hold a token request open
  * for as long as the outage lasts; this bounds every request, whatever the client is set to do.
  * An operation already sent is not cancelled (no client can take back a command already sent);
- * its late outcome is observed by the race and dropped. One that has not been sent yet can see
- * the deadline pass on `signal`, and then must not be sent at all.
+ * its late outcome is observed by the race and dropped.
  */
-export function bounded<T>(name: string, timeoutMs: number, operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const deadlinePassed = new AbortController();
+export function bounded<T>(name: string, timeoutMs: number, operation: (onDeadline: OnDeadline) => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let giveUp: (() => void) | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      deadlinePassed.abort();
+      giveUp?.();
       reject(new StoreTimeoutError(name, timeoutMs));
     }, timeoutMs);
   });
   // A client that throws synchronously (a closed pool, say) is a failure like any other.
-  const attempt = new Promise<T>((resolve) => resolve(operation(deadlinePassed.signal)));
+  const attempt = new Promise<T>((resolve) => resolve(operation((callback) => void (giveUp = callback))));
   return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer));
 }
 

@@ -66,7 +66,7 @@ WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_has
   }
 
   redeem(key: string): Promise<RedeemResult> {
-    return bounded('PostgresCodeStore.redeem', this.#config.timeoutMs, (signal) => this.#redeems.call(key, signal));
+    return bounded('PostgresCodeStore.redeem', this.#config.timeoutMs, (onDeadline) => this.#redeems.call(key, onDeadline));
   }
 
   /** One statement for the redeems of `keys`; a key given twice is redeemed once, then replayed. */

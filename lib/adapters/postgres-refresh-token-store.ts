@@ -79,7 +79,7 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
     const row: SavedRow = { token_hash: key, family_id: record.familyId, record, expires_at: expiresAt, family_expires_at: record.familyExpiresAt };
-    return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, (signal) => this.#saves.call(row, signal));
+    return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, (onDeadline) => this.#saves.call(row, onDeadline));
   }
 
   async #saveAll(rows: readonly SavedRow[]): Promise<void[]> {

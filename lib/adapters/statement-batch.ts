@@ -1,3 +1,5 @@
+import type { OnDeadline } from './bounded-call.js';
+
 /**
  * One statement for many callers. A call made while fewer than `maxInFlight` statements are
  * running goes at once, alone: light load waits for nothing. A call made while the limit is
@@ -6,8 +8,8 @@
  * than the whole rest of a token request (README "Performance").
  *
  * A statement that fails, fails every call in it; none of them took effect, since a statement
- * is one transaction. A call whose caller gave up (its `signal` aborted) while it waited is
- * dropped from the queue and never sent: what it would have done is not done.
+ * is one transaction. A call whose deadline passed while it waited (see `bounded`) is dropped
+ * from the queue and never sent: what it would have done is not done.
  */
 export class StatementBatch<Input, Output> {
   readonly #run: (inputs: readonly Input[]) => Promise<readonly Output[]>;
@@ -33,11 +35,11 @@ export class StatementBatch<Input, Output> {
   }
 
   /** Carry `input` in the next statement; resolves to its output. */
-  call(input: Input, signal: AbortSignal): Promise<Output> {
+  call(input: Input, onDeadline: OnDeadline): Promise<Output> {
     return new Promise<Output>((resolve, reject) => {
       const waiting: Waiting<Input, Output> = { input, resolve, reject };
       this.#queue.push(waiting);
-      signal.addEventListener('abort', () => this.#withdraw(waiting), { once: true });
+      onDeadline(() => this.#withdraw(waiting));
       this.#dispatch();
     });
   }
