@@ -43,6 +43,13 @@ export function positiveInteger(value: unknown, option: string, fallback: number
   return value;
 }
 
+/** true or false, or `fallback` when absent. */
+export function booleanOption(value: unknown, option: string, fallback: boolean, owner?: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidOption(option, 'true or false', value, owner);
+  return value;
+}
+
 /** A clock (epoch milliseconds, like `Date.now`), or `Date.now` when absent. */
 export function clockOption(value: unknown, owner?: string): Clock {
   if (value === undefined) return Date.now;

@@ -14,7 +14,7 @@ import { ROUTER_OWNED_METADATA } from './discovery-endpoint.js';
 import { ERROR_PROFILES, type ErrorProfile } from './error-profiles.js';
 import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from './events.js';
 import { DEFAULT_BODY_LIMIT } from './limits.js';
-import { checkOptionsObject, clockOption, invalidOption, positiveInteger } from './option-checks.js';
+import { booleanOption, checkOptionsObject, clockOption, invalidOption, positiveInteger } from './option-checks.js';
 import { normaliseOrigin } from './origins.js';
 import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from './tokens.js';
 
@@ -197,7 +197,7 @@ export function resolveOptions(options: unknown): RouterConfig {
     refreshTokenMaxAge,
     accessTokenFormat,
     accessTokenAudience: resolveAccessTokenAudience(given.accessTokenAudience, accessTokenFormat),
-    idTokenAtHash: optionalBoolean(given.idTokenAtHash, 'idTokenAtHash', false),
+    idTokenAtHash: booleanOption(given.idTokenAtHash, 'idTokenAtHash', false),
     emit: eventEmitter(resolveListener(given.onEvent), now),
     errorProfile: resolveErrorProfile(given.errorProfile),
     bodyLimit: positiveInteger(given.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT, 'bytes'),
@@ -291,12 +291,6 @@ function nonNegativeSeconds(value: unknown, option: string, fallback: number): n
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw invalid(option, 'a whole number of seconds, 0 or more', value);
   }
-  return value;
-}
-
-function optionalBoolean(value: unknown, option: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalid(option, 'true or false', value);
   return value;
 }
 

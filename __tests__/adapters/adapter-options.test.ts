@@ -49,6 +49,8 @@ describe('adapter options are checked at construction', () => {
     expect(thrown(() => make({})).code).toBe('ERR_OPTION_MISSING');
     expect(thrown(() => make({ pool: {} })).option).toBe('pool');
     expect(thrown(() => make({ pool: fakePool, now: 5 })).option).toBe('now');
+    expect(() => make({ pool: fakePool, preparedStatements: false })).not.toThrow();
+    expect(thrown(() => make({ pool: fakePool, preparedStatements: 'no' })).option).toBe('preparedStatements');
     for (const table of ['codes; DROP TABLE users', 'Codes', '"codes"', 'a.b.c', '', '1codes', 'x'.repeat(49)]) {
       expect([table, thrown(() => make({ pool: fakePool, table })).option]).toEqual([table, 'table']);
     }

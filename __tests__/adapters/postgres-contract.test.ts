@@ -252,6 +252,34 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
       }
     });
 
+    it.each([
+      [true, 'sends its statements by name, prepared once on each connection'],
+      [false, 'sends them unnamed, and they work the same'],
+    ])('preparedStatements %s: %s', async (preparedStatements) => {
+      const codeTable = freshTable('pkce_p');
+      const refreshTable = freshTable('pkce_q');
+      const tables = [codeTable, refreshTable, `${refreshTable}_revoked_families`];
+      // One connection, so the statements prepared on it can be listed from it.
+      const single = createPool(url, { max: 1 });
+      try {
+        const codes = new PostgresCodeStore({ pool: single, table: codeTable, preparedStatements });
+        const tokens = new PostgresRefreshTokenStore({ pool: single, table: refreshTable, preparedStatements });
+        await codes.migrate();
+        await tokens.migrate();
+        const expiresAt = Math.floor(Date.now() / 1000) + 60;
+        await codes.save('k', { ...grant, expiresAt }, expiresAt);
+        expect((await codes.redeem('k')).outcome).toBe('redeemed');
+        await tokens.save('t', { clientId: 'web', subject: 'u', scope: [], familyId: 'f', familyExpiresAt: expiresAt }, expiresAt);
+        expect((await tokens.rotate('t')).outcome).toBe('rotated');
+        const { rows } = await single.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
+        const names = rows.map((row) => row.name).filter((name) => name.startsWith('pkce_token_router_'));
+        expect(names).toHaveLength(preparedStatements ? 4 : 0);
+      } finally {
+        await single.end();
+        await dropTables(pool, tables);
+      }
+    });
+
     it('takes a schema-qualified table', async () => {
       const table = freshTable('pkce_s');
       try {

@@ -1,6 +1,14 @@
 import { bounded } from './bounded-call.js';
 import type { AuthorizationCodeGrant, AuthorizationCodeStore, EpochSeconds, RedeemResult } from './interfaces.js';
-import { resolvePostgresOptions, runMigration, type PostgresStoreConfig, type PostgresStoreOptions } from './postgres-pool.js';
+import {
+  resolvePostgresOptions,
+  runMigration,
+  runStatement,
+  statement,
+  type PostgresStoreConfig,
+  type PostgresStoreOptions,
+  type Statement,
+} from './postgres-pool.js';
 import { CODE_TABLE_SUFFIX, codeTableSql, DEFAULT_CODE_TABLE } from './postgres-schema.js';
 import { BATCH_IN_FLIGHT, MAX_BATCH_SIZE, StatementBatch } from './statement-batch.js';
 
@@ -21,7 +29,7 @@ interface RedeemRow {
  */
 export class PostgresCodeStore implements AuthorizationCodeStore {
   readonly #config: PostgresStoreConfig;
-  readonly #sql: { insert: string; redeem: string; deleteExpired: string };
+  readonly #sql: { insert: Statement; redeem: Statement; deleteExpired: Statement };
   readonly #redeems: StatementBatch<string, RedeemResult>;
 
   constructor(options: PostgresStoreOptions) {
@@ -29,9 +37,9 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
     const table = this.#config.table.qualified;
     const now = 'to_timestamp($2::double precision / 1000)';
     this.#sql = {
-      insert: `INSERT INTO ${table} (code_hash, grant_data, expires_at) VALUES ($1, $2::jsonb, to_timestamp($3::double precision))`,
+      insert: statement(`INSERT INTO ${table} (code_hash, grant_data, expires_at) VALUES ($1, $2::jsonb, to_timestamp($3::double precision))`),
       // The UPDATE decides; the last SELECT only tells a replay (a live row it did not win) from nothing.
-      redeem: `WITH wanted AS (SELECT DISTINCT unnest($1::text[]) AS code_hash),
+      redeem: statement(`WITH wanted AS (SELECT DISTINCT unnest($1::text[]) AS code_hash),
 locked AS (
   SELECT t.code_hash FROM ${table} AS t JOIN wanted USING (code_hash)
   WHERE t.expires_at > ${now} AND t.redeemed_at IS NULL
@@ -46,8 +54,8 @@ won AS (
 SELECT code_hash, grant_data, false AS replayed FROM won
 UNION ALL
 SELECT t.code_hash, t.grant_data, true AS replayed FROM ${table} AS t JOIN wanted USING (code_hash)
-WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_hash = t.code_hash)`,
-      deleteExpired: `DELETE FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000)`,
+WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_hash = t.code_hash)`),
+      deleteExpired: statement(`DELETE FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000)`),
     };
     this.#redeems = new StatementBatch((keys) => this.#redeemAll(keys), BATCH_IN_FLIGHT, MAX_BATCH_SIZE);
   }
@@ -61,7 +69,7 @@ WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_has
 
   save(key: string, grant: AuthorizationCodeGrant, expiresAt: EpochSeconds): Promise<void> {
     return bounded('PostgresCodeStore.save', this.#config.timeoutMs, async () => {
-      await this.#config.pool.query(this.#sql.insert, [key, JSON.stringify(grant), expiresAt]);
+      await runStatement(this.#config, this.#sql.insert, [key, JSON.stringify(grant), expiresAt]);
     });
   }
 
@@ -71,7 +79,7 @@ WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_has
 
   /** One statement for the redeems of `keys`; a key given twice is redeemed once, then replayed. */
   async #redeemAll(keys: readonly string[]): Promise<RedeemResult[]> {
-    const { rows } = await this.#config.pool.query(this.#sql.redeem, [keys, this.#config.now()]);
+    const { rows } = await runStatement(this.#config, this.#sql.redeem, [keys, this.#config.now()]);
     const found = new Map((rows as RedeemRow[]).map((row) => [row.code_hash, row]));
     const answered = new Set<string>();
     return keys.map((key): RedeemResult => {
@@ -86,7 +94,7 @@ WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_has
   /** Delete the rows of expired codes, redeemed or not; resolves to how many went. */
   deleteExpired(): Promise<number> {
     return bounded('PostgresCodeStore.deleteExpired', this.#config.timeoutMs, async () => {
-      const result = await this.#config.pool.query(this.#sql.deleteExpired, [this.#config.now()]);
+      const result = await runStatement(this.#config, this.#sql.deleteExpired, [this.#config.now()]);
       return result.rowCount ?? 0;
     });
   }

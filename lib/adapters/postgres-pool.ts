@@ -1,13 +1,25 @@
+import { hash } from 'node:crypto';
 import { ConfigurationError, describeValue } from '../configuration-error.js';
-import { checkOptionsObject, clockOption } from '../option-checks.js';
+import { booleanOption, checkOptionsObject, clockOption } from '../option-checks.js';
 import { resolveTimeout } from './bounded-call.js';
 import type { Clock } from './interfaces.js';
 import { resolveTableName, type TableName } from './postgres-schema.js';
 
+/** A statement sent by name: prepared (parsed and planned) once per connection, as `pg` does. */
+export interface PostgresNamedQuery {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
 /** What the Postgres adapters need of a pool: a `pg` `Pool` fits as it is. */
 export interface PostgresPool {
-  /** Run one statement with `$1`-style parameters; without `values`, text may hold several statements. */
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount?: number | null }>;
+  /**
+   * Run one statement with `$1`-style parameters; without `values`, text may hold several
+   * statements. Given a {@link PostgresNamedQuery} (unless the store has
+   * `preparedStatements: false`), run it as a named prepared statement.
+   */
+  query(textOrQuery: string | PostgresNamedQuery, values?: unknown[]): Promise<{ rows: unknown[]; rowCount?: number | null }>;
 }
 
 /** Options of the Postgres stores. */
@@ -20,6 +32,13 @@ export interface PostgresStoreOptions {
   timeoutMs?: number;
   /** The clock for expiry decisions: epoch milliseconds. Default `Date.now`. */
   now?: Clock;
+  /**
+   * Send the store's statements as named prepared statements, parsed and planned once per
+   * connection instead of on every call: about 40% less database CPU a token request
+   * (README "Performance"). Default `true`. Set `false` behind a pooler that cannot keep
+   * prepared statements across transactions, such as PgBouncer in transaction mode before 1.21.
+   */
+  preparedStatements?: boolean;
 }
 
 /** The checked options of a Postgres store. */
@@ -28,6 +47,30 @@ export interface PostgresStoreConfig {
   table: TableName;
   timeoutMs: number;
   now: Clock;
+  preparedStatements: boolean;
+}
+
+/** One of a store's statements: its text, and the name it is prepared under. */
+export interface Statement {
+  text: string;
+  name: string;
+}
+
+/**
+ * A statement, named after its text: stores on different tables have different texts, so
+ * their names never clash on a connection they share.
+ */
+export function statement(text: string): Statement {
+  return { text, name: `pkce_token_router_${hash('sha256', text, 'hex').slice(0, 24)}` };
+}
+
+/** Run one of a store's statements, by name unless the store was told not to. */
+export function runStatement(
+  config: PostgresStoreConfig,
+  { name, text }: Statement,
+  values: unknown[],
+): ReturnType<PostgresPool['query']> {
+  return config.preparedStatements ? config.pool.query({ name, text, values }) : config.pool.query(text, values);
 }
 
 /** Check the options of a Postgres store at construction: a pool without `query` is a clear error. */
@@ -36,7 +79,7 @@ export function resolvePostgresOptions(
   options: unknown,
   table: { fallback: string; longestSuffix: string },
 ): PostgresStoreConfig {
-  const given = checkOptionsObject(adapter, options, ['pool', 'table', 'timeoutMs', 'now']);
+  const given = checkOptionsObject(adapter, options, ['pool', 'table', 'timeoutMs', 'now', 'preparedStatements']);
   const { pool, now } = given;
   if (pool === undefined || pool === null) {
     throw new ConfigurationError('ERR_OPTION_MISSING', 'pool', `${adapter} needs { pool }: a pg Pool, such as new pg.Pool({ connectionString: process.env.DATABASE_URL })`);
@@ -49,6 +92,7 @@ export function resolvePostgresOptions(
     table: resolveTableName(adapter, given.table, table.fallback, table.longestSuffix),
     timeoutMs: resolveTimeout(given.timeoutMs, adapter),
     now: clockOption(now, adapter),
+    preparedStatements: booleanOption(given.preparedStatements, 'preparedStatements', true, adapter),
   };
 }
 

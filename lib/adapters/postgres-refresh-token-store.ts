@@ -1,6 +1,14 @@
 import { bounded } from './bounded-call.js';
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
-import { resolvePostgresOptions, runMigration, type PostgresStoreConfig, type PostgresStoreOptions } from './postgres-pool.js';
+import {
+  resolvePostgresOptions,
+  runMigration,
+  runStatement,
+  statement,
+  type PostgresStoreConfig,
+  type PostgresStoreOptions,
+  type Statement,
+} from './postgres-pool.js';
 import { DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
 import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
 import { BATCH_IN_FLIGHT, MAX_BATCH_SIZE, StatementBatch } from './statement-batch.js';
@@ -27,7 +35,7 @@ interface RotateRow {
  */
 export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #config: PostgresStoreConfig;
-  readonly #sql: { insert: string; rotate: string; find: string; revoke: string; deleteExpired: string };
+  readonly #sql: { insert: Statement; rotate: Statement; find: Statement; revoke: Statement; deleteExpired: Statement };
   readonly #saves: StatementBatch<SavedRow, void>;
 
   constructor(options: PostgresStoreOptions) {
@@ -42,14 +50,14 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     const now2 = 'to_timestamp($2::double precision / 1000)';
     this.#sql = {
       // One row per save waiting (see StatementBatch), from one JSON array of them.
-      insert: `INSERT INTO ${table} (token_hash, family_id, record, expires_at, family_expires_at)
+      insert: statement(`INSERT INTO ${table} (token_hash, family_id, record, expires_at, family_expires_at)
 SELECT s.token_hash, s.family_id, s.record, to_timestamp(s.expires_at), to_timestamp(s.family_expires_at)
 FROM jsonb_to_recordset($1::jsonb)
   AS s(token_hash text, family_id text, record jsonb, expires_at double precision, family_expires_at double precision)
-WHERE NOT EXISTS (SELECT 1 FROM ${revoked} r WHERE r.family_id = s.family_id AND r.expires_at > to_timestamp($2::double precision / 1000))`,
+WHERE NOT EXISTS (SELECT 1 FROM ${revoked} r WHERE r.family_id = s.family_id AND r.expires_at > to_timestamp($2::double precision / 1000))`),
       // As in the code store: the UPDATE decides, the SELECT tells a reuse from nothing. The
       // revocation is checked here too, so a save that raced a revocation still cannot rotate.
-      rotate: `WITH won AS (
+      rotate: statement(`WITH won AS (
   UPDATE ${table} AS t SET spent_at = ${now2}
   WHERE token_hash = $1 AND expires_at > ${now2} AND spent_at IS NULL AND ${notRevoked(now2)}
   RETURNING record
@@ -57,15 +65,15 @@ WHERE NOT EXISTS (SELECT 1 FROM ${revoked} r WHERE r.family_id = s.family_id AND
 SELECT record, false AS reused FROM won
 UNION ALL
 SELECT record, true AS reused FROM ${table} AS t
-WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT EXISTS (SELECT 1 FROM won)`,
-      find: `SELECT record FROM ${table} AS t WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)}`,
-      revoke: `WITH gone AS (DELETE FROM ${table} WHERE family_id = $1 RETURNING family_expires_at)
+WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT EXISTS (SELECT 1 FROM won)`),
+      find: statement(`SELECT record FROM ${table} AS t WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)}`),
+      revoke: statement(`WITH gone AS (DELETE FROM ${table} WHERE family_id = $1 RETURNING family_expires_at)
 INSERT INTO ${revoked} AS r (family_id, expires_at)
 SELECT $1, COALESCE((SELECT max(family_expires_at) FROM gone), ${now2} + make_interval(secs => $3))
-ON CONFLICT (family_id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at)`,
-      deleteExpired: `WITH tokens AS (DELETE FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1),
+ON CONFLICT (family_id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at)`),
+      deleteExpired: statement(`WITH tokens AS (DELETE FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1),
 families AS (DELETE FROM ${revoked} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1)
-SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS deleted`,
+SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS deleted`),
     };
     this.#saves = new StatementBatch((rows) => this.#saveAll(rows), BATCH_IN_FLIGHT, MAX_BATCH_SIZE);
   }
@@ -83,13 +91,13 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
   }
 
   async #saveAll(rows: readonly SavedRow[]): Promise<void[]> {
-    await this.#config.pool.query(this.#sql.insert, [JSON.stringify(rows), this.#config.now()]);
+    await runStatement(this.#config, this.#sql.insert, [JSON.stringify(rows), this.#config.now()]);
     return rows.map(() => undefined);
   }
 
   rotate(key: string): Promise<RotateResult> {
     return bounded('PostgresRefreshTokenStore.rotate', this.#config.timeoutMs, async () => {
-      const { rows } = await this.#config.pool.query(this.#sql.rotate, [key, this.#config.now()]);
+      const { rows } = await runStatement(this.#config, this.#sql.rotate, [key, this.#config.now()]);
       const row = rows[0] as RotateRow | undefined;
       if (row === undefined) return { outcome: 'unknown' };
       return { outcome: row.reused ? 'reused' : 'rotated', record: row.record };
@@ -98,21 +106,21 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
 
   find(key: string): Promise<RefreshTokenRecord | undefined> {
     return bounded('PostgresRefreshTokenStore.find', this.#config.timeoutMs, async () => {
-      const { rows } = await this.#config.pool.query(this.#sql.find, [key, this.#config.now()]);
+      const { rows } = await runStatement(this.#config, this.#sql.find, [key, this.#config.now()]);
       return (rows[0] as { record: RefreshTokenRecord } | undefined)?.record;
     });
   }
 
   revokeFamily(familyId: string): Promise<void> {
     return bounded('PostgresRefreshTokenStore.revokeFamily', this.#config.timeoutMs, async () => {
-      await this.#config.pool.query(this.#sql.revoke, [familyId, this.#config.now(), UNSEEN_FAMILY_REVOCATION_TTL]);
+      await runStatement(this.#config, this.#sql.revoke, [familyId, this.#config.now(), UNSEEN_FAMILY_REVOCATION_TTL]);
     });
   }
 
   /** Delete expired tokens and forgotten revocations; resolves to how many rows went. */
   deleteExpired(): Promise<number> {
     return bounded('PostgresRefreshTokenStore.deleteExpired', this.#config.timeoutMs, async () => {
-      const { rows } = await this.#config.pool.query(this.#sql.deleteExpired, [this.#config.now()]);
+      const { rows } = await runStatement(this.#config, this.#sql.deleteExpired, [this.#config.now()]);
       return Number((rows[0] as { deleted: string | number } | undefined)?.deleted ?? 0);
     });
   }
