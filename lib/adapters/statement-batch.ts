@@ -78,8 +78,10 @@ interface Waiting<Input, Output> {
 }
 
 /**
- * The Postgres stores' settings: each store runs at most two statements of one kind at once,
- * which leaves most of a pool of 10 for the rest; a statement carries at most 500 calls.
+ * The Postgres stores' settings. One statement of a kind at a time per store: the calls that
+ * arrive meanwhile make the next one bigger. Measured with 16 concurrent token requests, two at
+ * a time gave smaller statements and about twice the database CPU a request. A statement
+ * carries at most 500 calls.
  */
 export const BATCH_IN_FLIGHT = 1;
 export const MAX_BATCH_SIZE = 500;
