@@ -229,6 +229,31 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
       }
     });
 
+    it.each([
+      ['a NUL character', 'nul\u0000'],
+      ['an unpaired surrogate', 'half\ud800'],
+    ])('a refresh token whose record jsonb refuses (%s) fails alone: the saves beside it are kept', async (_what, subject) => {
+      const table = freshTable('pkce_n');
+      const tables = [table, `${table}_revoked_families`];
+      try {
+        const store = new PostgresRefreshTokenStore({ pool, table });
+        await store.migrate();
+        const expiresAt = Math.floor(Date.now() / 1000) + 600;
+        const record = (name: string) => ({ clientId: 'web', subject: name, scope: ['openid'], familyId: `f-${name}`, familyExpiresAt: expiresAt });
+        const saves = await Promise.allSettled([
+          ...['a', 'b', 'c'].map((name) => store.save(`token-${name}`, record(name), expiresAt)),
+          store.save('token-bad', record(subject), expiresAt),
+          ...['d', 'e', 'f'].map((name) => store.save(`token-${name}`, record(name), expiresAt)),
+        ]);
+        expect(saves.map((save) => save.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+        for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) {
+          expect((await store.rotate(`token-${name}`)).outcome).toBe('rotated');
+        }
+      } finally {
+        await dropTables(pool, tables);
+      }
+    });
+
     it('a redeem that waited past timeoutMs is never sent: its code still redeems afterwards', async () => {
       const table = freshTable('pkce_w');
       try {

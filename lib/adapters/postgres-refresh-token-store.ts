@@ -22,6 +22,13 @@ interface SavedRow {
   family_expires_at: EpochSeconds;
 }
 
+/**
+ * What jsonb cannot hold, as JSON.stringify writes it: the NUL character, and a UTF-16
+ * surrogate without its pair (JSON.stringify escapes only these and other control characters).
+ * Text that merely reads `\u0000` matches too, and is then only sent alone.
+ */
+const JSONB_REFUSES = /\\u(?:0000|d[89a-f])/i;
+
 interface RotateRow {
   record: RefreshTokenRecord;
   reused: boolean;
@@ -36,7 +43,7 @@ interface RotateRow {
 export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #config: PostgresStoreConfig;
   readonly #sql: { insert: Statement; rotate: Statement; find: Statement; revoke: Statement; deleteExpired: Statement };
-  readonly #saves: StatementBatch<SavedRow, void>;
+  readonly #saves: StatementBatch<string, void>;
 
   constructor(options: PostgresStoreOptions) {
     this.#config = resolvePostgresOptions('PostgresRefreshTokenStore', options, {
@@ -86,12 +93,17 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
   }
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
-    const row: SavedRow = { token_hash: key, family_id: record.familyId, record, expires_at: expiresAt, family_expires_at: record.familyExpiresAt };
-    return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, (onDeadline) => this.#saves.call(row, onDeadline));
+    const saved: SavedRow = { token_hash: key, family_id: record.familyId, record, expires_at: expiresAt, family_expires_at: record.familyExpiresAt };
+    const row = JSON.stringify(saved);
+    return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, (onDeadline) =>
+      // A row jsonb refuses goes alone, so that it fails alone, not the saves it would share a statement with.
+      JSONB_REFUSES.test(row) ? this.#saveAll([row]).then(() => undefined) : this.#saves.call(row, onDeadline),
+    );
   }
 
-  async #saveAll(rows: readonly SavedRow[]): Promise<void[]> {
-    await runStatement(this.#config, this.#sql.insert, [JSON.stringify(rows), this.#config.now()]);
+  /** One statement for the saves of `rows`, each a {@link SavedRow} as JSON. */
+  async #saveAll(rows: readonly string[]): Promise<void[]> {
+    await runStatement(this.#config, this.#sql.insert, [`[${rows.join(',')}]`, this.#config.now()]);
     return rows.map(() => undefined);
   }
 
