@@ -99,4 +99,21 @@ describe('StatementBatch: one statement for the calls that wait', () => {
     await settle();
     expect(statements.map((s) => s.inputs)).toEqual([['a'], ['c']]);
   });
+
+  it('a statement whose caller\'s deadline passed stops holding its place: the calls after it go', async () => {
+    const { statements, run } = heldStatements();
+    const batch = new StatementBatch(run, 1, 10);
+    let deadlinePassed!: () => void;
+    void batch.call('stuck', (giveUp) => void (deadlinePassed = giveUp));
+    void batch.call('next', live());
+    expect(statements.map((s) => s.inputs)).toEqual([['stuck']]);
+    deadlinePassed();
+    expect(statements.map((s) => s.inputs)).toEqual([['stuck'], ['next']]);
+    // The stuck statement ending later frees nothing twice: one more call still waits its turn.
+    statements[0]!.finish();
+    await settle();
+    void batch.call('after', live());
+    expect(statements).toHaveLength(2);
+    expect(batch.waiting).toBe(1);
+  });
 });

@@ -126,14 +126,13 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
       }
     });
 
-    /** The pool, counting the statements sent through it; `gate` holds each one back until it opens. */
-    function countingPool(gate?: Promise<void>): { pool: PostgresPool; statements: () => number } {
+    /** The pool, counting the statements sent through it. */
+    function countingPool(): { pool: PostgresPool; statements: () => number } {
       let statements = 0;
       return {
         pool: {
           query: async (text, values) => {
             statements += 1;
-            await gate;
             return pool.query(text, values);
           },
         },
@@ -254,27 +253,34 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
       }
     });
 
-    it('a redeem that waited past timeoutMs is never sent: its code still redeems afterwards', async () => {
-      const table = freshTable('pkce_w');
+    it('a redeem stuck on a row another session holds costs only its own call: a redeem after its bound goes through', async () => {
+      const table = freshTable('pkce_k');
+      const holder = await pool.connect();
       try {
-        let open!: () => void;
-        const held = countingPool(new Promise<void>((resolve) => (open = resolve)));
-        const store = new PostgresCodeStore({ pool, table });
+        const store = new PostgresCodeStore({ pool, table, timeoutMs: 200 });
         await store.migrate();
         const expiresAt = Math.floor(Date.now() / 1000) + 60;
-        await store.save('first', { ...grant, expiresAt }, expiresAt);
-        await store.save('second', { ...grant, expiresAt }, expiresAt);
-        const slow = new PostgresCodeStore({ pool: held.pool, table, timeoutMs: 100 });
-        // The first redeem's statement is held back; the second waits behind it past its bound.
-        const first = slow.redeem('first');
-        await expect(slow.redeem('second')).rejects.toMatchObject({ code: 'ERR_STORE_TIMEOUT' });
-        open();
-        await first.catch(() => undefined);
-        expect(held.statements()).toBe(1);
-        expect(await store.redeem('second')).toMatchObject({ outcome: 'redeemed' });
+        await store.save('held', { ...grant, expiresAt }, expiresAt);
+        await store.save('free', { ...grant, expiresAt }, expiresAt);
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM ${table} WHERE code_hash = 'held' FOR UPDATE`);
+        await expect(store.redeem('held')).rejects.toMatchObject({ code: 'ERR_STORE_TIMEOUT' });
+        // The held statement still waits on the lock; another code is not held back behind it.
+        await expect(store.redeem('free')).resolves.toMatchObject({ outcome: 'redeemed' });
+        await holder.query('ROLLBACK');
       } finally {
+        holder.release();
         await dropTables(pool, [table]);
       }
+    });
+
+    it('a refresh token whose record cannot be serialized is a rejected save, not a throw', async () => {
+      const store = new PostgresRefreshTokenStore({ pool, table: freshTable('pkce_j') });
+      const expiresAt = Math.floor(Date.now() / 1000) + 60;
+      const record = { clientId: 'web', subject: 'u', scope: [], familyId: 'f', familyExpiresAt: expiresAt, idTokenClaims: { big: 1n } };
+      let saved: Promise<void> | undefined;
+      expect(() => (saved = store.save('t', record as never, expiresAt))).not.toThrow();
+      await expect(saved).rejects.toThrow(TypeError);
     });
 
     it.each([

@@ -55,7 +55,11 @@ SELECT code_hash, grant_data, false AS replayed FROM won
 UNION ALL
 SELECT t.code_hash, t.grant_data, true AS replayed FROM ${table} AS t JOIN wanted USING (code_hash)
 WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_hash = t.code_hash)`),
-      deleteExpired: statement(`DELETE FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000)`),
+      // Rows a redeem statement holds are left for the next run: a redeem locks several rows in
+      // code order, and a delete waiting on them while holding others could close a deadlock.
+      deleteExpired: statement(`DELETE FROM ${table} WHERE code_hash IN (
+  SELECT code_hash FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000) FOR UPDATE SKIP LOCKED
+)`),
     };
     this.#redeems = new StatementBatch((keys) => this.#redeemAll(keys), BATCH_IN_FLIGHT, MAX_BATCH_SIZE);
   }

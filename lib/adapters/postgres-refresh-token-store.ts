@@ -78,7 +78,12 @@ WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT E
 INSERT INTO ${revoked} AS r (family_id, expires_at)
 SELECT $1, COALESCE((SELECT max(family_expires_at) FROM gone), ${now2} + make_interval(secs => $3))
 ON CONFLICT (family_id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at)`),
-      deleteExpired: statement(`WITH tokens AS (DELETE FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1),
+      // Rows a rotate holds are left for the next run, so the two never wait on each other.
+      deleteExpired: statement(`WITH tokens AS (
+  DELETE FROM ${table} WHERE token_hash IN (
+    SELECT token_hash FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000) FOR UPDATE SKIP LOCKED
+  ) RETURNING 1
+),
 families AS (DELETE FROM ${revoked} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1)
 SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS deleted`),
     };
@@ -93,12 +98,13 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
   }
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
-    const saved: SavedRow = { token_hash: key, family_id: record.familyId, record, expires_at: expiresAt, family_expires_at: record.familyExpiresAt };
-    const row = JSON.stringify(saved);
-    return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, (onDeadline) =>
+    return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, (onDeadline) => {
+      // Inside the operation: a record that cannot be serialized is a rejection, not a throw.
+      const saved: SavedRow = { token_hash: key, family_id: record.familyId, record, expires_at: expiresAt, family_expires_at: record.familyExpiresAt };
+      const row = JSON.stringify(saved);
       // A row jsonb refuses goes alone, so that it fails alone, not the saves it would share a statement with.
-      JSONB_REFUSES.test(row) ? this.#saveAll([row]).then(() => undefined) : this.#saves.call(row, onDeadline),
-    );
+      return JSONB_REFUSES.test(row) ? this.#saveAll([row]).then(() => undefined) : this.#saves.call(row, onDeadline);
+    });
   }
 
   /** One statement for the saves of `rows`, each a {@link SavedRow} as JSON. */

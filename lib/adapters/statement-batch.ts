@@ -9,7 +9,9 @@ import type { OnDeadline } from './bounded-call.js';
  *
  * A statement that fails, fails every call in it; none of them took effect, since a statement
  * is one transaction. A call whose deadline passed while it waited (see `bounded`) is dropped
- * from the queue and never sent: what it would have done is not done.
+ * from the queue and never sent: what it would have done is not done. When the deadline of a
+ * call already sent passes, its statement stops counting against `maxInFlight`: one statement
+ * stuck on a lock or a dead connection must not hold back every call after it.
  */
 export class StatementBatch<Input, Output> {
   readonly #run: (inputs: readonly Input[]) => Promise<readonly Output[]>;
@@ -39,12 +41,16 @@ export class StatementBatch<Input, Output> {
     return new Promise<Output>((resolve, reject) => {
       const waiting: Waiting<Input, Output> = { input, resolve, reject };
       this.#queue.push(waiting);
-      onDeadline(() => this.#withdraw(waiting));
+      onDeadline(() => this.#giveUp(waiting));
       this.#dispatch();
     });
   }
 
-  #withdraw(waiting: Waiting<Input, Output>): void {
+  #giveUp(waiting: Waiting<Input, Output>): void {
+    if (waiting.sentIn !== undefined) {
+      this.#release(waiting.sentIn);
+      return;
+    }
     const index = this.#queue.indexOf(waiting);
     if (index !== -1) this.#queue.splice(index, 1);
   }
@@ -52,27 +58,43 @@ export class StatementBatch<Input, Output> {
   #dispatch(): void {
     while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#maxSize);
+      const sent: Sent = { released: false };
+      for (const waiting of batch) waiting.sentIn = sent;
       this.#inFlight += 1;
-      void this.#send(batch);
+      void this.#send(batch, sent);
     }
   }
 
+  /** A statement no longer counts against `maxInFlight`: it ended, or a caller's deadline passed. */
+  #release(sent: Sent): void {
+    if (sent.released) return;
+    sent.released = true;
+    this.#inFlight -= 1;
+    this.#dispatch();
+  }
+
   /** Run one statement and settle its calls; never rejects. */
-  async #send(batch: readonly Waiting<Input, Output>[]): Promise<void> {
+  async #send(batch: readonly Waiting<Input, Output>[], sent: Sent): Promise<void> {
     try {
       const outputs = await this.#run(batch.map((waiting) => waiting.input));
       batch.forEach((waiting, index) => waiting.resolve(outputs[index] as Output));
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
     } finally {
-      this.#inFlight -= 1;
-      this.#dispatch();
+      this.#release(sent);
     }
   }
 }
 
+/** One statement sent, and whether it still counts against `maxInFlight`. */
+interface Sent {
+  released: boolean;
+}
+
 interface Waiting<Input, Output> {
   input: Input;
+  /** The statement that carried it, once sent. */
+  sentIn?: Sent;
   resolve: (output: Output) => void;
   reject: (reason: unknown) => void;
 }
