@@ -8,7 +8,8 @@ import type { OnDeadline } from './bounded-call.js';
  * than the whole rest of a token request (README "Performance").
  *
  * A statement that fails, fails every call in it; none of them took effect, since a statement
- * is one transaction. A call whose deadline passed while it waited (see `bounded`) is dropped
+ * is one transaction (unless only its reply was lost, after the commit: README "When the store
+ * is down"). A call whose deadline passed while it waited (see `bounded`) is dropped
  * from the queue and never sent: what it would have done is not done. When the deadline of a
  * call already sent passes, its statement stops counting against `maxInFlight`: one statement
  * stuck on a lock or a dead connection must not hold back every call after it.
