@@ -116,4 +116,35 @@ describe('StatementBatch: one statement for the calls that wait', () => {
     expect(statements).toHaveLength(2);
     expect(batch.waiting).toBe(1);
   });
+
+  it('a statement that failed by one call\'s own fault sends each call again alone: only that one fails', async () => {
+    const sent: string[][] = [];
+    const run = async (inputs: readonly string[]): Promise<string[]> => {
+      sent.push([...inputs]);
+      if (inputs.includes('bad')) throw Object.assign(new Error('refused'), { ownFault: true });
+      return inputs.map((input) => `out:${input}`);
+    };
+    const batch = new StatementBatch(run, 1, 10, (error) => (error as { ownFault?: boolean }).ownFault === true);
+    let deadlinePassed!: () => void;
+    const first = batch.call('first', live());
+    const calls = [batch.call('a', live()), batch.call('bad', live()), batch.call('b', live())];
+    void batch.call('late', (giveUp) => void (deadlinePassed = giveUp)).catch(() => undefined);
+    await first;
+    deadlinePassed();
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((result) => (result.status === 'fulfilled' ? result.value : 'rejected'))).toEqual(['out:a', 'rejected', 'out:b']);
+    // The late call's deadline passed while its statement ran: it is not sent again.
+    expect(sent).toEqual([['first'], ['a', 'bad', 'b', 'late'], ['a'], ['bad'], ['b']]);
+  });
+
+  it('a statement that failed for any other reason fails its calls without sending them again', async () => {
+    const sent: string[][] = [];
+    const batch = new StatementBatch<string, string>(async (inputs) => {
+      sent.push([...inputs]);
+      throw new Error('connection lost');
+    }, 1, 10, () => false);
+    const calls = ['a', 'b'].map((input) => batch.call(input, live()));
+    for (const call of calls) await expect(call).rejects.toThrow('connection lost');
+    expect(sent).toEqual([['a'], ['b']]);
+  });
 });

@@ -1,6 +1,7 @@
 import { bounded } from './bounded-call.js';
 import type { AuthorizationCodeGrant, AuthorizationCodeStore, EpochSeconds, RedeemResult } from './interfaces.js';
 import {
+  isValueRefused,
   resolvePostgresOptions,
   runMigration,
   runStatement,
@@ -61,7 +62,7 @@ WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_has
   SELECT code_hash FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000) FOR UPDATE SKIP LOCKED
 )`),
     };
-    this.#redeems = new StatementBatch((keys) => this.#redeemAll(keys), BATCH_IN_FLIGHT, MAX_BATCH_SIZE);
+    this.#redeems = new StatementBatch((keys) => this.#redeemAll(keys), BATCH_IN_FLIGHT, MAX_BATCH_SIZE, isValueRefused);
   }
 
   /** Create the table and its index if they are missing. Safe to run on every start, from every instance. */

@@ -65,6 +65,17 @@ export function statement(text: string): Statement {
   return { text, name: `pkce_token_router_${hash('sha256', text, 'hex').slice(0, 24)}` };
 }
 
+/**
+ * Whether a statement's failure may come from one of the values it carried: a data exception
+ * (SQLSTATE class 22: a NUL in jsonb, a timestamp out of range), an integrity constraint
+ * (23) or a limit of the server (54: nesting too deep). Connection and timeout failures are
+ * not: sending each call again alone would only multiply the load on a database in trouble.
+ */
+export function isValueRefused(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
 /** Run one of a store's statements, by name unless the store was told not to. */
 export function runStatement(
   config: PostgresStoreConfig,

@@ -1,6 +1,7 @@
 import { bounded } from './bounded-call.js';
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
 import {
+  isValueRefused,
   resolvePostgresOptions,
   runMigration,
   runStatement,
@@ -21,13 +22,6 @@ interface SavedRow {
   expires_at: EpochSeconds;
   family_expires_at: EpochSeconds;
 }
-
-/**
- * What jsonb cannot hold, as JSON.stringify writes it: the NUL character, and a UTF-16
- * surrogate without its pair (JSON.stringify escapes only these and other control characters).
- * Text that merely reads `\u0000` matches too, and is then only sent alone.
- */
-const JSONB_REFUSES = /\\u(?:0000|d[89a-f])/i;
 
 interface RotateRow {
   record: RefreshTokenRecord;
@@ -87,7 +81,7 @@ ON CONFLICT (family_id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUD
 families AS (DELETE FROM ${revoked} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1)
 SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS deleted`),
     };
-    this.#saves = new StatementBatch((rows) => this.#saveAll(rows), BATCH_IN_FLIGHT, MAX_BATCH_SIZE);
+    this.#saves = new StatementBatch((rows) => this.#saveAll(rows), BATCH_IN_FLIGHT, MAX_BATCH_SIZE, isValueRefused);
   }
 
   /** Create the tables and their indexes if they are missing. Safe to run on every start, from every instance. */
@@ -101,9 +95,7 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
     return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, (onDeadline) => {
       // Inside the operation: a record that cannot be serialized is a rejection, not a throw.
       const saved: SavedRow = { token_hash: key, family_id: record.familyId, record, expires_at: expiresAt, family_expires_at: record.familyExpiresAt };
-      const row = JSON.stringify(saved);
-      // A row jsonb refuses goes alone, so that it fails alone, not the saves it would share a statement with.
-      return JSONB_REFUSES.test(row) ? this.#saveAll([row]).then(() => undefined) : this.#saves.call(row, onDeadline);
+      return this.#saves.call(JSON.stringify(saved), onDeadline);
     });
   }
 

@@ -9,7 +9,8 @@ import type { OnDeadline } from './bounded-call.js';
  *
  * A statement that fails, fails every call in it; none of them took effect, since a statement
  * is one transaction (unless only its reply was lost, after the commit: README "When the store
- * is down"). A call whose deadline passed while it waited (see `bounded`) is dropped
+ * is down"). When the failure may be one call's own doing (`isOwnFault`: a value the database
+ * refused, say), each of its calls is sent again alone, so a bad one fails alone. A call whose deadline passed while it waited (see `bounded`) is dropped
  * from the queue and never sent: what it would have done is not done. When the deadline of a
  * call already sent passes, its statement stops counting against `maxInFlight`: one statement
  * stuck on a lock or a dead connection must not hold back every call after it.
@@ -18,6 +19,7 @@ export class StatementBatch<Input, Output> {
   readonly #run: (inputs: readonly Input[]) => Promise<readonly Output[]>;
   readonly #maxInFlight: number;
   readonly #maxSize: number;
+  readonly #isOwnFault: (error: unknown) => boolean;
   #queue: Waiting<Input, Output>[] = [];
   #inFlight = 0;
 
@@ -25,11 +27,18 @@ export class StatementBatch<Input, Output> {
    * @param run sends one statement for `inputs` and resolves to one output per input, in order
    * @param maxInFlight how many statements may run at once (each holds one pooled connection)
    * @param maxSize the most calls one statement carries
+   * @param isOwnFault whether a statement's failure may be due to one of its calls alone
    */
-  constructor(run: (inputs: readonly Input[]) => Promise<readonly Output[]>, maxInFlight: number, maxSize: number) {
+  constructor(
+    run: (inputs: readonly Input[]) => Promise<readonly Output[]>,
+    maxInFlight: number,
+    maxSize: number,
+    isOwnFault: (error: unknown) => boolean = () => false,
+  ) {
     this.#run = run;
     this.#maxInFlight = maxInFlight;
     this.#maxSize = maxSize;
+    this.#isOwnFault = isOwnFault;
   }
 
   /** How many calls wait for a statement to end (not those already sent). */
@@ -48,6 +57,7 @@ export class StatementBatch<Input, Output> {
   }
 
   #giveUp(waiting: Waiting<Input, Output>): void {
+    waiting.givenUp = true;
     if (waiting.sentIn !== undefined) {
       this.#release(waiting.sentIn);
       return;
@@ -80,9 +90,23 @@ export class StatementBatch<Input, Output> {
       const outputs = await this.#run(batch.map((waiting) => waiting.input));
       batch.forEach((waiting, index) => waiting.resolve(outputs[index] as Output));
     } catch (error) {
+      if (batch.length > 1 && this.#isOwnFault(error)) {
+        // Nothing took effect: each call whose caller still waits goes again, alone.
+        const retried = batch.filter((waiting) => !waiting.givenUp);
+        await Promise.all(retried.map((waiting) => this.#sendAlone(waiting)));
+      }
       for (const waiting of batch) waiting.reject(error);
     } finally {
       this.#release(sent);
+    }
+  }
+
+  async #sendAlone(waiting: Waiting<Input, Output>): Promise<void> {
+    try {
+      const [output] = await this.#run([waiting.input]);
+      waiting.resolve(output as Output);
+    } catch (error) {
+      waiting.reject(error);
     }
   }
 }
@@ -96,6 +120,8 @@ interface Waiting<Input, Output> {
   input: Input;
   /** The statement that carried it, once sent. */
   sentIn?: Sent;
+  /** Its caller's deadline passed: it is not sent again. */
+  givenUp?: boolean;
   resolve: (output: Output) => void;
   reject: (reason: unknown) => void;
 }
