@@ -7,6 +7,7 @@ import {
   MemoryCodeStore,
   MemoryKeyStore,
   MemoryRefreshTokenStore,
+  type AuthorizationCodeGrant,
   type AuthorizationCodeRequest,
   type TokenRouterOptions,
 } from '../lib/index.js';
@@ -129,3 +130,13 @@ export function postToken(app: Express, body: string | Record<string, string>, p
     .set('Content-Type', 'application/x-www-form-urlencoded')
     .send(typeof body === 'string' ? body : form(body));
 }
+
+/** A grant as a store keeps it (without its expiry), for the stores' own tests. */
+export const STORE_TEST_GRANT: Readonly<Omit<AuthorizationCodeGrant, 'expiresAt'>> = {
+  clientId: 'web',
+  redirectUri: 'https://app.example.com/cb',
+  codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+  codeChallengeMethod: 'S256',
+  subject: 'u',
+  scope: ['openid'],
+};

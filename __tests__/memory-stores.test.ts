@@ -1,14 +1,7 @@
+import { STORE_TEST_GRANT } from './helpers.js';
 import { MemoryCodeStore, MemoryRefreshTokenStore, type AuthorizationCodeGrant, type RefreshTokenRecord } from '../lib/index.js';
 
-const grant: AuthorizationCodeGrant = {
-  clientId: 'web',
-  redirectUri: 'https://app.example.com/cb',
-  codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-  codeChallengeMethod: 'S256',
-  subject: 'u',
-  scope: ['openid'],
-  expiresAt: 1_000,
-};
+const grant: AuthorizationCodeGrant = { ...STORE_TEST_GRANT, expiresAt: 1_000 };
 
 describe('MemoryCodeStore', () => {
   it('redeems once, then reports replayed until expiry, then unknown', async () => {

@@ -4,6 +4,7 @@ import { PostgresCodeStore, PostgresRefreshTokenStore, postgresSchema, type Post
 import { authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
 import { createPool, dropTables, dumpTables, freshTable } from './postgres-fixture.js';
 import { DATABASE_URL, describeWithServer } from './services.js';
+import { STORE_TEST_GRANT } from '../helpers.js';
 
 const POSTGRES = { name: 'PostgreSQL', variable: 'DATABASE_URL', url: DATABASE_URL } as const;
 
@@ -59,14 +60,7 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
   });
 
   describe('PostgreSQL specifics', () => {
-    const grant = {
-      clientId: 'web',
-      redirectUri: 'https://app.example.com/cb',
-      codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      codeChallengeMethod: 'S256' as const,
-      subject: 'u',
-      scope: ['openid'],
-    };
+    const grant = STORE_TEST_GRANT;
 
     it('migrate() is idempotent, also when several instances run it at once', async () => {
       const table = freshTable('pkce_m');

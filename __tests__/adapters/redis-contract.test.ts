@@ -4,6 +4,7 @@ import { RedisCodeStore, RedisRefreshTokenStore } from '../../lib/index.js';
 import { authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
 import { connectRedis, deletePrefix, dumpPrefix, freshPrefix, keysUnder } from './redis-fixture.js';
 import { describeWithServer, REDIS_URL } from './services.js';
+import { STORE_TEST_GRANT } from '../helpers.js';
 
 const REDIS = { name: 'Redis', variable: 'REDIS_URL', url: REDIS_URL } as const;
 
@@ -33,14 +34,7 @@ describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (ur
   });
 
   describe('Redis specifics', () => {
-    const grant = {
-      clientId: 'web',
-      redirectUri: 'https://app.example.com/cb',
-      codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      codeChallengeMethod: 'S256' as const,
-      subject: 'u',
-      scope: ['openid'],
-    };
+    const grant = STORE_TEST_GRANT;
 
     it('sets each key to expire at the expiresAt it was saved with', async () => {
       const prefix = freshPrefix();
