@@ -1,4 +1,5 @@
-import { checkSchema, type ParamSchema } from 'express-validator';
+import { checkSchema, type ParamSchema, type Schema, type ValidationChain } from 'express-validator';
+import { BoundedSet } from './bounded-set.js';
 import { VERIFIER_FORMAT } from './pkce.js';
 import type { FormParams } from './form-body.js';
 import {
@@ -80,8 +81,36 @@ function optional(max: number): ParamSchema {
   };
 }
 
-/** One step's schema, built once into its express-validator chains (one per field). */
-type Step = ReturnType<typeof checkSchema>;
+/** One parameter's express-validator chain and, for a parameter that repeats, the values it accepted. */
+interface FieldCheck {
+  field: string;
+  chain: ValidationChain;
+  accepted?: BoundedSet;
+}
+
+/**
+ * The parameters whose accepted values are remembered, so that a value seen again is not judged
+ * again: a client sends the same client_id, grant_type and redirect_uri on every request, and
+ * judging them is most of what validation costs (README "Performance"). They are not secrets
+ * (they travel in authorization URLs). Codes, verifiers and tokens are secret and used once: they
+ * are judged every time and never kept. Remembering is sound because a chain's verdict depends on
+ * its own field's value alone: no schema here reads another field or the request.
+ */
+const REPEATING_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 'grant_type', 'redirect_uri', 'scope', 'token_type_hint']);
+
+/** Accepted values kept per parameter: about 1 MiB at most for redirect_uri, the longest. */
+const ACCEPTED_VALUES_KEPT = 256;
+
+/** A schema's fields, in order, each built once into its express-validator chain. */
+function fieldChecks(schema: Schema): FieldCheck[] {
+  const chains = checkSchema(schema);
+  // checkSchema makes one chain per field, in the schema's key order.
+  return Object.keys(schema).map((field, index) => ({
+    field,
+    chain: chains[index]!,
+    ...(REPEATING_PARAMETERS.has(field) ? { accepted: new BoundedSet(ACCEPTED_VALUES_KEPT) } : {}),
+  }));
+}
 
 /** client_id: present, within its limit and all VSCHAR, in one pattern. */
 const CLIENT_ID: ParamSchema = {
@@ -93,30 +122,28 @@ const CLIENT_ID: ParamSchema = {
 };
 
 /**
- * SPEC "Order of checks", steps 2 and 3, shared by every grant type, as one schema built once.
- * Step 3 only asks more of grant_type, so it ends grant_type's chain: client_id is still checked
- * first, and grant_type present and within limits before it is asked to be supported.
+ * SPEC "Order of checks", steps 2 and 3, shared by every grant type, built once. Step 3 only
+ * asks more of grant_type, so it ends grant_type's chain: client_id is still checked first, and
+ * grant_type present and within limits before it is asked to be supported.
  */
-const COMMON_STEPS = [
-  checkSchema({
-    // 2. client_id and grant_type present, non-empty, within limits.
-    client_id: CLIENT_ID,
-    // 3. grant_type supported. Every supported value is non-empty and within the limit, so one
-    // check covers steps 2 and 3, and the message tells which step a refused value failed.
-    grant_type: {
-      in: ['body'],
-      isIn: {
-        options: [SUPPORTED_GRANT_TYPES],
-        errorMessage: (value: unknown) => (isPresentWithin(value, MAX_GRANT_TYPE_LENGTH) ? 'grant_type_unsupported' : 'parameter_invalid'),
-      },
+const COMMON_CHECKS = fieldChecks({
+  // 2. client_id and grant_type present, non-empty, within limits.
+  client_id: CLIENT_ID,
+  // 3. grant_type supported. Every supported value is non-empty and within the limit, so one
+  // check covers steps 2 and 3, and the message tells which step a refused value failed.
+  grant_type: {
+    in: ['body'],
+    isIn: {
+      options: [SUPPORTED_GRANT_TYPES],
+      errorMessage: (value: unknown) => (isPresentWithin(value, MAX_GRANT_TYPE_LENGTH) ? 'grant_type_unsupported' : 'parameter_invalid'),
     },
-  }),
-];
+  },
+});
 
-/** Step 4: each grant's own parameters. Within a step, fields are checked in the order listed. */
-const GRANT_STEPS: Record<GrantType, Step> = {
+/** Step 4: each grant's own parameters, checked in the order listed. */
+const GRANT_CHECKS: Record<GrantType, FieldCheck[]> = {
   // code_verifier well-formed: RFC 7636 §4.1.
-  authorization_code: checkSchema({
+  authorization_code: fieldChecks({
     code: required('parameter_invalid', MAX_CODE_LENGTH),
     redirect_uri: required('parameter_invalid', MAX_REDIRECT_URI_LENGTH),
     // One check: missing or empty fails the format too, and is told apart by its message.
@@ -129,20 +156,18 @@ const GRANT_STEPS: Record<GrantType, Step> = {
     },
   }),
   // RFC 6749 §6: refresh_token, and an optional scope (RFC 6749 §3.3 syntax).
-  refresh_token: checkSchema({
+  refresh_token: fieldChecks({
     refresh_token: required('parameter_invalid', MAX_REFRESH_TOKEN_LENGTH),
     scope: { ...optional(MAX_SCOPE_LENGTH), matches: { options: SCOPE_FORMAT, errorMessage: 'scope_malformed' } },
   }),
 };
 
 /** RFC 7009 §2.1, in the same order: client_id, then the token; the hint is optional. */
-const REVOCATION_STEPS = [
-  checkSchema({ client_id: CLIENT_ID }),
-  checkSchema({
-    token: { in: ['body'], notEmpty: { errorMessage: 'parameter_invalid' } },
-    token_type_hint: optional(MAX_TOKEN_TYPE_HINT_LENGTH),
-  }),
-];
+const REVOCATION_CHECKS = fieldChecks({
+  client_id: CLIENT_ID,
+  token: { in: ['body'], notEmpty: { errorMessage: 'parameter_invalid' } },
+  token_type_hint: optional(MAX_TOKEN_TYPE_HINT_LENGTH),
+});
 
 /** The parameters of a well-formed authorization-code token request. */
 export interface AuthorizationCodeParams {
@@ -185,13 +210,13 @@ export interface ValidatedSoFar {
 export async function validateTokenRequest(
   params: FormParams,
 ): Promise<{ failure: RejectReason; known: ValidatedSoFar } | { request: TokenRequestParams }> {
-  const common = await firstFailure(params, COMMON_STEPS);
+  const common = await firstFailure(params, COMMON_CHECKS);
   if (common !== undefined) {
     // client_id is the first field checked: any other failure means it passed.
     return { failure: common, known: common === 'client_id_invalid' ? {} : { clientId: params.client_id! } };
   }
   const grantType = params.grant_type as GrantType;
-  const failure = await firstFailure(params, [GRANT_STEPS[grantType]]);
+  const failure = await firstFailure(params, GRANT_CHECKS[grantType]);
   if (failure !== undefined) return { failure, known: { clientId: params.client_id!, grantType } };
   return { request: params as unknown as TokenRequestParams };
 }
@@ -200,24 +225,21 @@ export async function validateTokenRequest(
 export async function validateRevocationRequest(
   params: FormParams,
 ): Promise<{ failure: RejectReason; known: ValidatedSoFar } | { request: RevocationParams }> {
-  const failure = await firstFailure(params, REVOCATION_STEPS);
+  const failure = await firstFailure(params, REVOCATION_CHECKS);
   if (failure === undefined) return { request: params as unknown as RevocationParams };
   // client_id is the first field checked: any other failure means it passed.
   return { failure, known: failure === 'client_id_invalid' ? {} : { clientId: params.client_id! } };
 }
 
-async function firstFailure(
-  params: FormParams,
-  steps: readonly Step[],
-): Promise<RejectReason | undefined> {
+async function firstFailure(params: FormParams, checks: readonly FieldCheck[]): Promise<RejectReason | undefined> {
   // express-validator reads `req.body`; a plain object stands in so the host's request is untouched.
   const request = { body: params };
-  for (const chains of steps) {
-    for (const chain of chains) {
-      const result = await chain.run(request, { dryRun: true });
-      const [first] = result.array();
-      if (first !== undefined) return first.msg as RejectReason;
-    }
+  for (const { field, chain, accepted } of checks) {
+    const value = params[field];
+    if (value !== undefined && accepted?.has(value)) continue;
+    const [first] = (await chain.run(request, { dryRun: true })).array();
+    if (first !== undefined) return first.msg as RejectReason;
+    if (value !== undefined) accepted?.add(value);
   }
   return undefined;
 }

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { BoundedSet } from '../lib/bounded-set.js';
+import { validateRevocationRequest, validateTokenRequest } from '../lib/validation.js';
+
+/** A well-formed code request; `unique` makes values no earlier test can have judged. */
+function codeRequest(unique: string): Record<string, string> {
+  return {
+    client_id: `client-${unique}`,
+    grant_type: 'authorization_code',
+    code: `code-${unique}`,
+    redirect_uri: `https://app.example.com/${unique}`,
+    code_verifier: `${'v'.repeat(43)}${unique.replaceAll('-', '')}`,
+  };
+}
+
+describe('validation remembers the accepted values of repeating parameters', () => {
+  // Each case's value is judged twice: first unseen, then (if accepted) remembered.
+  const cases: [string, (unique: string) => Record<string, string | undefined>][] = [
+    ['a well-formed code request', (u) => codeRequest(u)],
+    ['client_id over 256 characters', (u) => ({ ...codeRequest(u), client_id: `${u}${'c'.repeat(257)}` })],
+    ['client_id with a control character', (u) => ({ ...codeRequest(u), client_id: `${u}\n` })],
+    ['grant_type unsupported', (u) => ({ ...codeRequest(u), grant_type: `password-${u}` })],
+    ['grant_type over its limit', (u) => ({ ...codeRequest(u), grant_type: `${u}${'g'.repeat(64)}` })],
+    ['grant_type empty', (u) => ({ ...codeRequest(u), grant_type: '' })],
+    ['redirect_uri over 2048 characters', (u) => ({ ...codeRequest(u), redirect_uri: `https://app.example.com/${u}${'a'.repeat(2048)}` })],
+    ['redirect_uri missing', (u) => ({ ...codeRequest(u), redirect_uri: undefined })],
+    ['a well-formed refresh request with a scope', (u) => ({ client_id: `client-${u}`, grant_type: 'refresh_token', refresh_token: `rt-${u}`, scope: `openid s${u}` })],
+    ['a malformed scope', (u) => ({ client_id: `client-${u}`, grant_type: 'refresh_token', refresh_token: `rt-${u}`, scope: `openid  ${u}` })],
+  ];
+
+  for (const [name, make] of cases) {
+    it(`${name}: the same verdict when judged again`, async () => {
+      const unique = randomUUID();
+      const first = await validateTokenRequest(make(unique));
+      const again = await validateTokenRequest(make(unique));
+      expect(again).toEqual(first);
+    });
+  }
+
+  it('a revocation request: the same verdict when judged again, accepted and refused', async () => {
+    const unique = randomUUID();
+    const accepted = { client_id: `client-${unique}`, token: `t-${unique}`, token_type_hint: 'refresh_token' };
+    const refused = { client_id: `client-${unique}`, token: `t-${unique}`, token_type_hint: `${unique}${'h'.repeat(64)}` };
+    for (const params of [accepted, refused]) {
+      expect(await validateRevocationRequest(params)).toEqual(await validateRevocationRequest(params));
+    }
+    expect('request' in (await validateRevocationRequest(accepted))).toBe(true);
+    expect('failure' in (await validateRevocationRequest(refused))).toBe(true);
+  });
+
+  it('never keeps a code, a code_verifier, a refresh token or a token to revoke', async () => {
+    const add = jest.spyOn(BoundedSet.prototype, 'add');
+    try {
+      const unique = randomUUID();
+      const code = codeRequest(unique);
+      const refresh = { client_id: code.client_id!, grant_type: 'refresh_token', refresh_token: `rt-${unique}`, scope: 'openid' };
+      const revocation = { client_id: code.client_id!, token: `t-${unique}`, token_type_hint: 'refresh_token' };
+      expect('request' in (await validateTokenRequest(code))).toBe(true);
+      expect('request' in (await validateTokenRequest(refresh))).toBe(true);
+      expect('request' in (await validateRevocationRequest(revocation))).toBe(true);
+      const kept = add.mock.calls.map(([value]) => value);
+      expect(kept).toEqual(expect.arrayContaining([code.client_id, code.redirect_uri]));
+      for (const secret of [code.code, code.code_verifier, refresh.refresh_token, revocation.token]) expect(kept).not.toContain(secret);
+    } finally {
+      add.mockRestore();
+    }
+  });
+
+  it('never keeps a refused value', async () => {
+    const add = jest.spyOn(BoundedSet.prototype, 'add');
+    try {
+      const unique = randomUUID();
+      const refusedClientId = `${unique}\n`;
+      expect('failure' in (await validateTokenRequest({ ...codeRequest(unique), client_id: refusedClientId }))).toBe(true);
+      const refusedRedirect = `https://app.example.com/${unique}${'a'.repeat(2048)}`;
+      expect('failure' in (await validateTokenRequest({ ...codeRequest(unique), redirect_uri: refusedRedirect }))).toBe(true);
+      const kept = add.mock.calls.map(([value]) => value);
+      expect(kept).not.toContain(refusedClientId);
+      expect(kept).not.toContain(refusedRedirect);
+    } finally {
+      add.mockRestore();
+    }
+  });
+});
