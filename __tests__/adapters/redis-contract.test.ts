@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { RedisCodeStore, RedisRefreshTokenStore } from '../../lib/index.js';
 import { authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
-import { connectRedis, deletePrefix, dumpPrefix, freshPrefix, keysUnder } from './redis-fixture.js';
+import { connectRedis, deletePrefix, dumpPrefix, freshPrefix, keysUnder, recordingClient } from './redis-fixture.js';
 import { describeWithServer, REDIS_URL } from './services.js';
 import { STORE_TEST_GRANT } from '../helpers.js';
 
@@ -31,6 +31,11 @@ describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (ur
   refreshTokenStoreContract({ describe, it, expect }, {
     name: 'RedisRefreshTokenStore',
     create: fixture((prefix) => new RedisRefreshTokenStore({ client, prefix })),
+  });
+  // The same contract through a client that says it is a Cluster, and refuses cross-slot scripts as one does.
+  refreshTokenStoreContract({ describe, it, expect }, {
+    name: 'RedisRefreshTokenStore on a Cluster client',
+    create: fixture((prefix) => new RedisRefreshTokenStore({ client: recordingClient(client, true), prefix })),
   });
 
   describe('Redis specifics', () => {
@@ -70,6 +75,40 @@ describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (ur
         await deletePrefix(client, prefix);
       }
     });
+
+    it('on one server (an ioredis Redis), a refresh token is saved by one script: record, family and index together', async () => {
+      const prefix = freshPrefix();
+      try {
+        const recording = recordingClient(client, false);
+        const store = new RedisRefreshTokenStore({ client: recording, prefix });
+        const expiresAt = Math.floor(Date.now() / 1000) + 600;
+        await store.save('t1', { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt }, expiresAt);
+        expect(recording.calls).toHaveLength(1);
+        expect(await keysUnder(client, prefix)).toHaveLength(3);
+        expect((await store.rotate('t1')).outcome).toBe('rotated');
+      } finally {
+        await deletePrefix(client, prefix);
+      }
+    });
+
+    for (const [kind, isCluster] of [['a Cluster client', true], ['a client that does not say it is not a Cluster', undefined]] as const) {
+      it(`with ${kind}, every script keeps to one hash slot`, async () => {
+        const prefix = freshPrefix();
+        try {
+          const recording = recordingClient(client, isCluster);
+          const store = new RedisRefreshTokenStore({ client: recording, prefix });
+          const expiresAt = Math.floor(Date.now() / 1000) + 600;
+          await store.save('t1', { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt }, expiresAt);
+          expect((await store.rotate('t1')).outcome).toBe('rotated');
+          await store.revokeFamily('fam');
+          expect(await store.find('t1')).toBeUndefined();
+          expect(recording.calls.length).toBeGreaterThan(0);
+          for (const { keys } of recording.calls) expect(new Set(keys.map((key) => calculateSlot(key))).size).toBe(1);
+        } finally {
+          await deletePrefix(client, prefix);
+        }
+      });
+    }
 
     it('stores nothing outside its prefix', async () => {
       const prefix = freshPrefix();

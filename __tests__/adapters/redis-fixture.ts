@@ -1,4 +1,6 @@
+import calculateSlot from 'cluster-key-slot';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisScriptClient } from '../../lib/index.js';
 import { uniqueName } from './services.js';
 
 /**
@@ -58,4 +60,31 @@ export async function dumpPrefix(client: Redis, prefix: string): Promise<string>
 export async function deletePrefix(client: Redis, prefix: string): Promise<void> {
   const keys = await keysUnder(client, prefix);
   for (let i = 0; i < keys.length; i += 500) await client.del(...keys.slice(i, i + 500));
+}
+
+/** Each script a store sent through {@link recordingClient}: its keys. */
+export type ScriptCall = { keys: string[] };
+
+/**
+ * The real client behind a client that records each script's keys and says what `isCluster`
+ * says (`undefined`: a client that does not say). Told it is a Cluster, it also refuses a
+ * script whose keys span hash slots with CROSSSLOT, as a Redis Cluster does; every command
+ * still runs on the real server.
+ */
+export function recordingClient(client: Redis, isCluster: boolean | undefined): RedisScriptClient & { calls: ScriptCall[] } {
+  const calls: ScriptCall[] = [];
+  const send = (run: () => Promise<unknown>, numkeys: number, keysAndArgs: string[]): Promise<unknown> => {
+    const keys = keysAndArgs.slice(0, numkeys);
+    calls.push({ keys });
+    if (isCluster !== false && new Set(keys.map((key) => calculateSlot(key))).size > 1) {
+      return Promise.reject(new Error("CROSSSLOT Keys in request don't hash to the same slot"));
+    }
+    return run();
+  };
+  return {
+    ...(isCluster === undefined ? {} : { isCluster }),
+    calls,
+    evalsha: (sha1, numkeys, ...rest) => send(() => client.evalsha(sha1, numkeys, ...rest), numkeys, rest),
+    eval: (script, numkeys, ...rest) => send(() => client.eval(script, numkeys, ...rest), numkeys, rest),
+  };
 }

@@ -13,7 +13,12 @@ import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
  * Every key expires on its own: a token at its `expiresAt`, a family at its end.
  */
 
-/** Into a revoked family nothing is saved; otherwise the family lives at least as long as this token's family end. */
+/**
+ * Into a revoked family nothing is saved; otherwise the family lives at least as long as this
+ * token's family end. Given a third key (a client of one server, not a Cluster), the script
+ * writes the token's index there too, so a save is one command; on a Cluster the index is in
+ * another hash slot and SAVE_INDEX writes it.
+ */
 const SAVE = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'revoked') then return 0 end
 local familyEnd = tonumber(ARGV[3])
@@ -23,6 +28,10 @@ if familyEnd > tonumber(redis.call('HGET', KEYS[1], 'expiresAt') or '0') then
 end
 redis.call('HSET', KEYS[2], 'record', ARGV[1])
 redis.call('EXPIREAT', KEYS[2], ARGV[2])
+if KEYS[3] then
+  redis.call('SET', KEYS[3], ARGV[4])
+  redis.call('EXPIREAT', KEYS[3], ARGV[2])
+end
 return 1
 `);
 
@@ -70,17 +79,19 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
     return bounded('RedisRefreshTokenStore.save', this.#config.timeoutMs, async () => {
-      const { client } = this.#config;
-      // The two scripts are sent together (one round trip): they touch different hash slots, and
-      // neither order can expose a half-saved token. An index whose record is missing (not yet
-      // written, or refused for a revoked family) makes rotate() answer 'unknown'; a record
-      // without its index cannot be found at all. Both expire with the token.
+      const { client, singleServer } = this.#config;
+      const familyAndToken = [this.#familyKey(record.familyId), this.#tokenKey(record.familyId, key)];
+      const args = [JSON.stringify(record), String(expiresAt), String(record.familyExpiresAt), record.familyId];
+      if (singleServer) {
+        await SAVE.run(client, [...familyAndToken, this.#indexKey(key)], args);
+        return;
+      }
+      // On a Cluster the two scripts are sent together (one round trip): they touch different
+      // hash slots, and neither order can expose a half-saved token. An index whose record is
+      // missing (not yet written, or refused for a revoked family) makes rotate() answer
+      // 'unknown'; a record without its index cannot be found at all. Both expire with the token.
       await Promise.all([
-        SAVE.run(
-          client,
-          [this.#familyKey(record.familyId), this.#tokenKey(record.familyId, key)],
-          [JSON.stringify(record), String(expiresAt), String(record.familyExpiresAt)],
-        ),
+        SAVE.run(client, familyAndToken, args),
         SAVE_INDEX.run(client, [this.#indexKey(key)], [record.familyId, String(expiresAt)]),
       ]);
     });

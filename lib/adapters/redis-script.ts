@@ -52,6 +52,12 @@ export interface RedisStoreConfig {
   client: RedisScriptClient;
   prefix: string;
   timeoutMs: number;
+  /**
+   * Whether every key lives on one server, so one script may touch keys of different hash slots:
+   * true for an ioredis `Redis` (`isCluster: false`), false for a `Cluster` and for any client
+   * that does not say.
+   */
+  singleServer: boolean;
 }
 
 /** Check the options of a Redis store at construction: a client without the commands is a clear error. */
@@ -68,7 +74,12 @@ export function resolveRedisOptions(adapter: string, options: unknown): RedisSto
   if (prefix !== undefined && typeof prefix !== 'string') {
     throw new ConfigurationError('ERR_OPTION_INVALID', 'prefix', `${adapter}: prefix must be a string; received ${describeValue(prefix)}`);
   }
-  return { client: client as RedisScriptClient, prefix: prefix ?? DEFAULT_REDIS_PREFIX, timeoutMs: resolveTimeout(given.timeoutMs, adapter) };
+  return {
+    client: client as RedisScriptClient,
+    prefix: prefix ?? DEFAULT_REDIS_PREFIX,
+    timeoutMs: resolveTimeout(given.timeoutMs, adapter),
+    singleServer: (client as { isCluster?: unknown }).isCluster === false,
+  };
 }
 
 /** A script's `{ flag, json }` answer, or `undefined` for Redis nil. */
