@@ -1,4 +1,17 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { BoundedSet } from '../lib/bounded-set.js';
+import { parseForm } from '../lib/form-body.js';
+import { TOKEN_PARAMETERS } from '../lib/validation.js';
+
+/** A full garbage collection, on demand (the flag exposes `gc` to contexts made after it). */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+function heapAfterGc(): number {
+  collectGarbage();
+  return process.memoryUsage().heapUsed;
+}
 
 describe('BoundedSet', () => {
   it('holds what was added, up to its capacity', () => {
@@ -29,5 +42,19 @@ describe('BoundedSet', () => {
     expect(set.size).toBe(100);
     expect(set.has('value-9999')).toBe(true);
     expect(set.has('value-9899')).toBe(false);
+  });
+
+  it('keeps its own copy: a value cut from a request body does not keep the body (nor a secret in it) alive', () => {
+    const set = new BoundedSet(4);
+    const clientId = 'a-client-id-long-enough-to-be-cut-as-a-slice';
+    const before = heapAfterGc();
+    (() => {
+      // A 32 MiB code_verifier stands in for the body's secrets: cut from the same string as client_id.
+      const body = Buffer.concat([Buffer.from('code_verifier='), Buffer.alloc(32 * 2 ** 20, 'v'), Buffer.from(`&client_id=${clientId}`)]);
+      set.add(parseForm(body, TOKEN_PARAMETERS).params.client_id!);
+    })();
+    const grown = heapAfterGc() - before;
+    expect(set.has(clientId)).toBe(true);
+    expect(grown).toBeLessThan(2 ** 20);
   });
 });

@@ -47,7 +47,7 @@ const ROWS: Row[] = [
   { rule: 'code_verifier longer than 128 characters', ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, code_verifier: 'a'.repeat(129) }) },
   { rule: 'code_verifier with a character outside A-Z a-z 0-9 - . _ ~', ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, code_verifier: `${'a'.repeat(42)}+` }) },
   { rule: 'grant_type over 64 characters (this library\'s limit)', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, grant_type: 'g'.repeat(65) }) },
-  // Limits count characters (code points), as express-validator's isLength does: 64 of them in 128 UTF-16 units.
+  // Limits count characters as express-validator's isLength does, a surrogate pair as one: 64 of them in 128 UTF-16 units.
   { rule: 'grant_type of 64 characters outside the BMP is within the limit, then not supported', ciam: [401, 'unsupported_grant_type'], rfc6749: [400, 'unsupported_grant_type'], make: (v) => ({ ...v, grant_type: '\u{1F600}'.repeat(64) }) },
   { rule: 'grant_type present but not supported', ciam: [401, 'unsupported_grant_type'], rfc6749: [400, 'unsupported_grant_type'], make: (v) => ({ ...v, grant_type: 'password' }) },
   {

@@ -15,28 +15,45 @@ function codeRequest(unique: string): Record<string, string> {
 }
 
 describe('validation remembers the accepted values of repeating parameters', () => {
-  // Each case's value is judged twice: first unseen, then (if accepted) remembered.
-  const cases: [string, (unique: string) => Record<string, string | undefined>][] = [
-    ['a well-formed code request', (u) => codeRequest(u)],
-    ['client_id over 256 characters', (u) => ({ ...codeRequest(u), client_id: `${u}${'c'.repeat(257)}` })],
-    ['client_id with a control character', (u) => ({ ...codeRequest(u), client_id: `${u}\n` })],
-    ['grant_type unsupported', (u) => ({ ...codeRequest(u), grant_type: `password-${u}` })],
-    ['grant_type over its limit', (u) => ({ ...codeRequest(u), grant_type: `${u}${'g'.repeat(64)}` })],
-    ['grant_type empty', (u) => ({ ...codeRequest(u), grant_type: '' })],
-    ['redirect_uri over 2048 characters', (u) => ({ ...codeRequest(u), redirect_uri: `https://app.example.com/${u}${'a'.repeat(2048)}` })],
-    ['redirect_uri missing', (u) => ({ ...codeRequest(u), redirect_uri: undefined })],
-    ['a well-formed refresh request with a scope', (u) => ({ client_id: `client-${u}`, grant_type: 'refresh_token', refresh_token: `rt-${u}`, scope: `openid s${u}` })],
-    ['a malformed scope', (u) => ({ client_id: `client-${u}`, grant_type: 'refresh_token', refresh_token: `rt-${u}`, scope: `openid  ${u}` })],
+  // Each case is judged twice: first with values never seen, then again, when what was accepted is remembered.
+  const cases: [string, string, (unique: string) => Record<string, string | undefined>][] = [
+    ['a well-formed code request', 'accepted', (u) => codeRequest(u)],
+    ['client_id over 256 characters', 'client_id_invalid', (u) => ({ ...codeRequest(u), client_id: `${u}${'c'.repeat(257)}` })],
+    ['client_id with a control character', 'client_id_invalid', (u) => ({ ...codeRequest(u), client_id: `${u}\n` })],
+    ['grant_type unsupported', 'grant_type_unsupported', (u) => ({ ...codeRequest(u), grant_type: `password-${u}` })],
+    ['grant_type over its limit', 'parameter_invalid', (u) => ({ ...codeRequest(u), grant_type: `${u}${'g'.repeat(64)}` })],
+    ['grant_type empty', 'parameter_invalid', (u) => ({ ...codeRequest(u), grant_type: '' })],
+    ['redirect_uri over 2048 characters', 'parameter_invalid', (u) => ({ ...codeRequest(u), redirect_uri: `https://app.example.com/${u}${'a'.repeat(2048)}` })],
+    ['redirect_uri missing', 'parameter_invalid', (u) => ({ ...codeRequest(u), redirect_uri: undefined })],
+    ['code_verifier empty', 'parameter_invalid', (u) => ({ ...codeRequest(u), code_verifier: '' })],
+    ['code_verifier malformed', 'code_verifier_malformed', (u) => ({ ...codeRequest(u), code_verifier: `short-${u}` })],
+    ['a well-formed refresh request with a scope', 'accepted', (u) => ({ client_id: `client-${u}`, grant_type: 'refresh_token', refresh_token: `rt-${u}`, scope: `openid s${u}` })],
+    ['a malformed scope', 'scope_malformed', (u) => ({ client_id: `client-${u}`, grant_type: 'refresh_token', refresh_token: `rt-${u}`, scope: `openid  ${u}` })],
   ];
 
-  for (const [name, make] of cases) {
-    it(`${name}: the same verdict when judged again`, async () => {
+  for (const [name, verdict, make] of cases) {
+    it(`${name}: ${verdict}, and again when judged a second time`, async () => {
       const unique = randomUUID();
-      const first = await validateTokenRequest(make(unique));
-      const again = await validateTokenRequest(make(unique));
-      expect(again).toEqual(first);
+      for (let time = 0; time < 2; time++) {
+        const result = await validateTokenRequest(make(unique));
+        expect('failure' in result ? result.failure : 'accepted').toBe(verdict);
+      }
     });
   }
+
+  it('a value accepted once is not judged again: the second request finds client_id and redirect_uri remembered', async () => {
+    const has = jest.spyOn(BoundedSet.prototype, 'has');
+    try {
+      const request = codeRequest(randomUUID());
+      await validateTokenRequest(request);
+      has.mockClear();
+      await validateTokenRequest(request);
+      const found = has.mock.calls.map(([value], index) => [value, has.mock.results[index]!.value]);
+      expect(found).toEqual(expect.arrayContaining([[request.client_id, true], [request.redirect_uri, true]]));
+    } finally {
+      has.mockRestore();
+    }
+  });
 
   it('a revocation request: the same verdict when judged again, accepted and refused', async () => {
     const unique = randomUUID();

@@ -98,7 +98,10 @@ interface FieldCheck {
  */
 const REPEATING_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 'grant_type', 'redirect_uri', 'scope', 'token_type_hint']);
 
-/** Accepted values kept per parameter: about 1 MiB at most for redirect_uri, the longest. */
+/**
+ * Accepted values kept per parameter. An accepted value is within its limit, so a set holds at
+ * most about 1 MiB (256 values of up to 2,048 characters, for redirect_uri and scope).
+ */
 const ACCEPTED_VALUES_KEPT = 256;
 
 /** A schema's fields, in order, each built once into its express-validator chain. */
@@ -129,14 +132,10 @@ const CLIENT_ID: ParamSchema = {
 const COMMON_CHECKS = fieldChecks({
   // 2. client_id and grant_type present, non-empty, within limits.
   client_id: CLIENT_ID,
-  // 3. grant_type supported. Every supported value is non-empty and within the limit, so one
-  // check covers steps 2 and 3, and the message tells which step a refused value failed.
   grant_type: {
-    in: ['body'],
-    isIn: {
-      options: [SUPPORTED_GRANT_TYPES],
-      errorMessage: (value: unknown) => (isPresentWithin(value, MAX_GRANT_TYPE_LENGTH) ? 'grant_type_unsupported' : 'parameter_invalid'),
-    },
+    ...required('parameter_invalid', MAX_GRANT_TYPE_LENGTH),
+    // 3. grant_type supported.
+    isIn: { options: [SUPPORTED_GRANT_TYPES], errorMessage: 'grant_type_unsupported' },
   },
 });
 
@@ -151,7 +150,7 @@ const GRANT_CHECKS: Record<GrantType, FieldCheck[]> = {
       in: ['body'],
       matches: {
         options: VERIFIER_FORMAT,
-        errorMessage: (value: unknown) => (isPresentWithin(value, Infinity) ? 'code_verifier_malformed' : 'parameter_invalid'),
+        errorMessage: (value: unknown) => (value === undefined || value === '' ? 'parameter_invalid' : 'code_verifier_malformed'),
       },
     },
   }),
@@ -242,16 +241,4 @@ async function firstFailure(params: FormParams, checks: readonly FieldCheck[]): 
     if (value !== undefined) accepted?.add(value);
   }
   return undefined;
-}
-
-/**
- * Whether `value` is what `isLength({ min: 1, max })` accepts: non-empty, at most `max`
- * characters, counted in code points as express-validator counts them. Only a refused value's
- * message asks, so it is off the path of a well-formed request.
- */
-function isPresentWithin(value: unknown, max: number): boolean {
-  if (typeof value !== 'string' || value === '') return false;
-  let length = 0;
-  for (const _ of value) if (++length > max) return false;
-  return true;
 }

@@ -83,9 +83,45 @@ describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (ur
         const store = new RedisRefreshTokenStore({ client: recording, prefix });
         const expiresAt = Math.floor(Date.now() / 1000) + 600;
         await store.save('t1', { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt }, expiresAt);
-        expect(recording.calls).toHaveLength(1);
-        expect(await keysUnder(client, prefix)).toHaveLength(3);
+        // One script (EVALSHA, or EVAL after a NOSCRIPT) over the family, the token and its index.
+        const written = [`${prefix}refresh-family:{fam}`, `${prefix}refresh-family:{fam}:t1`, `${prefix}refresh:t1`];
+        expect(recording.calls.length).toBeGreaterThan(0);
+        for (const { keys } of recording.calls) expect(keys).toEqual(written);
+        expect((await keysUnder(client, prefix)).sort()).toEqual([...written].sort());
         expect((await store.rotate('t1')).outcome).toBe('rotated');
+      } finally {
+        await deletePrefix(client, prefix);
+      }
+    });
+
+    it('on one server, a save into a revoked family writes nothing: no record, no index', async () => {
+      const prefix = freshPrefix();
+      try {
+        const store = new RedisRefreshTokenStore({ client: recordingClient(client, false), prefix });
+        const expiresAt = Math.floor(Date.now() / 1000) + 600;
+        await store.revokeFamily('fam');
+        await store.save('t1', { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt }, expiresAt);
+        expect(await keysUnder(client, prefix)).toEqual([`${prefix}refresh-family:{fam}`]);
+        expect((await store.rotate('t1')).outcome).toBe('unknown');
+      } finally {
+        await deletePrefix(client, prefix);
+      }
+    });
+
+    it('behind a proxy that says it is one server but refuses cross-slot scripts, saves fall back to single-slot scripts', async () => {
+      const prefix = freshPrefix();
+      try {
+        const recording = recordingClient(client, false, true);
+        const store = new RedisRefreshTokenStore({ client: recording, prefix });
+        const expiresAt = Math.floor(Date.now() / 1000) + 600;
+        const record = { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt };
+        await store.save('t1', record, expiresAt);
+        const afterFirst = recording.calls.length;
+        await store.save('t2', record, expiresAt);
+        expect((await store.rotate('t1')).outcome).toBe('rotated');
+        expect((await store.rotate('t2')).outcome).toBe('rotated');
+        // The second save went straight to single-slot scripts: nothing was refused.
+        for (const { keys } of recording.calls.slice(afterFirst)) expect(new Set(keys.map((key) => calculateSlot(key))).size).toBe(1);
       } finally {
         await deletePrefix(client, prefix);
       }

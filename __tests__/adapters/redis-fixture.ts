@@ -67,16 +67,20 @@ export type ScriptCall = { keys: string[] };
 
 /**
  * The real client behind a client that records each script's keys and says what `isCluster`
- * says (`undefined`: a client that does not say). Told it is a Cluster, it also refuses a
- * script whose keys span hash slots with CROSSSLOT, as a Redis Cluster does; every command
- * still runs on the real server.
+ * says (`undefined`: a client that does not say). Unless it says it is not a Cluster (or is told
+ * `refusesCrossSlot`, as a sharding proxy would), it refuses a script whose keys span hash slots
+ * with CROSSSLOT, as a Redis Cluster does. Every command it lets through runs on the real server.
  */
-export function recordingClient(client: Redis, isCluster: boolean | undefined): RedisScriptClient & { calls: ScriptCall[] } {
+export function recordingClient(
+  client: Redis,
+  isCluster: boolean | undefined,
+  refusesCrossSlot = isCluster !== false,
+): RedisScriptClient & { calls: ScriptCall[] } {
   const calls: ScriptCall[] = [];
   const send = (run: () => Promise<unknown>, numkeys: number, keysAndArgs: string[]): Promise<unknown> => {
     const keys = keysAndArgs.slice(0, numkeys);
     calls.push({ keys });
-    if (isCluster !== false && new Set(keys.map((key) => calculateSlot(key))).size > 1) {
+    if (refusesCrossSlot && new Set(keys.map((key) => calculateSlot(key))).size > 1) {
       return Promise.reject(new Error("CROSSSLOT Keys in request don't hash to the same slot"));
     }
     return run();

@@ -72,19 +72,29 @@ return 1
  */
 export class RedisRefreshTokenStore implements RefreshTokenStore {
   readonly #config: RedisStoreConfig;
+  /** Whether a save is one script over three hash slots: on one server, until it says CROSSSLOT. */
+  #oneScriptSave: boolean;
 
   constructor(options: RedisStoreOptions) {
     this.#config = resolveRedisOptions('RedisRefreshTokenStore', options);
+    this.#oneScriptSave = this.#config.singleServer;
   }
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
     return bounded('RedisRefreshTokenStore.save', this.#config.timeoutMs, async () => {
-      const { client, singleServer } = this.#config;
+      const { client } = this.#config;
       const familyAndToken = [this.#familyKey(record.familyId), this.#tokenKey(record.familyId, key)];
       const args = [JSON.stringify(record), String(expiresAt), String(record.familyExpiresAt), record.familyId];
-      if (singleServer) {
-        await SAVE.run(client, [...familyAndToken, this.#indexKey(key)], args);
-        return;
+      if (this.#oneScriptSave) {
+        try {
+          await SAVE.run(client, [...familyAndToken, this.#indexKey(key)], args);
+          return;
+        } catch (error) {
+          // A proxy that shards keys behind one address (so not an ioredis Cluster) refuses a
+          // script over several hash slots, before running it: from now on, save as on a Cluster.
+          if (!(error instanceof Error && error.message.startsWith('CROSSSLOT'))) throw error;
+          this.#oneScriptSave = false;
+        }
       }
       // On a Cluster the two scripts are sent together (one round trip): they touch different
       // hash slots, and neither order can expose a half-saved token. An index whose record is
