@@ -1,17 +1,7 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { BoundedSet } from '../lib/bounded-set.js';
 import { parseForm } from '../lib/form-body.js';
 import { TOKEN_PARAMETERS } from '../lib/validation.js';
-
-/** A full garbage collection, on demand (the flag exposes `gc` to contexts made after it). */
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-function heapAfterGc(): number {
-  collectGarbage();
-  return process.memoryUsage().heapUsed;
-}
+import { heapAfterGc } from './heap.js';
 
 describe('BoundedSet', () => {
   it('holds what was added, up to its capacity', () => {

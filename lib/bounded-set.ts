@@ -1,8 +1,9 @@
+import { detachedCopy } from './detached-string.js';
+
 /**
  * A set of strings that holds at most `capacity` of them: adding one more forgets the oldest.
- * It keeps its own copy of each string, so its memory is bounded by what it holds: in V8 a
- * string cut out of a longer one (a form value sliced from a request body) can keep the whole
- * longer string alive, and with it whatever else that body carried.
+ * It keeps its own copy of each string (see detachedCopy), so its memory is bounded by what it
+ * holds. Only a value not yet held is copied.
  */
 export class BoundedSet {
   readonly #values = new Set<string>();
@@ -29,13 +30,4 @@ export class BoundedSet {
   get size(): number {
     return this.#values.size;
   }
-}
-
-/**
- * The same text in a string of its own, referring to no other string. A JSON round trip copies
- * every UTF-16 unit, lone surrogates included (JSON.stringify escapes them). Costly, but only a
- * value seen for the first time is copied.
- */
-function detachedCopy(value: string): string {
-  return JSON.parse(JSON.stringify(value)) as string;
 }

@@ -1,11 +1,13 @@
 import type { Request, Response } from 'express';
 import type { Client } from './adapters/interfaces.js';
 import { CorsPolicy } from './cors.js';
+import { detachedCopy } from './detached-string.js';
 import type { RequestRejectedEvent, RequestTrail } from './events.js';
 import { isFormUtf8, readFormParams, type ParsedForm } from './form-body.js';
 import type { RouterConfig } from './options.js';
 import { RequestError } from './request-error.js';
 import { sendEmptyOk, sendJson, sendRejection } from './respond.js';
+import type { GrantType } from './validation.js';
 
 /** What a request has established so far: for the rejection event, and for CORS. */
 export interface RequestState {
@@ -55,6 +57,17 @@ export function formPostEndpoint(config: RouterConfig, handler: FormPostHandler)
       return;
     }
     const { status, error, reason } = sendRejection(res, config.errorProfile, outcome.refusal);
-    config.emit({ type: 'request_rejected', endpoint: handler.endpoint, reason, status, error, ...state.trail });
+    config.emit({ type: 'request_rejected', endpoint: handler.endpoint, reason, status, error, ...detachedTrail(state.trail) });
   };
+}
+
+/**
+ * The trail as the event carries it: its client_id and grant_type were cut from the request's
+ * body, and a host may keep events; copies keep the body (and its secrets) out of them.
+ */
+function detachedTrail(trail: RequestTrail): RequestTrail {
+  const detached: RequestTrail = { ...trail };
+  if (trail.clientId !== undefined) detached.clientId = detachedCopy(trail.clientId);
+  if (trail.grantType !== undefined) detached.grantType = detachedCopy(trail.grantType) as GrantType;
+  return detached;
 }
