@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as lib from '../dist/index.js';
+import { deleteRedisKeys } from './stores.js';
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -147,12 +148,7 @@ async function openRedis(url) {
       return [...info.matchAll(/^used_cpu_(?:sys|user):([\d.]+)/gm)].reduce((total, [, seconds]) => total + Number(seconds) * 1000, 0);
     },
     async close() {
-      let cursor = '0';
-      do {
-        const [after, found] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (found.length > 0) await admin.unlink(...found);
-        cursor = after;
-      } while (cursor !== '0');
+      await deleteRedisKeys(admin, prefix);
       client.disconnect();
       admin.disconnect();
     },

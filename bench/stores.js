@@ -45,12 +45,7 @@ export const STORE_BACKENDS = {
         },
         close: async () => {
           // Refresh tokens live for 30 days: take this run's keys away now.
-          let cursor = '0';
-          do {
-            const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-            if (keys.length > 0) await client.unlink(...keys);
-            cursor = next;
-          } while (cursor !== '0');
+          await deleteRedisKeys(client, prefix);
           await client.quit();
         },
       };
@@ -97,4 +92,14 @@ export async function unavailableReason(name, lib) {
     }
   }
   return undefined;
+}
+
+/** Delete every key under `prefix`, found with SCAN (never KEYS: the server may be shared). */
+export async function deleteRedisKeys(client, prefix) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await client.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
 }
