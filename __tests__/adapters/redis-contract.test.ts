@@ -40,121 +40,96 @@ describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (ur
 
   describe('Redis specifics', () => {
     const grant = STORE_TEST_GRANT;
-
-    it('sets each key to expire at the expiresAt it was saved with', async () => {
+    /** A test under a fresh prefix, whose keys are deleted whatever the outcome. */
+    const inFreshPrefix = (test: (prefix: string) => Promise<void>) => async () => {
       const prefix = freshPrefix();
       try {
-        const expiresAt = Math.floor(Date.now() / 1000) + 600;
-        await new RedisCodeStore({ client, prefix }).save('code-key', { ...grant, expiresAt }, expiresAt);
-        const refresh = new RedisRefreshTokenStore({ client, prefix });
-        await refresh.save('token-key', { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt + 60 }, expiresAt);
-        const keys = await keysUnder(client, prefix);
-        expect(keys).toHaveLength(4);
-        for (const key of keys) {
-          const expected = key.endsWith('refresh-family:{fam}') ? expiresAt + 60 : expiresAt;
-          expect([key, await client.expiretime(key)]).toEqual([key, expected]);
-        }
+        await test(prefix);
       } finally {
         await deletePrefix(client, prefix);
       }
-    });
+    };
+    const inTenMinutes = () => Math.floor(Date.now() / 1000) + 600;
+    const tokenRecord = (familyId: string, familyExpiresAt: number) => ({ clientId: 'web', subject: 'u', scope: [], familyId, familyExpiresAt });
+    /** How many hash slots the keys fall in. */
+    const slotsOf = (keys: string[]) => new Set(keys.map((key) => calculateSlot(key))).size;
 
-    it('keeps the keys of one family in one hash slot, so every script works on a Redis Cluster', async () => {
-      const prefix = freshPrefix();
-      try {
-        const store = new RedisRefreshTokenStore({ client, prefix });
-        const expiresAt = Math.floor(Date.now() / 1000) + 600;
-        const record = { clientId: 'web', subject: 'u', scope: [], familyId: 'family-a', familyExpiresAt: expiresAt };
-        await store.save('t1', record, expiresAt);
-        await store.save('t2', record, expiresAt);
-        await store.revokeFamily('family-a');
-        const familyKeys = (await keysUnder(client, prefix)).filter((key) => key.includes('refresh-family:'));
-        expect(familyKeys).toHaveLength(3);
-        expect(new Set(familyKeys.map((key) => calculateSlot(key))).size).toBe(1);
-      } finally {
-        await deletePrefix(client, prefix);
+    it('sets each key to expire at the expiresAt it was saved with', inFreshPrefix(async (prefix) => {
+      const expiresAt = inTenMinutes();
+      await new RedisCodeStore({ client, prefix }).save('code-key', { ...grant, expiresAt }, expiresAt);
+      await new RedisRefreshTokenStore({ client, prefix }).save('token-key', tokenRecord('fam', expiresAt + 60), expiresAt);
+      const keys = await keysUnder(client, prefix);
+      expect(keys).toHaveLength(4);
+      for (const key of keys) {
+        const expected = key.endsWith('refresh-family:{fam}') ? expiresAt + 60 : expiresAt;
+        expect([key, await client.expiretime(key)]).toEqual([key, expected]);
       }
-    });
+    }));
 
-    it('on one server (an ioredis Redis), a refresh token is saved by one script: record, family and index together', async () => {
-      const prefix = freshPrefix();
-      try {
-        const recording = recordingClient(client, false);
-        const store = new RedisRefreshTokenStore({ client: recording, prefix });
-        const expiresAt = Math.floor(Date.now() / 1000) + 600;
-        await store.save('t1', { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt }, expiresAt);
-        // One script (EVALSHA, or EVAL after a NOSCRIPT) over the family, the token and its index.
-        const written = [`${prefix}refresh-family:{fam}`, `${prefix}refresh-family:{fam}:t1`, `${prefix}refresh:t1`];
-        expect(recording.calls.length).toBeGreaterThan(0);
-        for (const { keys } of recording.calls) expect(keys).toEqual(written);
-        expect((await keysUnder(client, prefix)).sort()).toEqual([...written].sort());
-        expect((await store.rotate('t1')).outcome).toBe('rotated');
-      } finally {
-        await deletePrefix(client, prefix);
-      }
-    });
+    it('keeps the keys of one family in one hash slot, so every script works on a Redis Cluster', inFreshPrefix(async (prefix) => {
+      const store = new RedisRefreshTokenStore({ client, prefix });
+      const expiresAt = inTenMinutes();
+      await store.save('t1', tokenRecord('family-a', expiresAt), expiresAt);
+      await store.save('t2', tokenRecord('family-a', expiresAt), expiresAt);
+      await store.revokeFamily('family-a');
+      const familyKeys = (await keysUnder(client, prefix)).filter((key) => key.includes('refresh-family:'));
+      expect(familyKeys).toHaveLength(3);
+      expect(slotsOf(familyKeys)).toBe(1);
+    }));
 
-    it('on one server, a save into a revoked family writes nothing: no record, no index', async () => {
-      const prefix = freshPrefix();
-      try {
-        const store = new RedisRefreshTokenStore({ client: recordingClient(client, false), prefix });
-        const expiresAt = Math.floor(Date.now() / 1000) + 600;
-        await store.revokeFamily('fam');
-        await store.save('t1', { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt }, expiresAt);
-        expect(await keysUnder(client, prefix)).toEqual([`${prefix}refresh-family:{fam}`]);
-        expect((await store.rotate('t1')).outcome).toBe('unknown');
-      } finally {
-        await deletePrefix(client, prefix);
-      }
-    });
+    it('on one server (an ioredis Redis), a refresh token is saved by one script: record, family and index together', inFreshPrefix(async (prefix) => {
+      const recording = recordingClient(client, false);
+      const store = new RedisRefreshTokenStore({ client: recording, prefix });
+      const expiresAt = inTenMinutes();
+      await store.save('t1', tokenRecord('fam', expiresAt), expiresAt);
+      // One script (EVALSHA, or EVAL after a NOSCRIPT) over the family, the token and its index.
+      const written = [`${prefix}refresh-family:{fam}`, `${prefix}refresh-family:{fam}:t1`, `${prefix}refresh:t1`];
+      expect(recording.calls.length).toBeGreaterThan(0);
+      for (const { keys } of recording.calls) expect(keys).toEqual(written);
+      expect((await keysUnder(client, prefix)).sort()).toEqual([...written].sort());
+      expect((await store.rotate('t1')).outcome).toBe('rotated');
+    }));
 
-    it('behind a proxy that says it is one server but refuses cross-slot scripts, saves fall back to single-slot scripts', async () => {
-      const prefix = freshPrefix();
-      try {
-        const recording = recordingClient(client, false, true);
-        const store = new RedisRefreshTokenStore({ client: recording, prefix });
-        const expiresAt = Math.floor(Date.now() / 1000) + 600;
-        const record = { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt };
-        await store.save('t1', record, expiresAt);
-        const afterFirst = recording.calls.length;
-        await store.save('t2', record, expiresAt);
-        expect((await store.rotate('t1')).outcome).toBe('rotated');
-        expect((await store.rotate('t2')).outcome).toBe('rotated');
-        // The second save went straight to single-slot scripts: nothing was refused.
-        for (const { keys } of recording.calls.slice(afterFirst)) expect(new Set(keys.map((key) => calculateSlot(key))).size).toBe(1);
-      } finally {
-        await deletePrefix(client, prefix);
-      }
-    });
+    it('on one server, a save into a revoked family writes nothing: no record, no index', inFreshPrefix(async (prefix) => {
+      const store = new RedisRefreshTokenStore({ client: recordingClient(client, false), prefix });
+      const expiresAt = inTenMinutes();
+      await store.revokeFamily('fam');
+      await store.save('t1', tokenRecord('fam', expiresAt), expiresAt);
+      expect(await keysUnder(client, prefix)).toEqual([`${prefix}refresh-family:{fam}`]);
+      expect((await store.rotate('t1')).outcome).toBe('unknown');
+    }));
+
+    it('behind a proxy that says it is one server but refuses cross-slot scripts, saves fall back to single-slot scripts', inFreshPrefix(async (prefix) => {
+      const recording = recordingClient(client, false, true);
+      const store = new RedisRefreshTokenStore({ client: recording, prefix });
+      const expiresAt = inTenMinutes();
+      await store.save('t1', tokenRecord('fam', expiresAt), expiresAt);
+      const afterFirst = recording.calls.length;
+      await store.save('t2', tokenRecord('fam', expiresAt), expiresAt);
+      expect((await store.rotate('t1')).outcome).toBe('rotated');
+      expect((await store.rotate('t2')).outcome).toBe('rotated');
+      // The second save went straight to single-slot scripts: nothing was refused.
+      for (const { keys } of recording.calls.slice(afterFirst)) expect(slotsOf(keys)).toBe(1);
+    }));
 
     for (const [kind, isCluster] of [['a Cluster client', true], ['a client that does not say it is not a Cluster', undefined]] as const) {
-      it(`with ${kind}, every script keeps to one hash slot`, async () => {
-        const prefix = freshPrefix();
-        try {
-          const recording = recordingClient(client, isCluster);
-          const store = new RedisRefreshTokenStore({ client: recording, prefix });
-          const expiresAt = Math.floor(Date.now() / 1000) + 600;
-          await store.save('t1', { clientId: 'web', subject: 'u', scope: [], familyId: 'fam', familyExpiresAt: expiresAt }, expiresAt);
-          expect((await store.rotate('t1')).outcome).toBe('rotated');
-          await store.revokeFamily('fam');
-          expect(await store.find('t1')).toBeUndefined();
-          expect(recording.calls.length).toBeGreaterThan(0);
-          for (const { keys } of recording.calls) expect(new Set(keys.map((key) => calculateSlot(key))).size).toBe(1);
-        } finally {
-          await deletePrefix(client, prefix);
-        }
-      });
+      it(`with ${kind}, every script keeps to one hash slot`, inFreshPrefix(async (prefix) => {
+        const recording = recordingClient(client, isCluster);
+        const store = new RedisRefreshTokenStore({ client: recording, prefix });
+        const expiresAt = inTenMinutes();
+        await store.save('t1', tokenRecord('fam', expiresAt), expiresAt);
+        expect((await store.rotate('t1')).outcome).toBe('rotated');
+        await store.revokeFamily('fam');
+        expect(await store.find('t1')).toBeUndefined();
+        expect(recording.calls.length).toBeGreaterThan(0);
+        for (const { keys } of recording.calls) expect(slotsOf(keys)).toBe(1);
+      }));
     }
 
-    it('stores nothing outside its prefix', async () => {
-      const prefix = freshPrefix();
-      try {
-        const expiresAt = Math.floor(Date.now() / 1000) + 600;
-        await new RedisCodeStore({ client, prefix }).save('k', { ...grant, expiresAt }, expiresAt);
-        expect(await keysUnder(client, prefix)).toEqual([`${prefix}code:k`]);
-      } finally {
-        await deletePrefix(client, prefix);
-      }
-    });
+    it('stores nothing outside its prefix', inFreshPrefix(async (prefix) => {
+      const expiresAt = inTenMinutes();
+      await new RedisCodeStore({ client, prefix }).save('k', { ...grant, expiresAt }, expiresAt);
+      expect(await keysUnder(client, prefix)).toEqual([`${prefix}code:k`]);
+    }));
   });
 });
