@@ -1,17 +1,17 @@
 import { bounded } from './bounded-call.js';
 import type { AuthorizationCodeGrant, AuthorizationCodeStore, EpochSeconds, RedeemResult } from './interfaces.js';
 import {
-  isValueRefused,
   resolvePostgresOptions,
   runMigration,
   runStatement,
+  sharedStatement,
   statement,
   type PostgresStoreConfig,
   type PostgresStoreOptions,
   type Statement,
 } from './postgres-pool.js';
 import { CODE_TABLE_SUFFIX, codeTableSql, DEFAULT_CODE_TABLE } from './postgres-schema.js';
-import { BATCH_IN_FLIGHT, MAX_BATCH_SIZE, StatementBatch } from './statement-batch.js';
+import type { StatementBatch } from './statement-batch.js';
 
 interface RedeemRow {
   code_hash: string;
@@ -62,7 +62,7 @@ WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_has
   SELECT code_hash FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000) FOR UPDATE SKIP LOCKED
 )`),
     };
-    this.#redeems = new StatementBatch((keys) => this.#redeemAll(keys), BATCH_IN_FLIGHT, MAX_BATCH_SIZE, isValueRefused);
+    this.#redeems = sharedStatement((keys: readonly string[]) => this.#redeemAll(keys));
   }
 
   /** Create the table and its index if they are missing. Safe to run on every start, from every instance. */

@@ -4,6 +4,7 @@ import { booleanOption, checkOptionsObject, clockOption } from '../option-checks
 import { resolveTimeout } from './bounded-call.js';
 import type { Clock } from './interfaces.js';
 import { resolveTableName, type TableName } from './postgres-schema.js';
+import { StatementBatch } from './statement-batch.js';
 
 /** A statement sent by name: prepared (parsed and planned) once per connection, as `pg` does. */
 export interface PostgresNamedQuery {
@@ -71,9 +72,20 @@ export function statement(text: string): Statement {
  * (23) or a limit of the server (54: nesting too deep). Connection and timeout failures are
  * not: sending each call again alone would only multiply the load on a database in trouble.
  */
-export function isValueRefused(error: unknown): boolean {
+function isValueRefused(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+/**
+ * How a Postgres store shares a statement between calls that wait (see {@link StatementBatch}).
+ * One statement of a kind at a time per store: the calls that arrive meanwhile make the next one
+ * bigger. Measured with 16 concurrent token requests, two at a time gave smaller statements and
+ * about twice the database CPU a request. A statement carries at most 500 calls, and a statement
+ * the database refused for a value is sent again call by call.
+ */
+export function sharedStatement<Input, Output>(run: (inputs: readonly Input[]) => Promise<readonly Output[]>): StatementBatch<Input, Output> {
+  return new StatementBatch(run, 1, 500, isValueRefused);
 }
 
 /** Run one of a store's statements, by name unless the store was told not to. */

@@ -1,10 +1,10 @@
 import { bounded } from './bounded-call.js';
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
 import {
-  isValueRefused,
   resolvePostgresOptions,
   runMigration,
   runStatement,
+  sharedStatement,
   statement,
   type PostgresStoreConfig,
   type PostgresStoreOptions,
@@ -12,7 +12,7 @@ import {
 } from './postgres-pool.js';
 import { DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
 import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
-import { BATCH_IN_FLIGHT, MAX_BATCH_SIZE, StatementBatch } from './statement-batch.js';
+import type { StatementBatch } from './statement-batch.js';
 
 /** A refresh token as the save statement reads it, with the columns' names. */
 interface SavedRow {
@@ -81,7 +81,7 @@ ON CONFLICT (family_id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUD
 families AS (DELETE FROM ${revoked} WHERE expires_at <= to_timestamp($1::double precision / 1000) RETURNING 1)
 SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS deleted`),
     };
-    this.#saves = new StatementBatch((rows) => this.#saveAll(rows), BATCH_IN_FLIGHT, MAX_BATCH_SIZE, isValueRefused);
+    this.#saves = sharedStatement((rows: readonly string[]) => this.#saveAll(rows));
   }
 
   /** Create the tables and their indexes if they are missing. Safe to run on every start, from every instance. */

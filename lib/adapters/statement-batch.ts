@@ -10,17 +10,18 @@ import type { OnDeadline } from './bounded-call.js';
  * A statement that fails, fails every call in it; none of them took effect, since a statement
  * is one transaction (unless only its reply was lost, after the commit: README "When the store
  * is down"). When the failure may be one call's own doing (`isOwnFault`: a value the database
- * refused, say), each of its calls is sent again alone, so a bad one fails alone. A call whose deadline passed while it waited (see `bounded`) is dropped
- * from the queue and never sent: what it would have done is not done. When the deadline of a
- * call already sent passes, its statement stops counting against `maxInFlight`: one statement
- * stuck on a lock or a dead connection must not hold back every call after it.
+ * refused, say), each of its calls is sent again alone, so a bad one fails alone. A call whose
+ * deadline passed while it waited (see `bounded`) is dropped from the queue and never sent:
+ * what it would have done is not done. When the deadline of a call already sent passes, its
+ * statement stops counting against `maxInFlight`: one statement stuck on a lock or a dead
+ * connection must not hold back every call after it.
  */
 export class StatementBatch<Input, Output> {
   readonly #run: (inputs: readonly Input[]) => Promise<readonly Output[]>;
   readonly #maxInFlight: number;
   readonly #maxSize: number;
   readonly #isOwnFault: (error: unknown) => boolean;
-  #queue: Waiting<Input, Output>[] = [];
+  readonly #queue: Waiting<Input, Output>[] = [];
   #inFlight = 0;
 
   /**
@@ -95,6 +96,7 @@ export class StatementBatch<Input, Output> {
         const retried = batch.filter((waiting) => !waiting.givenUp);
         await Promise.all(retried.map((waiting) => this.#sendAlone(waiting)));
       }
+      // A call settled by its retry keeps that outcome: a promise settles once.
       for (const waiting of batch) waiting.reject(error);
     } finally {
       this.#release(sent);
@@ -125,12 +127,3 @@ interface Waiting<Input, Output> {
   resolve: (output: Output) => void;
   reject: (reason: unknown) => void;
 }
-
-/**
- * The Postgres stores' settings. One statement of a kind at a time per store: the calls that
- * arrive meanwhile make the next one bigger. Measured with 16 concurrent token requests, two at
- * a time gave smaller statements and about twice the database CPU a request. A statement
- * carries at most 500 calls.
- */
-export const BATCH_IN_FLIGHT = 1;
-export const MAX_BATCH_SIZE = 500;
