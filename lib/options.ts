@@ -165,7 +165,7 @@ export function resolveOptions(options: unknown): RouterConfig {
   const refreshTokenTtl = seconds(given.refreshTokenTtl, 'refreshTokenTtl', 30 * 86_400);
   const refreshTokenMaxAge = seconds(given.refreshTokenMaxAge, 'refreshTokenMaxAge', 90 * 86_400);
   if (refreshTokenMaxAge < refreshTokenTtl) {
-    throw invalid('refreshTokenMaxAge', `at least refreshTokenTtl (${refreshTokenTtl})`, refreshTokenMaxAge);
+    throw invalidOption('refreshTokenMaxAge', `at least refreshTokenTtl (${refreshTokenTtl})`, refreshTokenMaxAge);
   }
   const issuer = resolveIssuer(given.issuer);
   const codeStore = adapter<AuthorizationCodeStore>(given.codeStore, 'codeStore', ['save', 'redeem'], 'new MemoryCodeStore()');
@@ -205,21 +205,18 @@ export function resolveOptions(options: unknown): RouterConfig {
   };
 }
 
-const invalid = (option: string, expected: string, received: unknown): ConfigurationError =>
-  invalidOption(option, expected, received);
-
 /** RFC 8414 §2 / OIDC Discovery: an https URL with no query or fragment; http for local development. */
 function resolveIssuer(value: unknown): string {
   if (value === undefined) {
     throw new ConfigurationError('ERR_OPTION_MISSING', 'issuer', 'option issuer is required, e.g. "https://login.example.com"');
   }
   const expected = 'an absolute https URL without query or fragment (http only for localhost)';
-  if (typeof value !== 'string' || !URL.canParse(value)) throw invalid('issuer', expected, value);
+  if (typeof value !== 'string' || !URL.canParse(value)) throw invalidOption('issuer', expected, value);
   const url = new URL(value);
   const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && local);
   if (!schemeOk || url.search !== '' || url.hash !== '' || value.includes('#') || value.endsWith('?')) {
-    throw invalid('issuer', expected, value);
+    throw invalidOption('issuer', expected, value);
   }
   return value;
 }
@@ -231,7 +228,7 @@ function adapter<T>(value: unknown, option: string, methods: readonly string[], 
   }
   const missing = methods.filter((method) => typeof (value as Record<string, unknown>)[method] !== 'function');
   if (missing.length > 0) {
-    throw invalid(option, `an object with methods ${methods.join(', ')} (missing ${missing.join(', ')})`, value);
+    throw invalidOption(option, `an object with methods ${methods.join(', ')} (missing ${missing.join(', ')})`, value);
   }
   return value as T;
 }
@@ -242,19 +239,19 @@ function resolveClients(value: unknown): ClientRegistry | undefined {
   if (typeof value === 'object' && value !== null && typeof (value as ClientRegistry).findClient === 'function') {
     return value as ClientRegistry;
   }
-  throw invalid('clients', 'an array of { clientId, redirectUris } or an object with findClient()', value);
+  throw invalidOption('clients', 'an array of { clientId, redirectUris } or an object with findClient()', value);
 }
 
 function optionalArray(value: unknown, option: string): readonly unknown[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalid(option, 'an array', value);
+  if (!Array.isArray(value)) throw invalidOption(option, 'an array', value);
   return value;
 }
 
 function resolvePath(value: unknown, option: string, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/.test(value)) {
-    throw invalid(option, 'a path starting with "/"', value);
+    throw invalidOption(option, 'a path starting with "/"', value);
   }
   return value;
 }
@@ -269,7 +266,7 @@ function checkDistinctPaths(paths: Record<string, string | false>): void {
   for (const [option, path] of Object.entries(paths)) {
     if (path === false) continue;
     const other = seen.get(path);
-    if (other !== undefined) throw invalid(option, `a different path from ${other}`, path);
+    if (other !== undefined) throw invalidOption(option, `a different path from ${other}`, path);
     seen.set(path, option);
   }
 }
@@ -281,7 +278,7 @@ function seconds(value: unknown, option: string, fallback: number): number {
 function resolveErrorProfile(value: unknown): ErrorProfile {
   if (value === undefined) return 'ciam';
   if (!(ERROR_PROFILES as readonly unknown[]).includes(value)) {
-    throw invalid('errorProfile', ERROR_PROFILES.map((profile) => `"${profile}"`).join(' or '), value);
+    throw invalidOption('errorProfile', ERROR_PROFILES.map((profile) => `"${profile}"`).join(' or '), value);
   }
   return value as ErrorProfile;
 }
@@ -289,7 +286,7 @@ function resolveErrorProfile(value: unknown): ErrorProfile {
 function nonNegativeSeconds(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalid(option, 'a whole number of seconds, 0 or more', value);
+    throw invalidOption(option, 'a whole number of seconds, 0 or more', value);
   }
   return value;
 }
@@ -297,7 +294,7 @@ function nonNegativeSeconds(value: unknown, option: string, fallback: number): n
 function resolveAccessTokenFormat(value: unknown): AccessTokenFormat {
   if (value === undefined) return 'ciam';
   if (!(ACCESS_TOKEN_FORMATS as readonly unknown[]).includes(value)) {
-    throw invalid('accessTokenFormat', ACCESS_TOKEN_FORMATS.map((format) => `"${format}"`).join(' or '), value);
+    throw invalidOption('accessTokenFormat', ACCESS_TOKEN_FORMATS.map((format) => `"${format}"`).join(' or '), value);
   }
   return value as AccessTokenFormat;
 }
@@ -306,7 +303,7 @@ function resolveAccessTokenFormat(value: unknown): AccessTokenFormat {
 function resolveAccessTokenAudience(value: unknown, format: AccessTokenFormat): string | readonly string[] | undefined {
   if (format === 'ciam') {
     if (value !== undefined) {
-      throw invalid('accessTokenAudience', 'left out unless accessTokenFormat is "rfc9068" (ciam access tokens are for the client)', value);
+      throw invalidOption('accessTokenAudience', 'left out unless accessTokenFormat is "rfc9068" (ciam access tokens are for the client)', value);
     }
     return undefined;
   }
@@ -320,17 +317,17 @@ function resolveAccessTokenAudience(value: unknown, format: AccessTokenFormat): 
   const isName = (entry: unknown): entry is string => typeof entry === 'string' && entry !== '';
   if (isName(value)) return value;
   if (Array.isArray(value) && value.length > 0 && value.every(isName)) return [...value];
-  throw invalid('accessTokenAudience', 'a non-empty string or a non-empty array of them', value);
+  throw invalidOption('accessTokenAudience', 'a non-empty string or a non-empty array of them', value);
 }
 
 /** Host metadata for discovery: a plain object, JSON-ready, not touching what the router owns. */
 function resolveDiscoveryMetadata(value: unknown, discoveryPath: string | false): Readonly<Record<string, unknown>> {
   if (value === undefined) return {};
   if (discoveryPath === false) {
-    throw invalid('discoveryMetadata', 'left out when discoveryPath is false (there is no document to add it to)', value);
+    throw invalidOption('discoveryMetadata', 'left out when discoveryPath is false (there is no document to add it to)', value);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid('discoveryMetadata', 'an object of metadata, such as { authorization_endpoint: "https://…" }', value);
+    throw invalidOption('discoveryMetadata', 'an object of metadata, such as { authorization_endpoint: "https://…" }', value);
   }
   for (const name of Object.keys(value)) {
     if (ROUTER_OWNED_METADATA.includes(name)) {
@@ -345,13 +342,13 @@ function resolveDiscoveryMetadata(value: unknown, discoveryPath: string | false)
     // A copy through JSON: what is served is exactly what was checked, and later edits cannot leak in.
     return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
   } catch {
-    throw invalid('discoveryMetadata', 'JSON-serialisable', value);
+    throw invalidOption('discoveryMetadata', 'JSON-serialisable', value);
   }
 }
 
 function resolveListener(value: unknown): TokenRouterEventListener | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw invalid('onEvent', 'a function receiving each event', value);
+  if (typeof value !== 'function') throw invalidOption('onEvent', 'a function receiving each event', value);
   return value as TokenRouterEventListener;
 }
 
@@ -361,7 +358,7 @@ function resolveListener(value: unknown): TokenRouterEventListener | undefined {
  */
 function checkRetiredKeysOutliveTokens(keyStore: KeyStore, longestTokenTtl: number): void {
   if (keyStore instanceof MemoryKeyStore && keyStore.maxTokenTtl < longestTokenTtl) {
-    throw invalid(
+    throw invalidOption(
       'keyStore',
       `a key store that keeps retired keys published at least as long as tokens live (${longestTokenTtl} s); pass { maxTokenTtl: ${longestTokenTtl} } to MemoryKeyStore`,
       keyStore,
