@@ -141,10 +141,14 @@ describe('StatementBatch: one statement for the calls that wait', () => {
     const sent: string[][] = [];
     const batch = new StatementBatch<string, string>(async (inputs) => {
       sent.push([...inputs]);
+      if (inputs[0] === 'first') return ['out:first'];
       throw new Error('connection lost');
     }, 1, 10, () => false);
+    const first = batch.call('first', live());
+    // Made while 'first' runs, so a and b share the next statement, which fails.
     const calls = ['a', 'b'].map((input) => batch.call(input, live()));
+    await first;
     for (const call of calls) await expect(call).rejects.toThrow('connection lost');
-    expect(sent).toEqual([['a'], ['b']]);
+    expect(sent).toEqual([['first'], ['a', 'b']]);
   });
 });
