@@ -1,6 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import request from 'supertest';
 import { MemoryKeyStore } from '../lib/index.js';
+import { s256Challenge } from '../lib/pkce.js';
 import { familyIdFor, hashSecret } from '../lib/secrets.js';
 import { CLIENT_ID, harness, ISSUER, postToken, type Harness } from './helpers.js';
 
@@ -106,6 +107,15 @@ describe('token endpoint: success (SPEC "Success")', () => {
     const id = (await jwtVerify(res.body.id_token, await jwks())).payload;
     expect(id).not.toHaveProperty('nonce');
     expect(id).not.toHaveProperty('auth_time');
+  });
+
+  it.each([
+    ['exactly 43 characters, the shortest', 'a'.repeat(43)],
+    ['exactly 128 characters, the longest', '-._~'.repeat(32)],
+  ])('accepts a code_verifier of %s (SPEC input limits: 43–128)', async (_name, verifier) => {
+    const form = await h.issue({ codeChallenge: s256Challenge(verifier) });
+    const res = await postToken(h.app, { ...form, code_verifier: verifier });
+    expect(res.status).toBe(200);
   });
 
   it('returns a refresh token of 96 random bytes, base64url (128 characters)', async () => {
