@@ -29,7 +29,10 @@ const { values: flags } = parseArgs({
     alg: { type: 'string', default: 'RS256,ES256' },
     rounds: { type: 'string' },
     seconds: { type: 'string' },
-    connections: { type: 'string', default: '16' },
+    // Enough to load every target to its capacity: a store's round trips add latency to each
+    // request, and with too few connections that latency, not the endpoint, would cap req/s.
+    // The README ("Concurrency") has the sweep behind 64.
+    connections: { type: 'string', default: '64' },
     'cpu-prof': { type: 'boolean', default: false },
     targets: { type: 'string' },
     save: { type: 'string' },
@@ -144,6 +147,7 @@ async function runRound(server, amount) {
   let next = 0;
   if (profiling) await server.call('profile-start');
   const cpuBefore = await server.call('cpu');
+  const loopBefore = await server.call('loop');
   const started = process.hrtime.bigint();
   let finished = started;
   const result = await autocannon({
@@ -169,6 +173,7 @@ async function runRound(server, amount) {
   });
   const seconds = Number(finished - started) / 1e9;
   const cpuAfter = await server.call('cpu');
+  const loopAfter = await server.call('loop');
   const ok = result.statusCodeStats['200']?.count ?? 0;
   const responses = sum(Object.values(result.statusCodeStats).map((stat) => stat.count));
   if (profiling) keepProfile(server, { ...(await server.call('profile-stop')), benchRequests: responses });
@@ -181,6 +186,7 @@ async function runRound(server, amount) {
     p99: result.latency.p99,
     non200: responses - ok + result.errors + result.timeouts,
     cpuMsPerRequest: cpuMs / Math.max(responses, 1),
+    loopBusy: (loopAfter.active - loopBefore.active) / (loopAfter.active + loopAfter.idle - loopBefore.active - loopBefore.idle),
   };
 }
 
@@ -195,6 +201,7 @@ function summarise(alg, names, rounds) {
       non200: sum(of('non200')),
       requests: sum(of('requests')),
       cpuMsPerRequest: median(of('cpuMsPerRequest')),
+      loopBusy: median(of('loopBusy')),
     };
   }
   const pairs = [...(TARGETS[alg] ?? [])];
@@ -331,10 +338,10 @@ function printReport({ machine: host, settings: used, skippedStores: skipped, wa
   for (const [name, reason] of Object.entries(skipped)) console.log(`store ${name} skipped: ${reason}`);
   for (const result of all) {
     console.log(`\n${result.alg}`);
-    const widths = [16, 9, 9, 9, 8, 12];
-    console.log(line(['target', 'req/s', 'p50 ms', 'p99 ms', 'non-200', 'CPU ms/req'], widths));
+    const widths = [16, 9, 9, 9, 8, 12, 10];
+    console.log(line(['target', 'req/s', 'p50 ms', 'p99 ms', 'non-200', 'CPU ms/req', 'loop busy'], widths));
     for (const [name, stats] of Object.entries(result.targets)) {
-      console.log(line([name, stats.rps.toFixed(0), stats.p50.toFixed(1), stats.p99.toFixed(1), stats.non200, stats.cpuMsPerRequest.toFixed(3)], widths));
+      console.log(line([name, stats.rps.toFixed(0), stats.p50.toFixed(1), stats.p99.toFixed(1), stats.non200, stats.cpuMsPerRequest.toFixed(3), stats.loopBusy.toFixed(2)], widths));
     }
     for (const comparison of result.comparisons) {
       console.log(

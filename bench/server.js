@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
+import { performance } from 'node:perf_hooks';
 import * as lib from '../dist/index.js';
 import { createExampleApp } from '../example-app/app.js';
 import { SPA_CALLBACK_PATH, SPA_CLIENT_ID } from '../example-app/clients.js';
@@ -96,6 +97,7 @@ const operations = {
   'profile-stop': async () => (await profiler.post('Profiler.stop')).profile,
   issue: ({ count }) => issueForms(target, count),
   cpu: () => process.cpuUsage(),
+  loop: () => performance.eventLoopUtilization(),
   jwks: () => target.jwks(),
   exit: async () => {
     await new Promise((resolve) => server.close(resolve));
