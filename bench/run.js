@@ -29,9 +29,9 @@ const { values: flags } = parseArgs({
     alg: { type: 'string', default: 'RS256,ES256' },
     rounds: { type: 'string' },
     seconds: { type: 'string' },
-    // Enough to load every target to its capacity: a store's round trips add latency to each
-    // request, and with too few connections that latency, not the endpoint, would cap req/s.
-    // The README ("Concurrency") has the sweep behind 64.
+    // Enough that a shared store's round trips do not cap req/s: each adds latency to a request,
+    // and with too few connections that wait, not the endpoint, would be the limit. The README
+    // ("Concurrency") has the sweep behind 64.
     connections: { type: 'string', default: '64' },
     'cpu-prof': { type: 'boolean', default: false },
     targets: { type: 'string' },
