@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as lib from '../dist/index.js';
-import { deleteRedisKeys } from './stores.js';
+import { deleteRedisKeys, dropPostgresTables } from './stores.js';
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -104,8 +104,7 @@ async function openPostgres(url) {
     server: 'PostgreSQL',
     serverCpuMs: async () => postgresCpuMs(),
     async close() {
-      const { rows } = await pool.query('SELECT tablename FROM pg_tables WHERE tablename LIKE $1', [`${stem}\\_%`]);
-      for (const { tablename } of rows) await pool.query(`DROP TABLE IF EXISTS "${tablename}"`);
+      await dropPostgresTables(pool, stem);
       await pool.end();
     },
   };

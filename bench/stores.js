@@ -67,9 +67,7 @@ export const STORE_BACKENDS = {
       return {
         stores: { codeStore, refreshTokenStore },
         close: async () => {
-          // The stores' own tables, whatever they named them (the refresh store keeps two).
-          const { rows } = await pool.query('SELECT tablename FROM pg_tables WHERE tablename LIKE $1', [`${stem}\\_%`]);
-          for (const { tablename } of rows) await pool.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`);
+          await dropPostgresTables(pool, stem);
           await pool.end();
         },
       };
@@ -92,6 +90,12 @@ export async function unavailableReason(name, lib) {
     }
   }
   return undefined;
+}
+
+/** Drop the tables named `${stem}_…`: a run's stores' own tables, whatever they named them (the refresh store keeps two). */
+export async function dropPostgresTables(pool, stem) {
+  const { rows } = await pool.query('SELECT tablename FROM pg_tables WHERE tablename LIKE $1', [`${stem}\\_%`]);
+  for (const { tablename } of rows) await pool.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`);
 }
 
 /** Delete every key under `prefix`, found with SCAN (never KEYS: the server may be shared). */
