@@ -94,6 +94,18 @@ describe('MemoryRefreshTokenStore', () => {
     store.close();
   });
 
+  it('a revocation holds until the family\'s end, even past a day from now', async () => {
+    let now = 0;
+    const store = new MemoryRefreshTokenStore({ now: () => now });
+    const longFamily = { ...record, familyExpiresAt: 200_000 };
+    await store.save('r1', longFamily, 100_000);
+    await store.revokeFamily('f');
+    now = 150_000_000;
+    await store.save('r2', longFamily, 199_000);
+    expect((await store.rotate('r2')).outcome).toBe('unknown');
+    store.close();
+  });
+
   it('find gives the record, spent or not, without spending it', async () => {
     const store = new MemoryRefreshTokenStore({ now: () => 0 });
     await store.save('r', record, 1_000);

@@ -39,9 +39,10 @@ export function copyRecord<T extends object>(record: T): T {
   return copy as T;
 }
 
-interface Entry<V> {
-  value: V;
-  expiresAt: EpochSeconds;
+/** What an `ExpiringMap` holds: a value that knows when it expires. */
+export interface Expiring {
+  /** Epoch seconds; from then on the value is gone. */
+  readonly expiresAt: EpochSeconds;
 }
 
 /**
@@ -52,9 +53,13 @@ interface Entry<V> {
  * Keys are also filed by the second they expire at, so a sweep visits only what has expired,
  * not every entry: with 660,000 codes held (1,000 a second), a sweep that walked them all held
  * the event loop for about 240 ms (`npm run bench -- --memory`).
+ *
+ * Values carry their own expiry rather than being wrapped in an entry object: a store holds
+ * one value per live token, and each object held is one more for every garbage collection to
+ * copy and mark (README "Performance", "Held state").
  */
-export class ExpiringMap<V> {
-  readonly #entries = new Map<string, Entry<V>>();
+export class ExpiringMap<V extends Expiring> {
+  readonly #entries = new Map<string, V>();
   /** The keys set to expire at each second. A key deleted or set again since stays listed. */
   readonly #keysBySecond = new Map<EpochSeconds, string[]>();
   /** The seconds of `#keysBySecond`, soonest first. */
@@ -70,18 +75,20 @@ export class ExpiringMap<V> {
 
   /** The live value under `key`, or `undefined`. */
   get(key: string): V | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt * 1000 <= this.#now()) {
+    const value = this.#entries.get(key);
+    if (value === undefined) return undefined;
+    if (value.expiresAt * 1000 <= this.#now()) {
       this.#entries.delete(key);
       return undefined;
     }
-    return entry.value;
+    return value;
   }
 
-  set(key: string, value: V, expiresAt: EpochSeconds): void {
+  /** Keep `value` under `key` until its `expiresAt`. */
+  set(key: string, value: V): void {
+    const { expiresAt } = value;
     const previous = this.#entries.get(key);
-    this.#entries.set(key, { value, expiresAt });
+    this.#entries.set(key, value);
     if (previous?.expiresAt === expiresAt) return;
     let keys = this.#keysBySecond.get(expiresAt);
     if (keys === undefined) {
@@ -107,9 +114,9 @@ export class ExpiringMap<V> {
     for (let second = this.#seconds.peek(); second !== undefined && second * 1000 <= now; second = this.#seconds.peek()) {
       this.#seconds.pop();
       for (const key of this.#keysBySecond.get(second) ?? []) {
-        const entry = this.#entries.get(key);
+        const value = this.#entries.get(key);
         // Set again with a later expiry, the key is filed under that second too.
-        if (entry !== undefined && entry.expiresAt * 1000 <= now) this.#entries.delete(key);
+        if (value !== undefined && value.expiresAt * 1000 <= now) this.#entries.delete(key);
       }
       this.#keysBySecond.delete(second);
     }

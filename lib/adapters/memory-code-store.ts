@@ -4,6 +4,8 @@ import type { AuthorizationCodeGrant, AuthorizationCodeStore, EpochSeconds, Rede
 interface StoredCode {
   grant: AuthorizationCodeGrant;
   redeemed: boolean;
+  /** When the store forgets the code: `save`'s `expiresAt`. */
+  expiresAt: EpochSeconds;
 }
 
 /**
@@ -18,7 +20,7 @@ export class MemoryCodeStore implements AuthorizationCodeStore {
   }
 
   save(key: string, grant: AuthorizationCodeGrant, expiresAt: EpochSeconds): Promise<void> {
-    this.#codes.set(key, { grant: copyRecord(grant), redeemed: false }, expiresAt);
+    this.#codes.set(key, { grant: copyRecord(grant), redeemed: false, expiresAt });
     return Promise.resolve();
   }
 

@@ -5,6 +5,8 @@ import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
 interface StoredToken {
   record: RefreshTokenRecord;
   spent: boolean;
+  /** When the store forgets the token: `save`'s `expiresAt`. */
+  expiresAt: EpochSeconds;
 }
 
 /**
@@ -12,28 +14,34 @@ interface StoredToken {
  * processes. The router warns once when it runs on this store with `NODE_ENV=production`.
  *
  * A revoked family's tokens are not looked for: the family is marked revoked, its tokens answer
- * `'unknown'` from then on, and each is swept at its own expiry. So memory holds each token
- * until it expires and one entry per family, however often the family rotates.
+ * `'unknown'` from then on, and each is swept at its own expiry. A family that was never
+ * revoked has no entry at all: memory holds each token until it expires, and one entry per
+ * revoked family. Every object held per token is one more for each garbage collection to copy
+ * and mark, under a load that saves thousands of tokens a second (README "Performance").
  */
 export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #tokens: ExpiringMap<StoredToken>;
-  /** Each family, until its absolute end: whether it was revoked. */
-  readonly #families: ExpiringMap<{ revoked: boolean }>;
+  /** The revoked families, each until no token of it can be live any more. */
+  readonly #revokedFamilies: ExpiringMap<{ expiresAt: EpochSeconds }>;
+  /**
+   * The latest moment any token saved here stops working, its family's end included (epoch
+   * seconds). No token of any family outlives it, so a revocation remembered until then holds
+   * for all of that family's tokens, without an entry per family to say when the family ends.
+   */
+  #latestEnd: EpochSeconds = 0;
   readonly #now: Clock;
 
   constructor(options: MemoryStoreOptions = {}) {
     const config = resolveMemoryStoreOptions('MemoryRefreshTokenStore', options);
     this.#now = config.now;
     this.#tokens = new ExpiringMap(config);
-    this.#families = new ExpiringMap(config);
+    this.#revokedFamilies = new ExpiringMap(config);
   }
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
-    const family = this.#families.get(record.familyId);
-    if (family?.revoked === true) return Promise.resolve();
-    // Every token of a family carries the family's end, so the first save's expiry holds.
-    if (family === undefined) this.#families.set(record.familyId, { revoked: false }, record.familyExpiresAt);
-    this.#tokens.set(key, { record: copyRecord(record), spent: false }, expiresAt);
+    if (this.#isRevoked(record.familyId)) return Promise.resolve();
+    this.#latestEnd = Math.max(this.#latestEnd, record.familyExpiresAt, expiresAt);
+    this.#tokens.set(key, { record: copyRecord(record), spent: false, expiresAt });
     return Promise.resolve();
   }
 
@@ -51,23 +59,28 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   }
 
   revokeFamily(familyId: string): Promise<void> {
-    const family = this.#families.get(familyId);
-    // Remembered as long as the family could live, so a late save cannot revive it.
-    if (family !== undefined) family.revoked = true;
-    else this.#families.set(familyId, { revoked: true }, Math.floor(this.#now() / 1000) + UNSEEN_FAMILY_REVOCATION_TTL);
+    if (this.#isRevoked(familyId)) return Promise.resolve();
+    // A family never seen may have its first token still on its way to `save`: remembered at
+    // least that long, so a late save cannot revive it.
+    const unseenEnd = Math.floor(this.#now() / 1000) + UNSEEN_FAMILY_REVOCATION_TTL;
+    this.#revokedFamilies.set(familyId, { expiresAt: Math.max(this.#latestEnd, unseenEnd) });
     return Promise.resolve();
   }
 
   /** Stop the sweep timers. */
   close(): void {
     this.#tokens.close();
-    this.#families.close();
+    this.#revokedFamilies.close();
+  }
+
+  #isRevoked(familyId: string): boolean {
+    return this.#revokedFamilies.get(familyId) !== undefined;
   }
 
   /** The stored token, unless it expired or its family was revoked. */
   #live(key: string): StoredToken | undefined {
     const stored = this.#tokens.get(key);
-    if (stored === undefined || this.#families.get(stored.record.familyId)?.revoked === true) return undefined;
+    if (stored === undefined || this.#isRevoked(stored.record.familyId)) return undefined;
     return stored;
   }
 }
