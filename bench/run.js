@@ -144,6 +144,9 @@ async function benchAlgorithm(alg) {
 /** One round against one target: issue `amount` codes, redeem each once, measure. */
 async function runRound(server, amount) {
   const forms = await server.call('issue', { count: amount });
+  // Every target collects what issuing codes (and sending them here) left behind before it is
+  // measured, so that no round pays for the bench's own setup.
+  await server.call('collect');
   let next = 0;
   if (profiling) await server.call('profile-start');
   const cpuBefore = await server.call('cpu');
@@ -251,6 +254,7 @@ function writeProfiles(alg, servers) {
 function startServer(name, alg) {
   const [kind, store] = name.split(':');
   const child = fork(join(ROOT, 'bench/server.js'), [JSON.stringify({ kind, alg, store })], {
+    execArgv: [...process.execArgv, '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map();
