@@ -3,10 +3,11 @@
 // Memory stays flat: on a MemoryCodeStore with an injected clock, N codes are issued and redeemed
 // and N more issued and never redeemed, at a steady simulated rate; the store's sweep runs every
 // 60 simulated seconds, as its timer would. Once every code has expired and been swept, the heap
-// (after a full GC) must be back within 50 MB of where it started.
+// (after a full GC) must be back within 50 MB of where it started. Then, for scale, what a held
+// refresh token costs on a MemoryRefreshTokenStore (the router saves one a token response).
 import { parseArgs } from 'node:util';
-import { issueAuthorizationCode, MemoryCodeStore } from '../dist/index.js';
-import { hashSecret } from '../dist/secrets.js';
+import { issueAuthorizationCode, MemoryCodeStore, MemoryRefreshTokenStore } from '../dist/index.js';
+import { familyIdFor, hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../dist/secrets.js';
 
 const { values: flags } = parseArgs({
   options: { codes: { type: 'string', default: '1000000' }, json: { type: 'boolean', default: false } },
@@ -98,7 +99,29 @@ sweepIfDue();
 const endHeap = heapAfterGc();
 store.close();
 
+/** Heap bytes a held refresh token costs, once garbage is collected: as the router saves them. */
+async function bytesPerHeldRefreshToken(count) {
+  const tokens = new MemoryRefreshTokenStore({ now, sweepIntervalMs: 2 ** 31 - 1 });
+  const before = heapAfterGc();
+  const iat = Math.floor(clock / 1000);
+  for (let index = 0; index < count; index++) {
+    const record = {
+      clientId: 'example-spa',
+      subject: `user-${index}`,
+      scope: ['openid'],
+      familyId: familyIdFor(hashSecret(randomSecret(32))),
+      familyExpiresAt: iat + 30 * 86_400,
+      expiresAt: iat + 14 * 86_400,
+    };
+    await tokens.save(hashSecret(randomSecret(REFRESH_TOKEN_BYTES)), record, record.expiresAt);
+  }
+  const bytes = (heapAfterGc() - before) / count;
+  tokens.close();
+  return bytes;
+}
+
 const result = {
+  bytesPerHeldRefreshToken: Math.round(await bytesPerHeldRefreshToken(100_000)),
   codesIssued: 2 * CODES,
   codesRedeemed: redeemed,
   simulatedSeconds: Math.round((2 * CODES) / RATE),
@@ -126,5 +149,6 @@ if (flags.json) {
     `  heap after GC: ${result.startHeapMB} MB at the start, ${result.endHeapMB} MB at the end ` +
       `(growth ${result.growthMB} MB, limit ${result.limitMB} MB; peak ${result.peakHeapMB} MB): ${result.met ? 'met' : 'NOT MET'}`,
   );
+  console.log(`MemoryRefreshTokenStore: ${result.bytesPerHeldRefreshToken} bytes of heap a held refresh token (100000 saved)`);
 }
 process.exitCode = result.met ? 0 : 1;
