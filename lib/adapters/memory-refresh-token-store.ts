@@ -17,7 +17,7 @@ interface StoredToken {
  * `'unknown'` from then on, and each is swept at its own expiry. A family that was never
  * revoked has no entry at all: memory holds each token until it expires, and one entry per
  * revoked family. Every object held per token is one more for each garbage collection to copy
- * and mark, under a load that saves thousands of tokens a second (README "Performance").
+ * and mark, under a load that saves thousands of tokens a second (README "Performance", item 16).
  */
 export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #tokens: ExpiringMap<StoredToken>;
