@@ -106,6 +106,30 @@ describe('MemoryRefreshTokenStore', () => {
     store.close();
   });
 
+  it('a revoked token saved to outlive its family\'s end stays revoked until it expires', async () => {
+    let now = 0;
+    const store = new MemoryRefreshTokenStore({ now: () => now });
+    await store.save('r', record, 300_000);
+    await store.revokeFamily('f');
+    now = 250_000_000;
+    expect((await store.rotate('r')).outcome).toBe('unknown');
+    store.close();
+  });
+
+  it('a save with a NaN expiry does not keep later revocations from expiring', async () => {
+    let now = 0;
+    const store = new MemoryRefreshTokenStore({ now: () => now });
+    await store.save('bad', { ...record, familyId: 'g', familyExpiresAt: Number.NaN }, Number.NaN);
+    await store.save('r', record, 1_000);
+    await store.revokeFamily('f');
+    // Remembered until the family's end (5,000 s) and at least a day, not for ever: past both,
+    // a token saved into the family is kept again.
+    now = 90_000_000;
+    await store.save('r2', { ...record, familyExpiresAt: 200_000 }, 100_000);
+    expect((await store.rotate('r2')).outcome).toBe('rotated');
+    store.close();
+  });
+
   it('find gives the record, spent or not, without spending it', async () => {
     const store = new MemoryRefreshTokenStore({ now: () => 0 });
     await store.save('r', record, 1_000);

@@ -110,8 +110,9 @@ async function bytesPerHeldRefreshToken(count) {
       subject: `user-${index}`,
       scope: ['openid'],
       familyId: familyIdFor(hashSecret(randomSecret(32))),
-      familyExpiresAt: iat + 30 * 86_400,
-      expiresAt: iat + 14 * 86_400,
+      // The router's default lifetimes: a family 90 days, a token 30.
+      familyExpiresAt: iat + 90 * 86_400,
+      expiresAt: iat + 30 * 86_400,
     };
     await tokens.save(hashSecret(randomSecret(REFRESH_TOKEN_BYTES)), record, record.expiresAt);
   }

@@ -5,7 +5,7 @@ interface StoredCode {
   grant: AuthorizationCodeGrant;
   redeemed: boolean;
   /** When the store forgets the code: `save`'s `expiresAt`. */
-  expiresAt: EpochSeconds;
+  readonly expiresAt: EpochSeconds;
 }
 
 /**

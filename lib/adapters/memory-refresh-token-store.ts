@@ -6,7 +6,7 @@ interface StoredToken {
   record: RefreshTokenRecord;
   spent: boolean;
   /** When the store forgets the token: `save`'s `expiresAt`. */
-  expiresAt: EpochSeconds;
+  readonly expiresAt: EpochSeconds;
 }
 
 /**
@@ -16,7 +16,7 @@ interface StoredToken {
  * A revoked family's tokens are not looked for: the family is marked revoked, its tokens answer
  * `'unknown'` from then on, and each is swept at its own expiry. A family that was never
  * revoked has no entry at all: memory holds each token until it expires, and one entry per
- * revoked family. Every object held per token is one more for each garbage collection to copy
+ * revoked family, until no token saved before the revocation can be live. Every object held per token is one more for each garbage collection to copy
  * and mark, under a load that saves thousands of tokens a second (README "Performance", item 16).
  */
 export class MemoryRefreshTokenStore implements RefreshTokenStore {
@@ -24,9 +24,11 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   /** The revoked families, each until no token of it can be live any more. */
   readonly #revokedFamilies: ExpiringMap<{ expiresAt: EpochSeconds }>;
   /**
-   * The latest moment any token saved here stops working, its family's end included (epoch
-   * seconds). No token of any family outlives it, so a revocation remembered until then holds
-   * for all of that family's tokens, without an entry per family to say when the family ends.
+   * The latest moment any token saved here stops working, or any family ends (epoch seconds).
+   * No token saved so far outlives it, and the router stamps every later token of a family to
+   * end by the family's end, so a revocation remembered until then holds for all of that
+   * family's tokens, without an entry per family to say when the family ends. It only rises:
+   * with families of different lengths, a revocation is remembered as long as the longest.
    */
   #latestEnd: EpochSeconds = 0;
   readonly #now: Clock;
@@ -40,7 +42,10 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
     if (this.#isRevoked(record.familyId)) return Promise.resolve();
-    this.#latestEnd = Math.max(this.#latestEnd, record.familyExpiresAt, expiresAt);
+    // Compared one by one, so that a NaN is passed over rather than kept for good (Math.max
+    // would give NaN, and every later revocation would never expire).
+    if (expiresAt > this.#latestEnd) this.#latestEnd = expiresAt;
+    if (record.familyExpiresAt > this.#latestEnd) this.#latestEnd = record.familyExpiresAt;
     this.#tokens.set(key, { record: copyRecord(record), spent: false, expiresAt });
     return Promise.resolve();
   }
@@ -60,8 +65,8 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
 
   revokeFamily(familyId: string): Promise<void> {
     if (this.#isRevoked(familyId)) return Promise.resolve();
-    // A family never seen may have its first token still on its way to `save`: remembered at
-    // least that long, so a late save cannot revive it.
+    // Remembered until no token saved so far can be live, and at least a day: a family never
+    // seen may have its first token still on its way to `save`, which must not revive it.
     const unseenEnd = Math.floor(this.#now() / 1000) + UNSEEN_FAMILY_REVOCATION_TTL;
     this.#revokedFamilies.set(familyId, { expiresAt: Math.max(this.#latestEnd, unseenEnd) });
     return Promise.resolve();
