@@ -16,8 +16,9 @@ interface StoredToken {
  * A revoked family's tokens are not looked for: the family is marked revoked, its tokens answer
  * `'unknown'` from then on, and each is swept at its own expiry. A family that was never
  * revoked has no entry at all: memory holds each token until it expires, and one entry per
- * revoked family, until no token saved before the revocation can be live. Every object held per token is one more for each garbage collection to copy
- * and mark, under a load that saves thousands of tokens a second (README "Performance", item 16).
+ * revoked family, until no token saved before the revocation can be live. Every object held
+ * per token is one more for each garbage collection to copy and mark, under a load that saves
+ * thousands of tokens a second (README "Performance", item 16).
  */
 export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #tokens: ExpiringMap<StoredToken>;
