@@ -149,8 +149,7 @@ async function runRound(server, amount) {
   await server.call('collect');
   let next = 0;
   if (profiling) await server.call('profile-start');
-  const cpuBefore = await server.call('cpu');
-  const loopBefore = await server.call('loop');
+  const before = await server.call('usage');
   const started = process.hrtime.bigint();
   let finished = started;
   const result = await autocannon({
@@ -175,12 +174,11 @@ async function runRound(server, amount) {
     ],
   });
   const seconds = Number(finished - started) / 1e9;
-  const cpuAfter = await server.call('cpu');
-  const loopAfter = await server.call('loop');
+  const after = await server.call('usage');
   const ok = result.statusCodeStats['200']?.count ?? 0;
   const responses = sum(Object.values(result.statusCodeStats).map((stat) => stat.count));
   if (profiling) keepProfile(server, { ...(await server.call('profile-stop')), benchRequests: responses });
-  const cpuMs = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000;
+  const cpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000;
   if (next !== amount) throw new Error(`${server.name}: ${next} codes sent for ${amount} requests`);
   return {
     requests: responses,
@@ -189,7 +187,7 @@ async function runRound(server, amount) {
     p99: result.latency.p99,
     non200: responses - ok + result.errors + result.timeouts,
     cpuMsPerRequest: cpuMs / Math.max(responses, 1),
-    loopBusy: (loopAfter.active - loopBefore.active) / (loopAfter.active + loopAfter.idle - loopBefore.active - loopBefore.idle),
+    loopBusy: (after.loop.active - before.loop.active) / (after.loop.active + after.loop.idle - before.loop.active - before.loop.idle),
   };
 }
 

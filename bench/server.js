@@ -104,8 +104,8 @@ const operations = {
     global.gc?.({ type: 'minor' });
     return true;
   },
-  cpu: () => process.cpuUsage(),
-  loop: () => performance.eventLoopUtilization(),
+  // Read together, so that both cover the same window of a round.
+  usage: () => ({ cpu: process.cpuUsage(), loop: performance.eventLoopUtilization() }),
   jwks: () => target.jwks(),
   exit: async () => {
     await new Promise((resolve) => server.close(resolve));
