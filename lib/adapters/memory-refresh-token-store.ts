@@ -1,4 +1,4 @@
-import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type MemoryStoreOptions } from './expiring-map.js';
+import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type Expiring, type MemoryStoreOptions } from './expiring-map.js';
 import type { Clock, EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
 import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
 
@@ -23,7 +23,7 @@ interface StoredToken {
 export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #tokens: ExpiringMap<StoredToken>;
   /** The revoked families, each until no token of it can be live any more. */
-  readonly #revokedFamilies: ExpiringMap<{ expiresAt: EpochSeconds }>;
+  readonly #revokedFamilies: ExpiringMap<Expiring>;
   /**
    * The latest moment any token saved here stops working, or any family ends (epoch seconds).
    * No token saved so far outlives it, and the router stamps every later token of a family to
