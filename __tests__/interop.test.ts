@@ -122,7 +122,7 @@ describe.each(['RS256', 'ES256'] as const)('interop, %s', (alg) => {
       expect(tokens.token_type).toBe('bearer');
       expect(tokens.expires_in).toBeGreaterThan(290);
       expect(tokens.scope).toBe('openid profile');
-      expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{128}$/);
+      expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{84}$/);
       expect(tokens.claims()).toMatchObject({ iss: provider.issuer, aud: CLIENT_ID, sub: SUBJECT, nonce, auth_time: authTime, acr: 'urn:example:loa:2', amr: ['pwd'] });
     });
 

@@ -22,7 +22,7 @@ describe('refresh grant: success (RFC 6749 §6)', () => {
     expect(res.headers['pragma']).toBe('no-cache');
     expect(res.body.token_type).toBe('Bearer');
     expect(res.body.scope).toBe('openid');
-    expect(res.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{128}$/);
+    expect(res.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{84}$/);
     expect(res.body.refresh_token).not.toBe(first.refresh_token);
     expect(res.body.access_token).not.toBe(first.access_token);
   });
@@ -252,9 +252,12 @@ describe('refresh grant: lifetimes', () => {
   it('the store is told the idle expiry, capped by the family\'s end', async () => {
     const h = await harness({ now: () => 1_700_000_000_000, refreshTokenTtl: 3600 });
     const save = jest.spyOn(h.refreshTokenStore, 'save');
+    const rotateAndSave = jest.spyOn(h.refreshTokenStore, 'rotateAndSave');
     const first = await signIn(h);
     await postToken(h.app, refreshForm(first.refresh_token!));
-    expect(save.mock.calls.map((call) => call[2])).toEqual([1_700_003_600, 1_700_003_600]);
+    // The first token is saved by the code exchange; its successor by the atomic rotation.
+    expect(save.mock.calls.map((call) => call[2])).toEqual([1_700_003_600]);
+    expect(rotateAndSave.mock.calls.map((call) => call[1].expiresAt)).toEqual([1_700_003_600]);
     h.close();
   });
 });

@@ -118,9 +118,11 @@ describe('token endpoint: success (SPEC "Success")', () => {
     expect(res.status).toBe(200);
   });
 
-  it('returns a refresh token of 96 random bytes, base64url (128 characters)', async () => {
-    const res = await redeem();
-    expect(res.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{128}$/);
+  it('returns a refresh token of 128 characters: its family\'s id, a dot, then 504 random bits, base64url', async () => {
+    const form = await h.issue();
+    const res = await postToken(h.app, form);
+    expect(res.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{84}$/);
+    expect(res.body.refresh_token.slice(0, 43)).toBe(familyIdFor(hashSecret(form.code!)));
   });
 
   it('stores the refresh token only as a hash, with a family id derived from the code', async () => {

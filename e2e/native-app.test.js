@@ -41,7 +41,7 @@ describe('a native app signs in with a loopback redirect URI (RFC 8252)', () => 
     expect(response.get('iss')).toBe(host.issuer);
     const { tokens, idTokenClaims } = await finishSignIn({ endpoints, pending, response });
     expect(tokens).toMatchObject({ token_type: 'Bearer', scope: 'openid profile' });
-    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{128}$/);
+    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{84}$/);
     expect(idTokenClaims).toMatchObject({
       iss: host.issuer,
       sub: 'user-bob',

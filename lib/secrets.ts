@@ -34,8 +34,35 @@ export function randomSecret(bytes: number): string {
 /** Authorization codes: 32 random bytes (256 bits), 43 characters. */
 export const CODE_BYTES = 32;
 
-/** Refresh tokens: 96 random bytes, 128 characters (SPEC "Success"). */
+/** Refresh tokens of earlier versions: 96 random bytes, 128 characters. */
 export const REFRESH_TOKEN_BYTES = 96;
+
+/** The random part of a refresh token: 63 bytes (504 bits), 84 characters. */
+const REFRESH_TOKEN_RANDOM_BYTES = 63;
+
+/** Family ids are SHA-256 hashes, base64url: 43 characters. */
+const FAMILY_ID_LENGTH = 43;
+
+/**
+ * A new refresh token of the family `familyId`: the family's id, a `.`, then 504 random bits,
+ * base64url; 128 characters in all. The token names its family so that a store which keeps a
+ * family's keys together (one Redis Cluster hash slot) finds the token there, with no index in
+ * another slot, and can rotate it and save its successor in one atomic step. The id is no secret
+ * (it is derived from the code's hash, and only says which tokens belong together); the random
+ * part is what makes the token unguessable.
+ */
+export function newRefreshToken(familyId: string): string {
+  return `${familyId}.${randomSecret(REFRESH_TOKEN_RANDOM_BYTES)}`;
+}
+
+/**
+ * The family a presented refresh token names, or `undefined` for a token without one (issued by
+ * an earlier version). A hint only: it comes from the client, and stores check it against the
+ * token's key.
+ */
+export function familyNamedBy(token: string): string | undefined {
+  return token.length === FAMILY_ID_LENGTH + 1 + 84 && token[FAMILY_ID_LENGTH] === '.' ? token.slice(0, FAMILY_ID_LENGTH) : undefined;
+}
 
 /**
  * The id of the refresh-token family born from a code, derived from the code's hash so that a

@@ -1,4 +1,4 @@
-import type { SigningKey } from './adapters/interfaces.js';
+import type { AtomicCodeExchange, SigningKey } from './adapters/interfaces.js';
 import { findRegisteredClient } from './clients.js';
 import { exchangeCode } from './code-grant.js';
 import { rejectAmbiguous, type ParsedForm } from './form-body.js';
@@ -11,10 +11,13 @@ import { parametersOfGrant, TOKEN_PARAMETERS, validateTokenRequest } from './val
 
 /** The token endpoint: `POST {tokenPath}`, plus its CORS preflight. */
 export function tokenEndpoint(config: RouterConfig) {
+  // Asked once: whether the code store can redeem a code and store its first refresh token in one
+  // atomic step with this refresh-token store (the same backend and server).
+  const codeExchange = config.codeStore.atomicExchange?.(config.refreshTokenStore);
   return formPostEndpoint(config, {
     endpoint: 'token',
     parameters: TOKEN_PARAMETERS,
-    handle: (form, state) => exchange(config, form, state),
+    handle: (form, state) => exchange(config, codeExchange, form, state),
   });
 }
 
@@ -23,7 +26,12 @@ export function tokenEndpoint(config: RouterConfig) {
  * answers. Steps 1 to 6 are the same for every grant type; from step 7 on, each grant has its
  * own module.
  */
-async function exchange(config: RouterConfig, form: ParsedForm, state: RequestState): Promise<TokenResponse> {
+async function exchange(
+  config: RouterConfig,
+  codeExchange: AtomicCodeExchange | undefined,
+  form: ParsedForm,
+  state: RequestState,
+): Promise<TokenResponse> {
   const { trail } = state;
   // 1. Repeated or bracketed parameters, of those this request's grant type reads.
   rejectAmbiguous(form, parametersOfGrant(form.params.grant_type));
@@ -42,7 +50,7 @@ async function exchange(config: RouterConfig, form: ParsedForm, state: RequestSt
   // 6. A signing key, before the code or token is spent: a key outage must not cost the user it.
   const key = await signingKey(config);
   return request.grant_type === 'authorization_code'
-    ? exchangeCode(config, request, client, key, trail)
+    ? exchangeCode(config, codeExchange, request, client, key, trail)
     : exchangeRefreshToken(config, request, key, trail);
 }
 

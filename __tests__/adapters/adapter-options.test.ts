@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { familyIdFor } from '../../lib/secrets.js';
 import {
   ConfigurationError,
   PostgresCodeStore,
@@ -103,7 +104,9 @@ describe('Redis scripts go by SHA-1, and are sent in full when the server lacks 
       },
     };
     expect(await new RedisCodeStore({ client, prefix: 'p:' }).redeem('k')).toEqual({ outcome: 'unknown' });
-    expect(calls).toEqual(['evalsha 40 1 p:code:k', 'eval true 1 p:code:k']);
+    // The code's key, in its family's hash slot; then, for a code of 0.1.0, its key of then.
+    const slotted = `p:code:{${familyIdFor('k')}}:k`;
+    expect(calls).toEqual([`evalsha 40 1 ${slotted}`, `eval true 1 ${slotted}`, 'evalsha 40 1 p:code:k', 'eval true 1 p:code:k']);
   });
 
   it('passes any other error on, without retrying', async () => {

@@ -62,7 +62,38 @@ export interface AuthorizationCodeStore {
    * `'unknown'`: never issued, or expired. Rejects only when the store is unreachable.
    */
   redeem(key: string): Promise<RedeemResult>;
+  /**
+   * Optional. How this store redeems a code and starts its refresh-token family in
+   * `refreshTokenStore` as one atomic step, or `undefined` when it cannot with that store (another
+   * backend, another server). The router asks once, at `createTokenRouter`.
+   *
+   * With an exchange, a 503 never costs the user the code: the redeem and the save of the first
+   * refresh token succeed or fail together. Without one, the router redeems, then saves, and a
+   * save that fails leaves the code spent (README "When the store is down").
+   */
+  atomicExchange?(refreshTokenStore: RefreshTokenStore): AtomicCodeExchange | undefined;
 }
+
+/** The first refresh token of the family a code exchange starts. */
+export interface FirstRefreshToken {
+  /** The token's key (its hash), as `RefreshTokenStore.save` would get it. */
+  key: string;
+  /** The family's id: `record.familyId` of every token of the family. */
+  familyId: string;
+  /** When the family ends (epoch seconds): `record.familyExpiresAt`. */
+  familyExpiresAt: EpochSeconds;
+  /** When this token stops working unless rotated (epoch seconds): `record.expiresAt`, and the `save` expiry. */
+  expiresAt: EpochSeconds;
+}
+
+/**
+ * Redeem the code under `codeKey` and, only when this call redeems it (`'redeemed'`) and the
+ * family is not revoked, save `first` into the paired refresh-token store, in one atomic step:
+ * either both take effect or neither does. The saved record is
+ * {@link firstRefreshTokenRecord}`(grant, first)`. On `'replayed'` or `'unknown'` nothing is saved.
+ * Rejects only when the store is unreachable, and then nothing took effect.
+ */
+export type AtomicCodeExchange = (codeKey: string, first: FirstRefreshToken) => Promise<RedeemResult>;
 
 /** What a refresh token stands for, stored under the token's hash. */
 export interface RefreshTokenRecord {
@@ -110,8 +141,25 @@ export interface RefreshTokenStore {
    * Atomically spend a token for rotation. Of concurrent callers, exactly one sees `'rotated'`;
    * a token spent before gives `'reused'` (the caller then revokes its family).
    * `'unknown'`: never issued, expired, or its family revoked.
+   *
+   * `familyHint`, when given, is the family id the presented token names (refresh tokens begin
+   * with their family's id, README "Refresh tokens"): a store that keeps a family's tokens
+   * together (one Redis Cluster hash slot, say) may look there without an index. It comes from
+   * the client, so it is only a hint: a token stored under `key` in another family is `'unknown'`
+   * when looked for under the hint. Stores that look tokens up by `key` alone ignore it.
    */
-  rotate(key: string): Promise<RotateResult>;
+  rotate(key: string, familyHint?: string): Promise<RotateResult>;
+  /**
+   * Optional. Rotate the token under `key` and, only when this call rotates it (`'rotated'`),
+   * save its successor in the same atomic step: either both take effect or neither does. The
+   * successor's record is the rotated record with `expiresAt` set to the earlier of
+   * `successor.expiresAt` and the record's `familyExpiresAt`; it is kept until that moment. On
+   * `'reused'` or `'unknown'` nothing is saved. Without this method, the router rotates and then
+   * saves, and a save that fails costs the user the family (README "When the store is down").
+   *
+   * `familyHint` is the family the presented token names (see {@link RefreshTokenStore.rotate}).
+   */
+  rotateAndSave?(key: string, successor: { key: string; expiresAt: EpochSeconds }, familyHint?: string): Promise<RotateResult>;
   /** Revoke every token of a family (all tokens descended from one authorization code). */
   revokeFamily(familyId: string): Promise<void>;
   /**
@@ -123,7 +171,7 @@ export interface RefreshTokenStore {
    * `rotate` to learn its client, so a revocation request from another client, though refused,
    * still costs the token.
    */
-  find?(key: string): Promise<RefreshTokenRecord | undefined>;
+  find?(key: string, familyHint?: string): Promise<RefreshTokenRecord | undefined>;
 }
 
 /** A key that signs tokens. */

@@ -1,5 +1,14 @@
 import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type MemoryStoreOptions } from './expiring-map.js';
-import type { AuthorizationCodeGrant, AuthorizationCodeStore, EpochSeconds, RedeemResult } from './interfaces.js';
+import type {
+  AtomicCodeExchange,
+  AuthorizationCodeGrant,
+  AuthorizationCodeStore,
+  EpochSeconds,
+  RedeemResult,
+  RefreshTokenStore,
+} from './interfaces.js';
+import { MemoryRefreshTokenStore } from './memory-refresh-token-store.js';
+import { firstRefreshTokenRecord } from './refresh-records.js';
 
 interface StoredCode {
   grant: AuthorizationCodeGrant;
@@ -31,6 +40,21 @@ export class MemoryCodeStore implements AuthorizationCodeStore {
     const outcome = stored.redeemed ? 'replayed' : 'redeemed';
     stored.redeemed = true;
     return Promise.resolve({ outcome, grant: stored.grant });
+  }
+
+  /**
+   * With a `MemoryRefreshTokenStore`: the redeem and the first token's save run in one turn of
+   * the event loop, so nothing can come between them, and neither can fail halfway.
+   */
+  atomicExchange(refreshTokenStore: RefreshTokenStore): AtomicCodeExchange | undefined {
+    if (!(refreshTokenStore instanceof MemoryRefreshTokenStore)) return undefined;
+    return async (codeKey, first) => {
+      const result = await this.redeem(codeKey);
+      if (result.outcome === 'redeemed') {
+        await refreshTokenStore.save(first.key, firstRefreshTokenRecord(result.grant, first), first.expiresAt);
+      }
+      return result;
+    };
   }
 
   /** How many codes are held, including expired ones not yet swept. */

@@ -1,5 +1,6 @@
 import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type Expiring, type MemoryStoreOptions } from './expiring-map.js';
 import type { Clock, EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
+import { successorRecord } from './refresh-records.js';
 import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
 
 interface StoredToken {
@@ -57,6 +58,17 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const outcome = stored.spent ? 'reused' : 'rotated';
     stored.spent = true;
     return Promise.resolve({ outcome, record: copyRecord(stored.record) });
+  }
+
+  rotateAndSave(key: string, successor: { key: string; expiresAt: EpochSeconds }): Promise<RotateResult> {
+    const stored = this.#live(key);
+    if (stored === undefined) return Promise.resolve({ outcome: 'unknown' });
+    if (stored.spent) return Promise.resolve({ outcome: 'reused', record: copyRecord(stored.record) });
+    stored.spent = true;
+    // In the same turn of the event loop as the rotation: nothing can come between the two.
+    const next = successorRecord(stored.record, successor.expiresAt);
+    this.#tokens.set(successor.key, { record: copyRecord(next), spent: false, expiresAt: next.expiresAt ?? successor.expiresAt });
+    return Promise.resolve({ outcome: 'rotated', record: copyRecord(stored.record) });
   }
 
   find(key: string): Promise<RefreshTokenRecord | undefined> {

@@ -1,5 +1,15 @@
 import { bounded } from './bounded-call.js';
-import type { AuthorizationCodeGrant, AuthorizationCodeStore, EpochSeconds, RedeemResult } from './interfaces.js';
+import type {
+  AtomicCodeExchange,
+  AuthorizationCodeGrant,
+  AuthorizationCodeStore,
+  EpochSeconds,
+  FirstRefreshToken,
+  RedeemResult,
+  RefreshTokenStore,
+} from './interfaces.js';
+import { postgresRefreshLayout, type PostgresRefreshLayout } from './postgres-refresh-token-store.js';
+import { CARRIED_FIELDS } from './refresh-records.js';
 import {
   resolvePostgresOptions,
   runMigration,
@@ -85,7 +95,12 @@ WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_has
   /** One statement for the redeems of `keys`; a key given twice is redeemed once, then replayed. */
   async #redeemAll(keys: readonly string[]): Promise<RedeemResult[]> {
     const { rows } = await runStatement(this.#config, this.#sql.redeem, [keys, this.#config.now()]);
-    const found = new Map((rows as RedeemRow[]).map((row) => [row.code_hash, row]));
+    return this.#answer(keys, rows as RedeemRow[]);
+  }
+
+  /** Each key's outcome from a redeem's rows: a key given twice is redeemed once, then replayed. */
+  #answer(keys: readonly string[], rows: readonly RedeemRow[]): RedeemResult[] {
+    const found = new Map(rows.map((row) => [row.code_hash, row]));
     const answered = new Set<string>();
     return keys.map((key): RedeemResult => {
       const row = found.get(key);
@@ -96,6 +111,33 @@ WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_has
     });
   }
 
+  /**
+   * With a `PostgresRefreshTokenStore` on the same pool (so the same database): one statement
+   * that redeems the codes of every exchange waiting, as `redeem` does, and inserts the first
+   * refresh token of each code it redeemed. One statement is one transaction: both or neither.
+   */
+  atomicExchange(refreshTokenStore: RefreshTokenStore): AtomicCodeExchange | undefined {
+    const refresh = postgresRefreshLayout(refreshTokenStore);
+    if (refresh === undefined || refresh.pool !== this.#config.pool) return undefined;
+    const sql = exchangeStatement(this.#config.table.qualified, refresh);
+    const exchanges = sharedStatement((inputs: readonly Exchange[]) => this.#exchangeAll(sql, inputs));
+    return (codeKey, first) =>
+      bounded('PostgresCodeStore.atomicExchange', this.#config.timeoutMs, (onDeadline) => exchanges.call({ codeKey, first }, onDeadline));
+  }
+
+  async #exchangeAll(sql: Statement, inputs: readonly Exchange[]): Promise<RedeemResult[]> {
+    const wanted = inputs.map(({ codeKey, first }, ord) => ({
+      ord,
+      code_hash: codeKey,
+      token_hash: first.key,
+      family_id: first.familyId,
+      family_expires_at: first.familyExpiresAt,
+      expires_at: first.expiresAt,
+    }));
+    const { rows } = await runStatement(this.#config, sql, [JSON.stringify(wanted), this.#config.now(), CARRIED_FIELDS]);
+    return this.#answer(inputs.map((input) => input.codeKey), rows as RedeemRow[]);
+  }
+
   /** Delete the rows of expired codes, redeemed or not; resolves to how many went. */
   deleteExpired(): Promise<number> {
     return bounded('PostgresCodeStore.deleteExpired', this.#config.timeoutMs, async () => {
@@ -103,4 +145,55 @@ WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_has
       return result.rowCount ?? 0;
     });
   }
+}
+
+/** One exchange waiting for the next statement. */
+interface Exchange {
+  codeKey: string;
+  first: FirstRefreshToken;
+}
+
+/**
+ * The exchange statement: `redeem`'s locking and UPDATE, then the INSERT of the first token of
+ * each code this statement redeemed (the first exchange given for it, by `ord`, as `#answer`
+ * gives `'redeemed'` to the first), unless its family was revoked. The record is the grant's
+ * carried members ($3) and the family's: what `firstRefreshTokenRecord` builds.
+ * $1: the exchanges as a JSON array; $2: now, epoch milliseconds.
+ */
+function exchangeStatement(codes: string, refresh: PostgresRefreshLayout): Statement {
+  const now = 'to_timestamp($2::double precision / 1000)';
+  return statement(`WITH wanted AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(ord int, code_hash text, token_hash text, family_id text,
+    family_expires_at double precision, expires_at double precision)
+),
+locked AS (
+  SELECT t.code_hash FROM ${codes} AS t
+  WHERE t.code_hash IN (SELECT code_hash FROM wanted) AND t.expires_at > ${now} AND t.redeemed_at IS NULL
+  ORDER BY t.code_hash
+  FOR UPDATE OF t
+),
+won AS (
+  UPDATE ${codes} AS t SET redeemed_at = ${now}
+  FROM locked WHERE t.code_hash = locked.code_hash AND t.redeemed_at IS NULL
+  RETURNING t.code_hash, t.grant_data
+),
+first AS (
+  SELECT DISTINCT ON (w.code_hash) w.*, won.grant_data FROM wanted AS w JOIN won USING (code_hash)
+  ORDER BY w.code_hash, w.ord
+),
+saved AS (
+  INSERT INTO ${refresh.table} (token_hash, family_id, record, expires_at, family_expires_at)
+  SELECT f.token_hash, f.family_id,
+    COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each(f.grant_data) WHERE key = ANY ($3::text[])), '{}'::jsonb)
+      || jsonb_build_object('familyId', f.family_id, 'familyExpiresAt', f.family_expires_at, 'expiresAt', f.expires_at),
+    to_timestamp(f.expires_at), to_timestamp(f.family_expires_at)
+  FROM first AS f
+  WHERE NOT EXISTS (SELECT 1 FROM ${refresh.revoked} AS r WHERE r.family_id = f.family_id AND r.expires_at > ${now})
+  RETURNING 1
+)
+SELECT code_hash, grant_data, false AS replayed FROM won
+UNION ALL
+SELECT t.code_hash, t.grant_data, true AS replayed FROM ${codes} AS t
+WHERE t.code_hash IN (SELECT code_hash FROM wanted) AND t.expires_at > ${now}
+  AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_hash = t.code_hash)`);
 }

@@ -36,7 +36,7 @@ interface RotateRow {
  */
 export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #config: PostgresStoreConfig;
-  readonly #sql: { insert: Statement; rotate: Statement; find: Statement; revoke: Statement; deleteExpired: Statement };
+  readonly #sql: { insert: Statement; rotate: Statement; rotateAndSave: Statement; find: Statement; revoke: Statement; deleteExpired: Statement };
   readonly #saves: StatementBatch<string, void>;
 
   constructor(options: PostgresStoreOptions) {
@@ -67,6 +67,24 @@ SELECT record, false AS reused FROM won
 UNION ALL
 SELECT record, true AS reused FROM ${table} AS t
 WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT EXISTS (SELECT 1 FROM won)`),
+      // ROTATE's UPDATE and, when it won, the successor's INSERT: one statement, one transaction.
+      // A data-modifying WITH runs whether or not the final SELECT reads it.
+      rotateAndSave: statement(`WITH won AS (
+  UPDATE ${table} AS t SET spent_at = ${now2}
+  WHERE token_hash = $1 AND expires_at > ${now2} AND spent_at IS NULL AND ${notRevoked(now2)}
+  RETURNING record, family_id, family_expires_at,
+    LEAST($4::double precision, extract(epoch FROM family_expires_at)::double precision) AS next_expires_at
+),
+saved AS (
+  INSERT INTO ${table} (token_hash, family_id, record, expires_at, family_expires_at)
+  SELECT $3, family_id, jsonb_set(record, '{expiresAt}', to_jsonb(next_expires_at)), to_timestamp(next_expires_at), family_expires_at
+  FROM won
+  RETURNING 1
+)
+SELECT record, false AS reused FROM won
+UNION ALL
+SELECT record, true AS reused FROM ${table} AS t
+WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT EXISTS (SELECT 1 FROM won)`),
       find: statement(`SELECT record FROM ${table} AS t WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)}`),
       revoke: statement(`WITH gone AS (DELETE FROM ${table} WHERE family_id = $1 RETURNING family_expires_at)
 INSERT INTO ${revoked} AS r (family_id, expires_at)
@@ -82,6 +100,7 @@ families AS (DELETE FROM ${revoked} WHERE expires_at <= to_timestamp($1::double 
 SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS deleted`),
     };
     this.#saves = sharedStatement((rows: readonly string[]) => this.#saveAll(rows));
+    layouts.set(this, { pool: this.#config.pool, table, revoked });
   }
 
   /** Create the tables and their indexes if they are missing. Safe to run on every start, from every instance. */
@@ -114,6 +133,16 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
     });
   }
 
+  rotateAndSave(key: string, successor: { key: string; expiresAt: EpochSeconds }): Promise<RotateResult> {
+    return bounded('PostgresRefreshTokenStore.rotateAndSave', this.#config.timeoutMs, async () => {
+      const values = [key, this.#config.now(), successor.key, successor.expiresAt];
+      const { rows } = await runStatement(this.#config, this.#sql.rotateAndSave, values);
+      const row = rows[0] as RotateRow | undefined;
+      if (row === undefined) return { outcome: 'unknown' };
+      return { outcome: row.reused ? 'reused' : 'rotated', record: row.record };
+    });
+  }
+
   find(key: string): Promise<RefreshTokenRecord | undefined> {
     return bounded('PostgresRefreshTokenStore.find', this.#config.timeoutMs, async () => {
       const { rows } = await runStatement(this.#config, this.#sql.find, [key, this.#config.now()]);
@@ -134,4 +163,20 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
       return Number((rows[0] as { deleted: string | number } | undefined)?.deleted ?? 0);
     });
   }
+}
+
+/** Where a `PostgresRefreshTokenStore` keeps its tokens: for `PostgresCodeStore`'s atomic exchange. */
+export interface PostgresRefreshLayout {
+  pool: PostgresStoreConfig['pool'];
+  /** The tokens' table, schema-qualified when configured so. */
+  table: string;
+  /** The revoked families' table. */
+  revoked: string;
+}
+
+const layouts = new WeakMap<RefreshTokenStore, PostgresRefreshLayout>();
+
+/** The layout of `store` when it is a `PostgresRefreshTokenStore`. */
+export function postgresRefreshLayout(store: RefreshTokenStore): PostgresRefreshLayout | undefined {
+  return layouts.get(store);
 }

@@ -1,6 +1,7 @@
 import { bounded } from './bounded-call.js';
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from './interfaces.js';
-import { readFlaggedJson, RedisScript, resolveRedisOptions, type RedisStoreConfig, type RedisStoreOptions } from './redis-script.js';
+import { RedisScript, resolveRedisOptions, type RedisScriptClient, type RedisStoreConfig, type RedisStoreOptions } from './redis-script.js';
+import { storedRefreshTokenRecord } from './refresh-records.js';
 import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
 
 /*
@@ -8,8 +9,12 @@ import { UNSEEN_FAMILY_REVOCATION_TTL } from './revocation-memory.js';
  * of them on a Redis Cluster:
  *   {prefix}refresh-family:{F}          hash: `revoked`, and `expiresAt` (the family's end)
  *   {prefix}refresh-family:{F}:{token}  hash: `record` (JSON), and `spent` once rotated
- * `rotate(key)` is given only the token's hash, so one more key finds the family:
- *   {prefix}refresh:{token}             the family id; written once, never changed
+ * A token's hash may also hold `expiresAt`, its own expiry, which then overrides the record's
+ * (a successor saved by ROTATE_AND_SAVE keeps its predecessor's record as it was).
+ * A refresh token names its family (`newRefreshToken`), so the router passes the family as a
+ * hint and the token is found in the family's slot directly. Without a hint (a token of 0.1.0,
+ * or a caller of `rotate(key)` alone), one more key finds the family:
+ *   {prefix}refresh:{token}             the family id; written once by `save`, never changed
  * Every key expires on its own: a token at its `expiresAt`, a family at its end.
  */
 
@@ -43,18 +48,44 @@ return 1
 
 const FIND_FAMILY = new RedisScript(`return redis.call('GET', KEYS[1])`);
 
-/** The family's revocation and the token's spending are decided together, in one script. */
+/**
+ * The family's revocation and the token's spending are decided together, in one script. The
+ * answer is `{ first, record, expiresAt or false }`.
+ */
 const ROTATE = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'revoked') then return false end
-local record = redis.call('HGET', KEYS[2], 'record')
-if not record then return false end
-return { redis.call('HSETNX', KEYS[2], 'spent', '1'), record }
+local token = redis.call('HMGET', KEYS[2], 'record', 'expiresAt')
+if not token[1] then return false end
+return { redis.call('HSETNX', KEYS[2], 'spent', '1'), token[1], token[2] }
 `);
 
-/** Read-only: the record, unless the family is revoked. */
+/**
+ * ROTATE and, for the one caller that rotates, the save of the successor (KEYS[3]) with the same
+ * record, kept until ARGV[1] or the family's end, whichever is first: both in one script over one
+ * family's slot. The expiry is checked before the first write, so the script never stops halfway.
+ */
+const ROTATE_AND_SAVE = new RedisScript(`
+local expiresAt = tonumber(ARGV[1])
+if not expiresAt then return redis.error_reply('ERR pkce-token-router: bad expiry') end
+if redis.call('HGET', KEYS[1], 'revoked') then return false end
+local token = redis.call('HMGET', KEYS[2], 'record', 'expiresAt')
+if not token[1] then return false end
+local first = redis.call('HSETNX', KEYS[2], 'spent', '1')
+if first == 1 then
+  local familyEnd = tonumber(redis.call('HGET', KEYS[1], 'expiresAt') or ARGV[1]) or expiresAt
+  if familyEnd < expiresAt then expiresAt = familyEnd end
+  redis.call('HSET', KEYS[3], 'record', token[1], 'expiresAt', string.format('%d', expiresAt))
+  redis.call('EXPIREAT', KEYS[3], string.format('%d', expiresAt))
+end
+return { first, token[1], token[2] }
+`);
+
+/** Read-only: the record and the token's own expiry, unless the family is revoked. */
 const FIND = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'revoked') then return false end
-return redis.call('HGET', KEYS[2], 'record')
+local token = redis.call('HMGET', KEYS[2], 'record', 'expiresAt')
+if not token[1] then return false end
+return { 1, token[1], token[2] }
 `);
 
 /** Kept until the family's end; for a family never seen, for ARGV[1] seconds. */
@@ -78,6 +109,11 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   constructor(options: RedisStoreOptions) {
     this.#config = resolveRedisOptions('RedisRefreshTokenStore', options);
     this.#oneScriptSave = this.#config.singleServer;
+    layouts.set(this, {
+      client: this.#config.client,
+      familyKey: (familyId) => this.#familyKey(familyId),
+      tokenKey: (familyId, key) => this.#tokenKey(familyId, key),
+    });
   }
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
@@ -107,23 +143,34 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     });
   }
 
-  rotate(key: string): Promise<RotateResult> {
+  rotate(key: string, familyHint?: string): Promise<RotateResult> {
     return bounded('RedisRefreshTokenStore.rotate', this.#config.timeoutMs, async () => {
-      const familyId = await this.#familyOf(key);
+      const familyId = familyHint ?? (await this.#familyOf(key));
       if (familyId === undefined) return { outcome: 'unknown' };
-      const reply = readFlaggedJson(await ROTATE.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]));
-      if (reply === undefined) return { outcome: 'unknown' };
-      const record = JSON.parse(reply.json) as RefreshTokenRecord;
-      return { outcome: reply.first ? 'rotated' : 'reused', record };
+      return rotateResultOf(await ROTATE.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]));
     });
   }
 
-  find(key: string): Promise<RefreshTokenRecord | undefined> {
+  rotateAndSave(key: string, successor: { key: string; expiresAt: EpochSeconds }, familyHint?: string): Promise<RotateResult> {
+    return bounded('RedisRefreshTokenStore.rotateAndSave', this.#config.timeoutMs, async () => {
+      const familyId = familyHint ?? (await this.#familyOf(key));
+      if (familyId === undefined) return { outcome: 'unknown' };
+      const keys = [this.#familyKey(familyId), this.#tokenKey(familyId, key), this.#tokenKey(familyId, successor.key)];
+      const result = rotateResultOf(await ROTATE_AND_SAVE.run(this.#config.client, keys, [String(successor.expiresAt)]));
+      // Found through the index (no hint): the successor gets one too, for callers without a hint.
+      if (familyHint === undefined && result.outcome === 'rotated') {
+        await SAVE_INDEX.run(this.#config.client, [this.#indexKey(successor.key)], [familyId, String(successor.expiresAt)]);
+      }
+      return result;
+    });
+  }
+
+  find(key: string, familyHint?: string): Promise<RefreshTokenRecord | undefined> {
     return bounded('RedisRefreshTokenStore.find', this.#config.timeoutMs, async () => {
-      const familyId = await this.#familyOf(key);
+      const familyId = familyHint ?? (await this.#familyOf(key));
       if (familyId === undefined) return undefined;
-      const json = await FIND.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]);
-      return typeof json === 'string' ? (JSON.parse(json) as RefreshTokenRecord) : undefined;
+      const reply = readTokenReply(await FIND.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]));
+      return reply?.record;
     });
   }
 
@@ -150,4 +197,36 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   #tokenKey(familyId: string, key: string): string {
     return `${this.#familyKey(familyId)}:${key}`;
   }
+}
+
+/** Where a `RedisRefreshTokenStore` keeps a family: for `RedisCodeStore`'s atomic exchange. */
+export interface RedisFamilyLayout {
+  client: RedisScriptClient;
+  familyKey(familyId: string): string;
+  tokenKey(familyId: string, key: string): string;
+}
+
+const layouts = new WeakMap<RefreshTokenStore, RedisFamilyLayout>();
+
+/** The layout of `store` when it is a `RedisRefreshTokenStore`. */
+export function redisFamilyLayout(store: RefreshTokenStore): RedisFamilyLayout | undefined {
+  return layouts.get(store);
+}
+
+/** A ROTATE, ROTATE_AND_SAVE or FIND answer: whether this call spent it, and the record. */
+function readTokenReply(reply: unknown): { first: boolean; record: RefreshTokenRecord } | undefined {
+  if (reply === null || reply === undefined) return undefined;
+  if (!Array.isArray(reply) || reply.length < 2 || typeof reply[1] !== 'string') {
+    throw new Error('pkce-token-router: unexpected reply from a Redis script');
+  }
+  const record = storedRefreshTokenRecord(JSON.parse(reply[1]) as RefreshTokenRecord);
+  const ownExpiry = reply[2];
+  if (typeof ownExpiry === 'string') record.expiresAt = Number(ownExpiry);
+  return { first: Number(reply[0]) === 1, record };
+}
+
+function rotateResultOf(reply: unknown): RotateResult {
+  const token = readTokenReply(reply);
+  if (token === undefined) return { outcome: 'unknown' };
+  return { outcome: token.first ? 'rotated' : 'reused', record: token.record };
 }
