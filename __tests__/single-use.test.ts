@@ -11,7 +11,7 @@ import {
   type RefreshTokenStore,
 } from '../lib/index.js';
 import { hashSecret } from '../lib/secrets.js';
-import { CLIENT_ID, harness, ISSUER, pkcePair, postToken, REDIRECT_URI, sharedKeyStore } from './helpers.js';
+import { CLIENT_ID, harness, ISSUER, pkcePair, postToken, REDIRECT_URI, sharedKeyStore, TWO_CLIENTS } from './helpers.js';
 
 describe('single use, and replay (SPEC "Single use, and replay")', () => {
   it('a code is redeemed at most once', async () => {
@@ -69,6 +69,20 @@ describe('single use, and replay (SPEC "Single use, and replay")', () => {
     expect((await postToken(h.app, valid)).status).toBe(401);
     const result = await h.refreshTokenStore.rotate(hashSecret(first.body.refresh_token));
     expect(result.outcome).toBe('unknown');
+    h.close();
+  });
+
+  it.each([
+    ['another client', { client_id: 'other' }],
+    ['another redirect URI', { redirect_uri: 'https://app.example.com/elsewhere' }],
+    ['another verifier', { code_verifier: pkcePair().verifier }],
+  ])('a replay with %s is refused without revoking: a used code alone is no lever to sign its user out', async (_case, change) => {
+    const h = await harness({ clients: TWO_CLIENTS });
+    const valid = await h.issue();
+    const first = await postToken(h.app, valid);
+    expect(first.status).toBe(200);
+    expect((await postToken(h.app, { ...valid, ...change })).status).toBe(401);
+    expect((await h.refreshTokenStore.rotate(hashSecret(first.body.refresh_token))).outcome).toBe('rotated');
     h.close();
   });
 
@@ -154,15 +168,32 @@ describe('adapter failures (SPEC "Errors": 503 temporarily_unavailable, no inter
     expectUnavailable(await postToken(app, valid));
   });
 
-  it('the refresh-token store failing to save gives 503, and the code stays spent (step 7: whatever happens next)', async () => {
-    const failing = new MemoryRefreshTokenStore();
-    const save = failing.save.bind(failing);
-    failing.save = () => Promise.reject(new Error(secretMessage));
+  it('with stores that have no atomic exchange, a failed save gives 503, and the code stays spent (README "When the store is down")', async () => {
+    // A third-party pair written against the first contract: redeem, then save.
+    const memory = new MemoryRefreshTokenStore();
+    let saveFails = true;
+    const failing: RefreshTokenStore = {
+      save: (...args) => (saveFails ? Promise.reject(new Error(secretMessage)) : memory.save(...args)),
+      rotate: (key) => memory.rotate(key),
+      revokeFamily: (familyId) => memory.revokeFamily(familyId),
+    };
     const { app, valid } = await appWith({ refreshTokenStore: failing });
     expectUnavailable(await postToken(app, valid));
-    failing.save = save;
+    saveFails = false;
     expect((await postToken(app, valid)).status).toBe(401);
-    failing.close();
+    memory.close();
+  });
+
+  it('with the memory stores, the exchange is one step: a saved first token is never missing for a redeemed code', async () => {
+    const refreshTokenStore = new MemoryRefreshTokenStore();
+    const save = jest.spyOn(refreshTokenStore, 'save');
+    const { app, valid } = await appWith({ refreshTokenStore });
+    const res = await postToken(app, valid);
+    expect(res.status).toBe(200);
+    // The first token was stored by the exchange itself, not by a separate save afterwards.
+    expect(save).not.toHaveBeenCalled();
+    expect((await refreshTokenStore.rotate(hashSecret(res.body.refresh_token))).outcome).toBe('rotated');
+    refreshTokenStore.close();
   });
 
   it('the client registry failing gives 503', async () => {

@@ -1,5 +1,5 @@
 import { MemoryCodeStore, MemoryRefreshTokenStore } from '../../lib/index.js';
-import { authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
+import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
 
 /** The memory stores decide expiry by an injected clock: the suite moves it instead of waiting. */
 function fakeClock(): { now: () => number; advanceTime: (ms: number) => void } {
@@ -27,5 +27,17 @@ refreshTokenStoreContract({ describe, it, expect }, {
   create: () => {
     const store = new MemoryRefreshTokenStore({ now: refreshClock.now });
     return { store, cleanup: () => store.close() };
+  },
+});
+
+const pairClock = fakeClock();
+atomicExchangeContract({ describe, it, expect }, {
+  name: 'MemoryCodeStore with MemoryRefreshTokenStore',
+  ...pairClock,
+  checkAtRest: false,
+  create: () => {
+    const codeStore = new MemoryCodeStore({ now: pairClock.now });
+    const refreshTokenStore = new MemoryRefreshTokenStore({ now: pairClock.now });
+    return { store: { codeStore, refreshTokenStore }, cleanup: () => (codeStore.close(), refreshTokenStore.close()) };
   },
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { PostgresCodeStore, PostgresRefreshTokenStore, postgresSchema, type PostgresPool } from '../../lib/index.js';
-import { authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
+import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
 import { createPool, dropTables, dumpTables, freshTable } from './postgres-fixture.js';
 import { DATABASE_URL, describeWithServer } from './services.js';
 import { STORE_TEST_GRANT } from '../helpers.js';
@@ -56,6 +56,20 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
       const store = new PostgresRefreshTokenStore({ pool, table, now: refreshClock.now });
       await store.migrate();
       return { store, readAtRest: () => dumpTables(pool, tables), cleanup: () => dropTables(pool, tables) };
+    },
+  });
+
+  const pairClock = fakeClock();
+  atomicExchangeContract({ describe, it, expect }, {
+    name: 'PostgresCodeStore with PostgresRefreshTokenStore on one pool',
+    ...pairClock,
+    create: async () => {
+      const [codeTable, refreshTable] = [freshTable('pkce_c'), freshTable('pkce_r')];
+      const tables = [codeTable, refreshTable, `${refreshTable}_revoked_families`];
+      const codeStore = new PostgresCodeStore({ pool, table: codeTable, now: pairClock.now });
+      const refreshTokenStore = new PostgresRefreshTokenStore({ pool, table: refreshTable, now: pairClock.now });
+      await Promise.all([codeStore.migrate(), refreshTokenStore.migrate()]);
+      return { store: { codeStore, refreshTokenStore }, readAtRest: () => dumpTables(pool, tables), cleanup: () => dropTables(pool, tables) };
     },
   });
 

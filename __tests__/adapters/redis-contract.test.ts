@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
+import type { RedisScriptClient } from '../../lib/index.js';
 import calculateSlot from 'cluster-key-slot';
 import { RedisCodeStore, RedisRefreshTokenStore } from '../../lib/index.js';
 import { familyIdFor } from '../../lib/secrets.js';
-import { authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
+import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
 import { connectRedis, deletePrefix, dumpPrefix, freshPrefix, keysUnder, recordingClient } from './redis-fixture.js';
 import { describeWithServer, REDIS_URL } from './services.js';
 import { STORE_TEST_GRANT } from '../helpers.js';
@@ -37,6 +38,23 @@ describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (ur
   refreshTokenStoreContract({ describe, it, expect }, {
     name: 'RedisRefreshTokenStore on a Cluster client',
     create: fixture((prefix) => new RedisRefreshTokenStore({ client: recordingClient(client, true), prefix })),
+  });
+
+  /** Both stores on one client, one prefix each, as the router gets them. */
+  const pair = (clientOf: () => RedisScriptClient) => () => {
+    const prefix = freshPrefix();
+    const shared = clientOf();
+    const store = {
+      codeStore: new RedisCodeStore({ client: shared, prefix: `${prefix}c:` }),
+      refreshTokenStore: new RedisRefreshTokenStore({ client: shared, prefix: `${prefix}r:` }),
+    };
+    return { store, readAtRest: () => dumpPrefix(client, prefix), cleanup: () => deletePrefix(client, prefix) };
+  };
+  atomicExchangeContract({ describe, it, expect }, { name: 'RedisCodeStore with RedisRefreshTokenStore', create: pair(() => client) });
+  // Through a client that refuses cross-slot scripts, as a Cluster does: every exchange keeps to one slot.
+  atomicExchangeContract({ describe, it, expect }, {
+    name: 'RedisCodeStore with RedisRefreshTokenStore on a Cluster client',
+    create: pair(() => recordingClient(client, true)),
   });
 
   describe('Redis specifics', () => {

@@ -146,7 +146,9 @@ export interface RefreshTokenStore {
    * with their family's id, README "Refresh tokens"): a store that keeps a family's tokens
    * together (one Redis Cluster hash slot, say) may look there without an index. It comes from
    * the client, so it is only a hint: a token stored under `key` in another family is `'unknown'`
-   * when looked for under the hint. Stores that look tokens up by `key` alone ignore it.
+   * when looked for under the hint. Stores that look tokens up by `key` alone ignore it. The
+   * router passes it for every token that names a family, so a store may need it to find the
+   * tokens its atomic steps stored (`RedisRefreshTokenStore` keeps no index for those).
    */
   rotate(key: string, familyHint?: string): Promise<RotateResult>;
   /**

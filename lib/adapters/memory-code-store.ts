@@ -7,7 +7,7 @@ import type {
   RedeemResult,
   RefreshTokenStore,
 } from './interfaces.js';
-import { MemoryRefreshTokenStore } from './memory-refresh-token-store.js';
+import { memorySaveOf } from './memory-refresh-token-store.js';
 import { firstRefreshTokenRecord } from './refresh-records.js';
 
 interface StoredCode {
@@ -34,12 +34,16 @@ export class MemoryCodeStore implements AuthorizationCodeStore {
   }
 
   redeem(key: string): Promise<RedeemResult> {
+    return Promise.resolve(this.#redeem(key));
+  }
+
+  #redeem(key: string): RedeemResult {
     const stored = this.#codes.get(key);
-    if (stored === undefined) return Promise.resolve({ outcome: 'unknown' });
+    if (stored === undefined) return { outcome: 'unknown' };
     // Kept (marked) until its expiry, so a replay is told apart from an unknown code.
     const outcome = stored.redeemed ? 'replayed' : 'redeemed';
     stored.redeemed = true;
-    return Promise.resolve({ outcome, grant: stored.grant });
+    return { outcome, grant: stored.grant };
   }
 
   /**
@@ -47,13 +51,12 @@ export class MemoryCodeStore implements AuthorizationCodeStore {
    * the event loop, so nothing can come between them, and neither can fail halfway.
    */
   atomicExchange(refreshTokenStore: RefreshTokenStore): AtomicCodeExchange | undefined {
-    if (!(refreshTokenStore instanceof MemoryRefreshTokenStore)) return undefined;
-    return async (codeKey, first) => {
-      const result = await this.redeem(codeKey);
-      if (result.outcome === 'redeemed') {
-        await refreshTokenStore.save(first.key, firstRefreshTokenRecord(result.grant, first), first.expiresAt);
-      }
-      return result;
+    const save = memorySaveOf(refreshTokenStore);
+    if (save === undefined) return undefined;
+    return (codeKey, first) => {
+      const result = this.#redeem(codeKey);
+      if (result.outcome === 'redeemed') save(first.key, firstRefreshTokenRecord(result.grant, first), first.expiresAt);
+      return Promise.resolve(result);
     };
   }
 

@@ -40,16 +40,21 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     this.#now = config.now;
     this.#tokens = new ExpiringMap(config);
     this.#revokedFamilies = new ExpiringMap(config);
+    memorySavers.set(this, (key, record, expiresAt) => this.#save(key, record, expiresAt));
   }
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
-    if (this.#isRevoked(record.familyId)) return Promise.resolve();
+    this.#save(key, record, expiresAt);
+    return Promise.resolve();
+  }
+
+  #save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): void {
+    if (this.#isRevoked(record.familyId)) return;
     // Compared one by one, so that a NaN is passed over rather than kept for good (Math.max
     // would give NaN, and every later revocation would never expire).
     if (expiresAt > this.#latestEnd) this.#latestEnd = expiresAt;
     if (record.familyExpiresAt > this.#latestEnd) this.#latestEnd = record.familyExpiresAt;
     this.#tokens.set(key, { record: copyRecord(record), spent: false, expiresAt });
-    return Promise.resolve();
   }
 
   rotate(key: string): Promise<RotateResult> {
@@ -101,4 +106,14 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (stored === undefined || this.#isRevoked(stored.record.familyId)) return undefined;
     return stored;
   }
+}
+
+/** A `MemoryRefreshTokenStore`'s save, done at once: for `MemoryCodeStore`'s atomic exchange. */
+export type MemorySave = (key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds) => void;
+
+const memorySavers = new WeakMap<RefreshTokenStore, MemorySave>();
+
+/** The save of `store` when it is a `MemoryRefreshTokenStore`. */
+export function memorySaveOf(store: RefreshTokenStore): MemorySave | undefined {
+  return memorySavers.get(store);
 }

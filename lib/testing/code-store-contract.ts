@@ -5,7 +5,7 @@ import { CODE_BYTES, hashSecret, randomSecret } from '../secrets.js';
 import { contractContext, passExpiry, readAtRest, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
 
 /** A grant with every optional field set, so a store that drops one is caught. */
-function fullGrant(expiresAt: number): AuthorizationCodeGrant {
+export function fullGrant(expiresAt: number): AuthorizationCodeGrant {
   return {
     clientId: 'contract-client',
     redirectUri: 'https://app.example.com/callback?from=contract',
