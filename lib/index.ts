@@ -32,7 +32,9 @@ export { PostgresRefreshTokenStore } from './adapters/postgres-refresh-token-sto
 export type { PostgresPool, PostgresStoreOptions } from './adapters/postgres-pool.js';
 export { postgresSchema } from './adapters/postgres-schema.js';
 export { StoreTimeoutError } from './adapters/bounded-call.js';
+export { firstRefreshTokenRecord } from './adapters/refresh-records.js';
 export type {
+  AtomicCodeExchange,
   AuthorizationCodeGrant,
   AuthorizationCodeStore,
   Client,
@@ -40,6 +42,7 @@ export type {
   Clock,
   EpochSeconds,
   ExtraClaims,
+  FirstRefreshToken,
   KeyStore,
   RedeemResult,
   RefreshTokenRecord,

@@ -139,7 +139,7 @@ describe('the package ships the contract suite and the schema', () => {
   it('imports by its public name from the built package', () => {
     const script = "const m = await import('pkce-token-router/testing'); console.log(Object.keys(m).sort().join(','));";
     const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url), encoding: 'utf8' });
-    expect(result.stdout.trim()).toBe('authorizationCodeStoreContract,refreshTokenStoreContract');
+    expect(result.stdout.trim()).toBe('atomicExchangeContract,authorizationCodeStoreContract,refreshTokenStoreContract');
   });
 
   it('leaves the drivers to the host: neither ioredis nor pg is a dependency', () => {

@@ -143,7 +143,7 @@ export interface RefreshTokenStore {
    * `'unknown'`: never issued, expired, or its family revoked.
    *
    * `familyHint`, when given, is the family id the presented token names (refresh tokens begin
-   * with their family's id, README "Refresh tokens"): a store that keeps a family's tokens
+   * with their family's id, README "Refreshing tokens"): a store that keeps a family's tokens
    * together (one Redis Cluster hash slot, say) may look there without an index. It comes from
    * the client, so it is only a hint: a token stored under `key` in another family is `'unknown'`
    * when looked for under the hint. Stores that look tokens up by `key` alone ignore it. The
