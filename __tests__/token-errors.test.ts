@@ -140,10 +140,10 @@ describe.each(['ciam', 'rfc6749'] as const)('errors under the %s profile (SPEC "
     }
   });
 
-  it('a method other than GET on the JWKS path: 405 with Allow', async () => {
+  it('a method other than GET or HEAD on the JWKS path: 405 with Allow', async () => {
     const res = await request(h.app).post('/oauth2/jwks');
     expectError(res, 405, 'invalid_request');
-    expect(res.headers['allow']).toBe('GET');
+    expect(res.headers['allow']).toBe('GET, HEAD');
   });
 });
 
