@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import express, { type Express } from 'express';
+import * as oauth from 'oauth4webapi';
 import request from 'supertest';
 import { answerFor, REJECT_REASONS } from '../lib/error-profiles.js';
 import type { ErrorProfile, TokenRouterEvent } from '../lib/index.js';
@@ -65,6 +66,16 @@ describe.each(['ciam', 'rfc6749'] as const)('every 401 says how to authenticate 
         `Bearer realm="${ISSUER}", error="${res.body.error}", error_description="${res.body.error_description}"`,
       );
     }
+  });
+
+  it('a client library that reads the challenge before the body finds the OAuth error in it (oauth4webapi)', async () => {
+    const [reason] = reasons;
+    const { path, make } = PROVOCATIONS[reason!]![0]!;
+    const res = await postToken(h.app, await make(h), path);
+    const response = new Response(res.text, { status: res.status, headers: res.headers as Record<string, string> });
+    await expect(oauth.processAuthorizationCodeResponse({ issuer: ISSUER }, { client_id: CLIENT_ID }, response, {})).rejects.toMatchObject({
+      cause: [{ scheme: 'bearer', parameters: { realm: ISSUER, error: answerFor(profile, reason!).error } }],
+    });
   });
 
   it('no other status carries a challenge', async () => {
