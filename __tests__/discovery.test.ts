@@ -131,11 +131,11 @@ describe('discovery (OpenID Connect Discovery 1.0 §3, RFC 8414 §2)', () => {
     h.close();
   });
 
-  it('a method other than GET: 405 with Allow', async () => {
+  it('a method other than GET or HEAD: 405 with Allow', async () => {
     const h = await harness();
     const res = await request(h.app).post(DISCOVERY);
     expect(res.status).toBe(405);
-    expect(res.headers['allow']).toBe('GET');
+    expect(res.headers['allow']).toBe('GET, HEAD');
     h.close();
   });
 

@@ -98,6 +98,19 @@ export function expectError(res: request.Response, status: number, error: string
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers['pragma']).toBe('no-cache');
   expect(Object.keys(res.body).every((key) => key === 'error' || key === 'error_description')).toBe(true);
+  expectRouterHeaders(res);
+}
+
+/**
+ * What every answer of the router carries, whatever its status: no `X-Powered-By` (the host's
+ * setting is not the router's), and on a 401 a `WWW-Authenticate` challenge (RFC 9110 §15.5.2)
+ * carrying the body's error.
+ */
+export function expectRouterHeaders(res: request.Response): void {
+  expect(res.headers).not.toHaveProperty('x-powered-by');
+  if (res.status === 401) {
+    expect(res.headers['www-authenticate']).toMatch(new RegExp(`^Bearer realm="[^"]+", error="${res.body.error}"`));
+  }
 }
 
 /** The default client, and a second one with the same redirect URI, for client-binding tests. */

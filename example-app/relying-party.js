@@ -155,6 +155,10 @@ function describeRefusal(error) {
   if (error instanceof oidc.AuthorizationResponseError || error instanceof oidc.ResponseBodyError) {
     return { error: error.error, description: error.error_description };
   }
+  // A 401 carries a challenge (RFC 9110 §15.5.2), which openid-client reports before the body;
+  // the router's challenge repeats the body's error (README "Errors").
+  const challenge = error instanceof oidc.WWWAuthenticateChallengeError ? error.cause.find((c) => typeof c.parameters.error === 'string') : undefined;
+  if (challenge !== undefined) return { error: challenge.parameters.error, description: challenge.parameters.error_description };
   const code = error instanceof oidc.ClientError && Object.hasOwn(CHECK_FAILURES, error.code) ? CHECK_FAILURES[error.code] : undefined;
   if (code === undefined) return undefined;
   // openid-client's own message is generic; its cause says which check failed.

@@ -72,6 +72,9 @@ const RFC6749: ProfileTable = {
 
 const TABLES: Record<ErrorProfile, ProfileTable> = { ciam: CIAM, rfc6749: RFC6749 };
 
+/** Every reason a request can be refused for, as the profiles list them. */
+export const REJECT_REASONS = Object.keys(CIAM) as readonly RejectReason[];
+
 /** The answer `profile` gives for `reason`. */
 export function answerFor(profile: ErrorProfile, reason: RejectReason): ErrorAnswer {
   return TABLES[profile][reason];

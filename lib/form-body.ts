@@ -51,7 +51,9 @@ export async function readFormParams(
   limit: number,
 ): Promise<ParsedForm> {
   if (alreadyConsumed(req)) {
-    // The host's parser has its own limit; ours still holds for what the client sent.
+    // The host's parser has its own limit; ours still holds for what the client sent. The bytes
+    // it read (chunked, or compressed and inflated) are gone: what is left to measure is the
+    // declared length and what the parser made of them (README "The token endpoint").
     if (declaredLength(req) > limit) throw new RequestError('body_too_large');
     return fromParsedBody(req.body, known, limit);
   }
@@ -163,7 +165,11 @@ function decode(component: string): string {
   }
 }
 
-/** Work from what a host parser left in `req.body`, still refusing arrays and objects. */
+/**
+ * Work from what a host parser left in `req.body`, still refusing arrays and objects, and
+ * bodies over the limit: a string or Buffer by its bytes (after any inflating), parsed
+ * parameters by the size they take written back as a form.
+ */
 function fromParsedBody(body: unknown, known: ReadonlySet<string>, limit: number): ParsedForm {
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     if (Buffer.byteLength(body) > limit) throw new RequestError('body_too_large');
@@ -171,8 +177,64 @@ function fromParsedBody(body: unknown, known: ReadonlySet<string>, limit: number
   }
   const form = new FormCollector(known);
   if (typeof body === 'object' && body !== null) {
+    if (!fitsAsForm(body, limit)) throw new RequestError('body_too_large');
     // An array or object under a known name is what a repeated or bracketed parameter became.
     for (const [name, value] of Object.entries(body)) form.add(name, value);
   }
   return form.result();
 }
+
+/**
+ * Whether parsed parameters, written back as `application/x-www-form-urlencoded` (WHATWG URL
+ * §5.2: names and values percent-encoded as URLSearchParams writes them, `=` and `&` between),
+ * take at most `limit` bytes. A nested value (qs's `a[b]=c`, or JSON) counts in bracket form, its
+ * brackets encoded. A body URLSearchParams wrote measures exactly its size; one escaped more
+ * sparingly, a little more. Counting stops at the limit, so an oversized body costs no more.
+ */
+function fitsAsForm(body: object, limit: number): boolean {
+  let budget = limit + 1; // the first pair has no `&` before it
+  const seen = new WeakSet<object>();
+  const pending: [string, unknown][] = Object.entries(body);
+  while (pending.length > 0) {
+    const [name, value] = pending.pop()!;
+    if (typeof value === 'object' && value !== null) {
+      // A parser gives trees; a cycle (from a host's own middleware) is counted once.
+      if (seen.has(value)) continue;
+      seen.add(value);
+      for (const [key, inner] of Object.entries(value)) pending.push([`${name}[${key}]`, inner]);
+      continue;
+    }
+    if (value === undefined) continue;
+    budget -= 2; // `&` and `=`
+    budget -= encodedLength(name, budget);
+    budget -= encodedLength(String(value), budget);
+    if (budget < 0) return false;
+  }
+  return true;
+}
+
+/**
+ * The length of `text` percent-encoded for a form (WHATWG URL §5.2): ASCII alphanumerics and
+ * `*-._` as they are, a space as `+`, every other UTF-8 byte as `%XX` (a lone surrogate as
+ * U+FFFD). Stops once past `budget`.
+ */
+function encodedLength(text: string, budget: number): number {
+  let length = 0;
+  for (let i = 0; i < text.length && length <= budget; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) length += FORM_SAFE[unit] === 1 ? 1 : 3;
+    else if (unit < 0x800) length += 6;
+    else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      length += 12;
+      i++;
+    } else length += 9;
+  }
+  return length;
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff;
+}
+
+/** 1 for the ASCII units a form writes as one byte: alphanumerics, `*-._`, and space (as `+`). */
+const FORM_SAFE = Uint8Array.from({ length: 0x80 }, (_, unit) => (/[A-Za-z0-9*\-._ ]/.test(String.fromCharCode(unit)) ? 1 : 0));

@@ -56,7 +56,7 @@ export function formPostEndpoint(config: RouterConfig, handler: FormPostHandler)
       else sendJson(res, 200, outcome.body);
       return;
     }
-    const { status, error, reason } = sendRejection(res, config.errorProfile, outcome.refusal);
+    const { status, error, reason } = sendRejection(res, config, outcome.refusal);
     config.emit({ type: 'request_rejected', endpoint: handler.endpoint, reason, status, error, ...detachedTrail(state.trail) });
   };
 }

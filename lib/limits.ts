@@ -1,4 +1,10 @@
-/** SPEC "Limits on input". */
+/**
+ * SPEC "Limits on input". Every limit counts UTF-16 code units, JavaScript's `string.length`:
+ * a character outside the Basic Multilingual Plane (an emoji) counts 2, and a variation selector
+ * after a character 1 more (README "The token endpoint", Limits). That is the unit the memory a
+ * value takes is bounded by (at most 2 bytes a unit in V8), so what is remembered or stored stays
+ * within the bound the README gives.
+ */
 export const MAX_CLIENT_ID_LENGTH = 256;
 export const MAX_CODE_LENGTH = 512;
 export const MAX_REDIRECT_URI_LENGTH = 2048;
@@ -15,7 +21,7 @@ const VSCHAR = '[\\x20-\\x7E]';
 /** RFC 6749 Appendix A.1: client_id = *VSCHAR (printable ASCII). */
 export const CLIENT_ID_FORMAT = new RegExp(`^${VSCHAR}+$`);
 
-/** A client_id parameter: 1 to 256 VSCHAR. VSCHAR is ASCII, so characters are code units. */
+/** A client_id parameter: 1 to 256 VSCHAR. VSCHAR is ASCII: one code unit each, as the pattern (without the `u` flag) counts. */
 export const CLIENT_ID_PARAMETER = new RegExp(`^${VSCHAR}{1,${MAX_CLIENT_ID_LENGTH}}$`);
 
 /** RFC 6749 §3.3: scope = scope-token *( SP scope-token ), scope-token = 1*NQCHAR. */

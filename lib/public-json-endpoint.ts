@@ -3,9 +3,12 @@ import { answerFor } from './error-profiles.js';
 import type { RouterConfig } from './options.js';
 import { sendCacheableJson, sendError } from './respond.js';
 
+/** RFC 9110 §9.3.2: whatever answers GET answers HEAD the same way, without a body. */
+const METHODS = 'GET, HEAD';
+
 /**
- * A `GET` endpoint serving a public, cacheable JSON document (the JWKS, the discovery metadata),
- * readable from any origin. `load` asks the key store; when it fails, or gives something that
+ * A `GET` (and `HEAD`) endpoint serving a public, cacheable JSON document (the JWKS, the
+ * discovery metadata), readable from any origin. `load` asks the key store; when it fails, or gives something that
  * cannot be served, the answer is 503 `temporarily_unavailable`.
  */
 export function publicJsonEndpoint(
@@ -14,15 +17,15 @@ export function publicJsonEndpoint(
 ): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
-    if (req.method !== 'GET') {
-      sendError(res, answerFor(config.errorProfile, 'method_not_allowed'), 'GET');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendError(res, answerFor(config.errorProfile, 'method_not_allowed'), { realm: config.issuer, allow: METHODS });
       return;
     }
     let payload: string;
     try {
       payload = JSON.stringify(await load());
     } catch {
-      sendError(res, answerFor(config.errorProfile, 'key_unavailable'));
+      sendError(res, answerFor(config.errorProfile, 'key_unavailable'), { realm: config.issuer });
       return;
     }
     // Caches may keep it `jwksMaxAge` seconds, which is why a new key is published before it signs.

@@ -33,6 +33,7 @@ export function sendEmptyOk(res: Response): void {
 /**
  * Write a public JSON document (JWKS, discovery) that caches may keep for `maxAge` seconds, with a
  * strong `ETag` so a cache can revalidate cheaply: a matching `If-None-Match` gets 304, no body.
+ * A `HEAD` gets the same status and headers, `Content-Length` included, and no body (RFC 9110 §9.3.2).
  */
 export function sendCacheableJson(req: Request, res: Response, payload: string, maxAge: number): void {
   const etag = `"${createHash('sha256').update(payload).digest('base64url')}"`;
@@ -46,7 +47,9 @@ export function sendCacheableJson(req: Request, res: Response, payload: string, 
   }
   res.statusCode = 200;
   res.setHeader('Content-Length', Buffer.byteLength(payload));
-  res.end(payload);
+  // Node would drop a HEAD's body by itself; not writing it says so here.
+  if (req.method === 'HEAD') res.end();
+  else res.end(payload);
 }
 
 /** RFC 9110 §13.1.2: `*`, or any listed tag equal by weak comparison. */
@@ -58,10 +61,43 @@ function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
   });
 }
 
-/** Write an error answer: `{"error", "error_description"}` and, for a 405, `Allow`. */
-export function sendError(res: Response, answer: ErrorAnswer, allow?: string): void {
-  if (allow !== undefined) res.setHeader('Allow', allow);
+/** What an error answer needs besides the answer itself. */
+export interface ErrorContext {
+  /** The realm of a 401's challenge: the issuer. */
+  realm: string;
+  /** For a 405: the methods the path does allow. */
+  allow?: string | undefined;
+}
+
+/**
+ * Write an error answer: `{"error", "error_description"}`; for a 405, `Allow`; for a 401, a
+ * `WWW-Authenticate` challenge, which RFC 9110 §15.5.2 requires on every 401. Every error the
+ * router sends is written here, so no 401 can leave without one.
+ */
+export function sendError(res: Response, answer: ErrorAnswer, context: ErrorContext): void {
+  if (context.allow !== undefined) res.setHeader('Allow', context.allow);
+  if (answer.status === 401) res.setHeader('WWW-Authenticate', challenge(context.realm, answer));
   sendJson(res, answer.status, { error: answer.error, error_description: answer.description });
+}
+
+/**
+ * The challenge of a 401 (RFC 9110 §11.6.1: a scheme, then auth-params). The clients are public
+ * and authenticate with no HTTP scheme at all (discovery says `token_endpoint_auth_methods_supported:
+ * ["none"]`), so RFC 6749 §5.2's rule (answer with the scheme the client used) names none, and
+ * any scheme only stands in for the one RFC 9110 requires. `Bearer` is the one that harms no one:
+ * `Basic` would claim that a client secret is accepted (it is not), and a browser answers a
+ * `Basic` challenge to a same-origin `fetch` with a sign-in dialog (Fetch §4.5, "HTTP-network-or-
+ * cache fetch"), which the `ciam` profile would raise for every wrong code. The challenge carries
+ * the body's `error` and description as RFC 6750 §3 attributes, for clients that read challenges
+ * rather than bodies (oauth4webapi / openid-client report a challenge first).
+ */
+function challenge(realm: string, answer: ErrorAnswer): string {
+  return `Bearer realm=${quoted(realm)}, error=${quoted(answer.error)}, error_description=${quoted(answer.description)}`;
+}
+
+/** RFC 9110 §5.6.4: a quoted-string, `"` and `\` escaped. */
+function quoted(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
 /**
@@ -70,12 +106,12 @@ export function sendError(res: Response, answer: ErrorAnswer, allow?: string): v
  */
 export function sendRejection(
   res: Response,
-  profile: ErrorProfile,
+  config: { errorProfile: ErrorProfile; issuer: string },
   error: unknown,
 ): { status: number; error: string; reason: RejectReason } {
   // Anything not already a RequestError escaped an adapter: the store is what is unavailable.
   const rejection = error instanceof RequestError ? error : new RequestError('store_unavailable', { cause: error });
-  const answer = answerFor(profile, rejection.reason);
-  sendError(res, answer, rejection.allow);
+  const answer = answerFor(config.errorProfile, rejection.reason);
+  sendError(res, answer, { realm: config.issuer, allow: rejection.allow });
   return { status: answer.status, error: answer.error, reason: rejection.reason };
 }

@@ -35,8 +35,14 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
   const router = express.Router();
   router.use((req, res, next) => {
     const endpoint = endpoints.get(req.path);
-    if (endpoint === undefined) next();
-    else endpoint(req, res).catch(() => answerUnexpectedFailure(config, res));
+    if (endpoint === undefined) {
+      next();
+      return;
+    }
+    // The host's `x-powered-by` setting (Express sets the header before any router runs) is its
+    // own: the router's answers leave it out, without touching the setting.
+    res.removeHeader('X-Powered-By');
+    endpoint(req, res).catch(() => answerUnexpectedFailure(config, res));
   });
   return router;
 }
@@ -47,7 +53,7 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
  */
 function answerUnexpectedFailure(config: RouterConfig, res: express.Response): void {
   if (res.headersSent) res.destroy();
-  else sendError(res, answerFor(config.errorProfile, 'store_unavailable'));
+  else sendError(res, answerFor(config.errorProfile, 'store_unavailable'), { realm: config.issuer });
 }
 
 /**
