@@ -99,11 +99,13 @@ describe('Redis scripts go by SHA-1, and are sent in full when the server lacks 
       },
       eval: (script, numkeys, ...rest) => {
         calls.push(`eval ${script.includes('HSETNX')} ${numkeys} ${rest.join(' ')}`);
-        return Promise.resolve(null);
+        // What the fenced script answers when its body returns nil (README "When the store is down").
+        return Promise.resolve([1, '1700000000', '0']);
       },
     };
     expect(await new RedisCodeStore({ client, prefix: 'p:' }).redeem('k')).toEqual({ outcome: 'unknown' });
-    expect(calls).toEqual(['evalsha 40 1 p:code:k', 'eval true 1 p:code:k']);
+    // The last argument is the deadline fence: empty when the store gives no deadline.
+    expect(calls).toEqual(['evalsha 40 1 p:code:k ', 'eval true 1 p:code:k ']);
   });
 
   it('passes any other error on, without retrying', async () => {
