@@ -100,20 +100,32 @@ describe('Redis scripts go by SHA-1, and are sent in full when the server lacks 
       },
       eval: (script, numkeys, ...rest) => {
         calls.push(`eval ${script.includes('HSETNX')} ${numkeys} ${rest.join(' ')}`);
-        return Promise.resolve(null);
+        const seconds = String(Math.floor(Date.now() / 1000));
+        // The fence's first question, the server's clock; then what the fenced script answers
+        // when its body returns nil (README "When the store is down").
+        return Promise.resolve(numkeys === 0 ? [seconds, '0'] : [1, seconds, '0']);
       },
     };
     expect(await new RedisCodeStore({ client, prefix: 'p:' }).redeem('k')).toEqual({ outcome: 'unknown' });
-    // The code's key, in its family's hash slot; then, for a code of 0.1.0, its key of then.
+    // The code's key, in its family's hash slot; then, for a code of 0.1.0, its key of then. The
+    // last argument is the deadline fence (README "When the store is down"), in the server's clock.
     const slotted = `p:code:{${familyIdFor('k')}}:k`;
-    expect(calls).toEqual([`evalsha 40 1 ${slotted}`, `eval true 1 ${slotted}`, 'evalsha 40 1 p:code:k', 'eval true 1 p:code:k']);
+    expect(calls.map((call) => call.replace(/ \d+$/, ' <deadline>'))).toEqual([
+      'eval false 0 ',
+      `evalsha 40 1 ${slotted} <deadline>`,
+      `eval true 1 ${slotted} <deadline>`,
+      'evalsha 40 1 p:code:k <deadline>',
+      'eval true 1 p:code:k <deadline>',
+    ]);
   });
 
   it('passes any other error on, without retrying', async () => {
     let evals = 0;
     const client: RedisScriptClient = {
       evalsha: () => Promise.reject(new Error('READONLY You can\'t write against a read only replica.')),
-      eval: () => {
+      eval: (_script, numkeys) => {
+        // The fence's question for the server's clock (no keys) is not a retry of the script.
+        if (numkeys === 0) return Promise.resolve([String(Math.floor(Date.now() / 1000)), '0']);
         evals += 1;
         return Promise.resolve(null);
       },

@@ -27,9 +27,17 @@ export type OnDeadline = (giveUp: () => void) => void;
  * A client that queues commands while it reconnects would otherwise hold a token request open
  * for as long as the outage lasts; this bounds every request, whatever the client is set to do.
  * An operation already sent is not cancelled (no client can take back a command already sent);
- * its late outcome is observed by the race and dropped.
+ * its late outcome is observed by the race and dropped. So that a command held back in a client
+ * or a failover cannot take effect after its caller was answered, `operation` is also given the
+ * deadline (epoch milliseconds, `Date.now()` clock): a Redis script carries it to the server,
+ * which refuses to run it once the deadline has passed (README "When the store is down").
  */
-export function bounded<T>(name: string, timeoutMs: number, operation: (onDeadline: OnDeadline) => Promise<T>): Promise<T> {
+export function bounded<T>(
+  name: string,
+  timeoutMs: number,
+  operation: (onDeadline: OnDeadline, deadline: number) => Promise<T>,
+): Promise<T> {
+  const deadlineAt = Date.now() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   let giveUp: (() => void) | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
@@ -39,7 +47,7 @@ export function bounded<T>(name: string, timeoutMs: number, operation: (onDeadli
     }, timeoutMs);
   });
   // A client that throws synchronously (a closed pool, say) is a failure like any other.
-  const attempt = new Promise<T>((resolve) => resolve(operation((callback) => void (giveUp = callback))));
+  const attempt = new Promise<T>((resolve) => resolve(operation((callback) => void (giveUp = callback), deadlineAt)));
   return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer));
 }
 

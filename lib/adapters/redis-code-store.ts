@@ -78,15 +78,15 @@ export class RedisCodeStore implements AuthorizationCodeStore {
   }
 
   save(key: string, grant: AuthorizationCodeGrant, expiresAt: EpochSeconds): Promise<void> {
-    return bounded('RedisCodeStore.save', this.#config.timeoutMs, async () => {
-      await SAVE.run(this.#config.client, [this.#key(key)], [JSON.stringify(grant), String(expiresAt)]);
+    return bounded('RedisCodeStore.save', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      await SAVE.run(this.#config.client, [this.#key(key)], [JSON.stringify(grant), String(expiresAt)], deadline);
     });
   }
 
   redeem(key: string): Promise<RedeemResult> {
-    return bounded('RedisCodeStore.redeem', this.#config.timeoutMs, async () => {
-      const result = await this.#redeemAt(this.#key(key));
-      return result.outcome === 'unknown' ? this.#redeemAt(this.#legacyKey(key)) : result;
+    return bounded('RedisCodeStore.redeem', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      const result = await this.#redeemAt(this.#key(key), deadline);
+      return result.outcome === 'unknown' ? this.#redeemAt(this.#legacyKey(key), deadline) : result;
     });
   }
 
@@ -95,28 +95,29 @@ export class RedisCodeStore implements AuthorizationCodeStore {
     const family = redisFamilyLayout(refreshTokenStore);
     if (family === undefined || family.client !== this.#config.client) return undefined;
     return (codeKey, first) =>
-      bounded('RedisCodeStore.atomicExchange', this.#config.timeoutMs, async () => {
-        const result = await this.#exchange(family, codeKey, first);
+      bounded('RedisCodeStore.atomicExchange', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+        const result = await this.#exchange(family, codeKey, first, deadline);
         if (result.outcome !== 'unknown') return result;
         // A code saved by 0.1.0: redeemed alone, then its first token saved.
-        const legacy = await this.#redeemAt(this.#legacyKey(codeKey));
+        const legacy = await this.#redeemAt(this.#legacyKey(codeKey), deadline);
         if (legacy.outcome === 'redeemed') await refreshTokenStore.save(first.key, firstRefreshTokenRecord(legacy.grant, first), first.expiresAt);
         return legacy;
       });
   }
 
-  async #exchange(family: RedisFamilyLayout, codeKey: string, first: FirstRefreshToken): Promise<RedeemResult> {
+  async #exchange(family: RedisFamilyLayout, codeKey: string, first: FirstRefreshToken, deadline: number): Promise<RedeemResult> {
     const tail = JSON.stringify({ familyId: first.familyId, familyExpiresAt: first.familyExpiresAt, expiresAt: first.expiresAt });
     const reply = await EXCHANGE.run(
       this.#config.client,
       [this.#key(codeKey), family.familyKey(first.familyId), family.tokenKey(first.familyId, first.key)],
       [String(first.familyExpiresAt), String(first.expiresAt), `,${tail.slice(1)}`],
+      deadline,
     );
     return redeemResultOf(readFlaggedJson(reply));
   }
 
-  async #redeemAt(redisKey: string): Promise<RedeemResult> {
-    return redeemResultOf(readFlaggedJson(await REDEEM.run(this.#config.client, [redisKey])));
+  async #redeemAt(redisKey: string, deadline: number): Promise<RedeemResult> {
+    return redeemResultOf(readFlaggedJson(await REDEEM.run(this.#config.client, [redisKey], [], deadline)));
   }
 
   #key(key: string): string {

@@ -117,13 +117,13 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   }
 
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
-    return bounded('RedisRefreshTokenStore.save', this.#config.timeoutMs, async () => {
+    return bounded('RedisRefreshTokenStore.save', this.#config.timeoutMs, async (_onDeadline, deadline) => {
       const { client } = this.#config;
       const familyAndToken = [this.#familyKey(record.familyId), this.#tokenKey(record.familyId, key)];
       const args = [JSON.stringify(record), String(expiresAt), String(record.familyExpiresAt), record.familyId];
       if (this.#oneScriptSave) {
         try {
-          await SAVE.run(client, [...familyAndToken, this.#indexKey(key)], args);
+          await SAVE.run(client, [...familyAndToken, this.#indexKey(key)], args, deadline);
           return;
         } catch (error) {
           // A proxy that shards keys behind one address (so not an ioredis Cluster) refuses a
@@ -137,52 +137,52 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       // missing (not yet written, or refused for a revoked family) makes rotate() answer
       // 'unknown'; a record without its index cannot be found at all. Both expire with the token.
       await Promise.all([
-        SAVE.run(client, familyAndToken, args),
-        SAVE_INDEX.run(client, [this.#indexKey(key)], [record.familyId, String(expiresAt)]),
+        SAVE.run(client, familyAndToken, args, deadline),
+        SAVE_INDEX.run(client, [this.#indexKey(key)], [record.familyId, String(expiresAt)], deadline),
       ]);
     });
   }
 
   rotate(key: string, familyHint?: string): Promise<RotateResult> {
-    return bounded('RedisRefreshTokenStore.rotate', this.#config.timeoutMs, async () => {
-      const familyId = familyHint ?? (await this.#familyOf(key));
+    return bounded('RedisRefreshTokenStore.rotate', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      const familyId = familyHint ?? (await this.#familyOf(key, deadline));
       if (familyId === undefined) return { outcome: 'unknown' };
-      return rotateResultOf(await ROTATE.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]));
+      return rotateResultOf(await ROTATE.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)], [], deadline));
     });
   }
 
   rotateAndSave(key: string, successor: { key: string; expiresAt: EpochSeconds }, familyHint?: string): Promise<RotateResult> {
-    return bounded('RedisRefreshTokenStore.rotateAndSave', this.#config.timeoutMs, async () => {
-      const familyId = familyHint ?? (await this.#familyOf(key));
+    return bounded('RedisRefreshTokenStore.rotateAndSave', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      const familyId = familyHint ?? (await this.#familyOf(key, deadline));
       if (familyId === undefined) return { outcome: 'unknown' };
       const keys = [this.#familyKey(familyId), this.#tokenKey(familyId, key), this.#tokenKey(familyId, successor.key)];
-      const result = rotateResultOf(await ROTATE_AND_SAVE.run(this.#config.client, keys, [String(successor.expiresAt)]));
+      const result = rotateResultOf(await ROTATE_AND_SAVE.run(this.#config.client, keys, [String(successor.expiresAt)], deadline));
       // Found through the index (no hint): the successor gets one too, for callers without a hint.
       if (familyHint === undefined && result.outcome === 'rotated') {
-        await SAVE_INDEX.run(this.#config.client, [this.#indexKey(successor.key)], [familyId, String(successor.expiresAt)]);
+        await SAVE_INDEX.run(this.#config.client, [this.#indexKey(successor.key)], [familyId, String(successor.expiresAt)], deadline);
       }
       return result;
     });
   }
 
   find(key: string, familyHint?: string): Promise<RefreshTokenRecord | undefined> {
-    return bounded('RedisRefreshTokenStore.find', this.#config.timeoutMs, async () => {
-      const familyId = familyHint ?? (await this.#familyOf(key));
+    return bounded('RedisRefreshTokenStore.find', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      const familyId = familyHint ?? (await this.#familyOf(key, deadline));
       if (familyId === undefined) return undefined;
-      const reply = readTokenReply(await FIND.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)]));
+      const reply = readTokenReply(await FIND.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)], [], deadline));
       return reply?.record;
     });
   }
 
   revokeFamily(familyId: string): Promise<void> {
-    return bounded('RedisRefreshTokenStore.revokeFamily', this.#config.timeoutMs, async () => {
-      await REVOKE.run(this.#config.client, [this.#familyKey(familyId)], [String(UNSEEN_FAMILY_REVOCATION_TTL)]);
+    return bounded('RedisRefreshTokenStore.revokeFamily', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      await REVOKE.run(this.#config.client, [this.#familyKey(familyId)], [String(UNSEEN_FAMILY_REVOCATION_TTL)], deadline);
     });
   }
 
   /** The family of the token stored under `key`, from its index; `undefined` if none. */
-  async #familyOf(key: string): Promise<string | undefined> {
-    const familyId = await FIND_FAMILY.run(this.#config.client, [this.#indexKey(key)]);
+  async #familyOf(key: string, deadline: number): Promise<string | undefined> {
+    const familyId = await FIND_FAMILY.run(this.#config.client, [this.#indexKey(key)], [], deadline);
     return typeof familyId === 'string' ? familyId : undefined;
   }
 
