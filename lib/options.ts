@@ -237,6 +237,10 @@ function resolveClients(value: unknown): ClientRegistry | undefined {
   if (value === undefined) return undefined;
   if (Array.isArray(value)) return new StaticClientRegistry(validateClients(value));
   if (typeof value === 'object' && value !== null && typeof (value as ClientRegistry).findClient === 'function') {
+    const { isAllowedOrigin } = value as ClientRegistry;
+    if (isAllowedOrigin !== undefined && typeof isAllowedOrigin !== 'function') {
+      throw invalidOption('clients.isAllowedOrigin', 'a function (origin) => Promise<boolean>, or left out', isAllowedOrigin);
+    }
     return value as ClientRegistry;
   }
   throw invalidOption('clients', 'an array of { clientId, redirectUris } or an object with findClient()', value);
