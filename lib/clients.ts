@@ -1,7 +1,7 @@
 import type { Client, ClientRegistry } from './adapters/interfaces.js';
 import { ConfigurationError, describeValue } from './configuration-error.js';
 import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from './limits.js';
-import { clientOrigins, normaliseOrigin } from './origins.js';
+import { clientOrigins, isLoopbackHost, normaliseOrigin } from './origins.js';
 import { guard, RequestError } from './request-error.js';
 
 /** A registry over a fixed list of clients, given as the `clients` option. */
@@ -33,7 +33,7 @@ export function validateClients(value: readonly unknown[]): Client[] {
       );
     };
     if (typeof entry !== 'object' || entry === null) return fail('', 'an object', entry);
-    const { clientId, redirectUris, allowedOrigins, allowPlainPkce } = entry as Record<string, unknown>;
+    const { clientId, redirectUris, allowedOrigins, allowPlainPkce, allowInsecureRedirectUris } = entry as Record<string, unknown>;
     if (
       typeof clientId !== 'string' ||
       clientId.length > MAX_CLIENT_ID_LENGTH ||
@@ -46,10 +46,15 @@ export function validateClients(value: readonly unknown[]): Client[] {
     if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
       return fail('redirectUris', 'a non-empty array of absolute URIs', redirectUris);
     }
+    if (allowInsecureRedirectUris !== undefined && typeof allowInsecureRedirectUris !== 'boolean') {
+      return fail('allowInsecureRedirectUris', 'a boolean', allowInsecureRedirectUris);
+    }
     for (const uri of redirectUris) {
       if (typeof uri !== 'string' || uri.length > MAX_REDIRECT_URI_LENGTH || !URL.canParse(uri)) {
         fail('redirectUris', `absolute URIs of at most ${MAX_REDIRECT_URI_LENGTH} characters`, uri);
       }
+      const danger = redirectUriDanger(uri as string, allowInsecureRedirectUris === true);
+      if (danger !== undefined) fail('redirectUris', danger, uri);
     }
     if (allowedOrigins !== undefined && !Array.isArray(allowedOrigins)) {
       return fail('allowedOrigins', 'an array of origins', allowedOrigins);
@@ -64,8 +69,30 @@ export function validateClients(value: readonly unknown[]): Client[] {
       );
     }
     if (allowPlainPkce !== undefined) client.allowPlainPkce = allowPlainPkce;
+    if (allowInsecureRedirectUris !== undefined) client.allowInsecureRedirectUris = allowInsecureRedirectUris;
     return client;
   });
+}
+
+/** Schemes that run or embed content in the browser, or read local files, rather than reach an application. */
+const REFUSED_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:']);
+
+/**
+ * What a registered redirect URI must be, when it is not (`undefined` when it is fine): no
+ * fragment (RFC 6749 §3.1.2), no wildcard (redirect URIs compare exactly, RFC 9700 §2.1), no
+ * scheme that runs or embeds content, and no plain http (RFC 6749 §3.1.2.1) except to a loopback
+ * host (RFC 8252 §7.3), unless the client opts in with `allowInsecureRedirectUris` for development.
+ */
+function redirectUriDanger(uri: string, allowInsecure: boolean): string | undefined {
+  // Checked on the string: a bare "#" parses to an empty hash.
+  if (uri.includes('#')) return 'URIs without a fragment (RFC 6749 §3.1.2)';
+  if (uri.includes('*')) return 'exact URIs, without a wildcard "*" (they are compared character for character)';
+  const url = new URL(uri);
+  if (REFUSED_SCHEMES.has(url.protocol)) return `URIs of an application, not of the ${url.protocol} scheme`;
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowInsecure) {
+    return 'https URIs (http only to a loopback host: 127.0.0.1, [::1] or localhost; or with allowInsecureRedirectUris: true for development)';
+  }
+  return undefined;
 }
 
 /**
