@@ -52,7 +52,7 @@ const MALFORMED: Array<[string, () => unknown]> = [
   ['a record whose redirectUris is inherited, not its own', withInheritedRedirectUris],
   ['a record whose redirectUris is a string, not an array', () => ({ clientId: CLIENT_ID, redirectUris: REDIRECT_URI })],
   ['a record whose redirectUris holds a non-string', () => ({ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI, 42] })],
-  ['a record whose redirectUris has a hole', () => ({ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI, , REDIRECT_URI] })], // eslint-disable-line no-sparse-arrays
+  ['a record whose redirectUris has a hole', () => ({ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI, , REDIRECT_URI] })],
   ['a record without clientId', () => ({ redirectUris: [REDIRECT_URI] })],
   ['a record whose allowedOrigins is a string', () => ({ ...GOOD, allowedOrigins: SPA_ORIGIN })],
   ['a record whose allowPlainPkce is not a boolean', () => ({ ...GOOD, allowPlainPkce: 'yes' })],

@@ -187,6 +187,14 @@ describe('dangerous configuration is refused at startup (issue 13 §4)', () => {
       }
     });
 
+    it('the opt-in is read from the client itself, never from its prototype', () => {
+      const inherited = Object.assign(Object.create({ allowInsecureRedirectUris: true }) as object, {
+        clientId: 'a',
+        redirectUris: ['http://dev-box.internal/cb'],
+      });
+      expect(refused({ clients: [inherited] }).option).toBe('clients[0].redirectUris');
+    });
+
     it('allowInsecureRedirectUris must be a boolean', () => {
       expect(refused(withRedirect('https://app.example.com/cb', { allowInsecureRedirectUris: 'yes' })).option).toBe('clients[0].allowInsecureRedirectUris');
     });

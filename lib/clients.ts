@@ -33,7 +33,15 @@ export function validateClients(value: readonly unknown[]): Client[] {
       );
     };
     if (typeof entry !== 'object' || entry === null) return fail('', 'an object', entry);
-    const { clientId, redirectUris, allowedOrigins, allowPlainPkce, allowInsecureRedirectUris } = entry as Record<string, unknown>;
+    // Own properties only: an opt-in such as allowInsecureRedirectUris on a polluted prototype is no client's.
+    const own = (name: string): unknown => (Object.hasOwn(entry, name) ? (entry as Record<string, unknown>)[name] : undefined);
+    const [clientId, redirectUris, allowedOrigins, allowPlainPkce, allowInsecureRedirectUris] = [
+      own('clientId'),
+      own('redirectUris'),
+      own('allowedOrigins'),
+      own('allowPlainPkce'),
+      own('allowInsecureRedirectUris'),
+    ];
     if (
       typeof clientId !== 'string' ||
       clientId.length > MAX_CLIENT_ID_LENGTH ||
