@@ -126,3 +126,157 @@ describe('createTokenRouter options are checked at once', () => {
     expect(() => createTokenRouter({ ...base, issuer: 'http://127.0.0.1:3000' })).not.toThrow();
   });
 });
+
+describe('dangerous configuration is refused at startup (issue 13 §4)', () => {
+  let base: TokenRouterOptions;
+  const codeStore = new MemoryCodeStore();
+  beforeAll(async () => {
+    base = { issuer: 'https://login.example.com', codeStore, keyStore: await sharedKeyStore() };
+  });
+  afterAll(() => codeStore.close());
+
+  function refused(change: Record<string, unknown>): ConfigurationError {
+    try {
+      createTokenRouter({ ...base, ...change } as TokenRouterOptions);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      return error as ConfigurationError;
+    }
+    throw new Error('createTokenRouter accepted it');
+  }
+  const withRedirect = (uri: string, extra: Record<string, unknown> = {}) => ({ clients: [{ clientId: 'a', redirectUris: [uri], ...extra }] });
+
+  describe('a registered redirect URI', () => {
+    it.each([
+      ['with a fragment (RFC 6749 §3.1.2)', 'https://app.example.com/cb#done'],
+      ['with an empty fragment', 'https://app.example.com/cb#'],
+      ['with a wildcard in the host', 'https://*.example.com/cb'],
+      ['with a wildcard in the path', 'https://app.example.com/*'],
+      ['of the javascript: scheme', 'javascript:alert(1)'],
+      ['of the JavaScript: scheme, in any case', 'JavaScript:alert(1)'],
+      ['of the data: scheme', 'data:text/html,<script>alert(1)</script>'],
+      ['of the vbscript: scheme', 'vbscript:msgbox(1)'],
+      ['of the file: scheme', 'file:///etc/passwd'],
+      ['over http to a non-loopback host', 'http://app.example.com/cb'],
+      ['over http to a host that only starts like a loopback address', 'http://127.0.0.1.example.com/cb'],
+      ['over http to a subdomain of localhost', 'http://app.localhost/cb'],
+    ])('%s is refused, naming the client and the option', (_name, uri) => {
+      const error = refused(withRedirect(uri));
+      expect(error.code).toBe('ERR_OPTION_INVALID');
+      expect(error.option).toBe('clients[0].redirectUris');
+    });
+
+    it.each([
+      ['https', 'https://app.example.com/cb?tenant=a'],
+      ['http to 127.0.0.1 (RFC 8252 §7.3)', 'http://127.0.0.1:49152/cb'],
+      ['http to another 127.0.0.0/8 address', 'http://127.10.20.30/cb'],
+      ['http to [::1]', 'http://[::1]:8080/cb'],
+      ['http to localhost', 'http://localhost:3000/cb'],
+      ['a custom scheme of a native app', 'com.example.app:/callback'],
+    ])('%s is accepted', (_name, uri) => {
+      expect(() => createTokenRouter({ ...base, ...withRedirect(uri) })).not.toThrow();
+    });
+
+    it('http to a non-loopback host is accepted for a client that opts in with allowInsecureRedirectUris: true', () => {
+      expect(() => createTokenRouter({ ...base, ...withRedirect('http://dev-box.internal/cb', { allowInsecureRedirectUris: true }) })).not.toThrow();
+    });
+
+    it('the opt-in covers plain http only: a fragment, a wildcard or a javascript: URI is still refused', () => {
+      for (const uri of ['http://dev-box.internal/cb#x', 'http://*.internal/cb', 'javascript:alert(1)']) {
+        expect(refused(withRedirect(uri, { allowInsecureRedirectUris: true })).option).toBe('clients[0].redirectUris');
+      }
+    });
+
+    it('the opt-in is read from the client itself, never from its prototype', () => {
+      const inherited = Object.assign(Object.create({ allowInsecureRedirectUris: true }) as object, {
+        clientId: 'a',
+        redirectUris: ['http://dev-box.internal/cb'],
+      });
+      expect(refused({ clients: [inherited] }).option).toBe('clients[0].redirectUris');
+    });
+
+    it('allowInsecureRedirectUris must be a boolean', () => {
+      expect(refused(withRedirect('https://app.example.com/cb', { allowInsecureRedirectUris: 'yes' })).option).toBe('clients[0].allowInsecureRedirectUris');
+    });
+  });
+
+  describe('the issuer must be exactly its own parsed form (RFC 8414 §2, OIDC Discovery §4.3)', () => {
+    it.each([
+      ['a leading space', ' https://login.example.com'],
+      ['a trailing space', 'https://login.example.com '],
+      ['a newline', 'https://login.example.com\n'],
+      ['a tab inside', 'https://login.exa\tmple.com'],
+      ['userinfo', 'https://admin@login.example.com'],
+      ['an uppercase host', 'https://Login.Example.com'],
+      ['an uppercase scheme', 'HTTPS://login.example.com'],
+      ['no slashes ("https:host")', 'https:login.example.com'],
+      ['the default port written out', 'https://login.example.com:443'],
+      ['dot segments', 'https://login.example.com/a/../tenant'],
+      ['a space in the path', 'https://login.example.com/my tenant'],
+      ['a query', 'https://login.example.com?tenant=a'],
+      ['an empty query', 'https://login.example.com/?'],
+      ['a fragment', 'https://login.example.com#x'],
+      ['http to a non-loopback host', 'http://login.example.com'],
+      ['http to a host that only starts like a loopback address', 'http://127.0.0.1.example.com'],
+    ])('refuses an issuer with %s', (_name, issuer) => {
+      const error = refused({ issuer });
+      expect(error.code).toBe('ERR_OPTION_INVALID');
+      expect(error.option).toBe('issuer');
+    });
+
+    it('never quotes the userinfo of a refused issuer (it may hold a password)', () => {
+      expect(refused({ issuer: 'https://admin:hunter2@login.example.com' }).message).not.toContain('hunter2');
+    });
+
+    it('says how the issuer is written when only its form is wrong', () => {
+      expect(refused({ issuer: 'https://Login.Example.com' }).message).toContain('"https://login.example.com"');
+    });
+
+    it.each([
+      'https://login.example.com',
+      'https://login.example.com/',
+      'https://login.example.com/tenant-a',
+      'https://login.example.com:8443/tenant-a/',
+      'http://localhost:3000',
+      'http://127.0.0.1:8080',
+      'http://127.0.0.2',
+      'http://[::1]:3000',
+    ])('accepts %s', (issuer) => {
+      expect(() => createTokenRouter({ ...base, issuer })).not.toThrow();
+    });
+  });
+
+  describe('token lifetimes are bounded and exact', () => {
+    it.each([
+      ['accessTokenTtl', 86_400],
+      ['idTokenTtl', 86_400],
+      ['refreshTokenTtl', 365 * 86_400],
+    ])('%s up to its bound (%i s) is accepted', (option, max) => {
+      expect(() => createTokenRouter({ ...base, [option]: max, refreshTokenMaxAge: 365 * 86_400 })).not.toThrow();
+    });
+
+    it.each([
+      ['accessTokenTtl past 1 day', { accessTokenTtl: 86_401 }, 'accessTokenTtl'],
+      ['idTokenTtl past 1 day', { idTokenTtl: 86_401 }, 'idTokenTtl'],
+      ['refreshTokenTtl past 1 year', { refreshTokenTtl: 365 * 86_400 + 1, refreshTokenMaxAge: 365 * 86_400 + 1 }, 'refreshTokenTtl'],
+      ['refreshTokenMaxAge past 1 year', { refreshTokenMaxAge: 365 * 86_400 + 1 }, 'refreshTokenMaxAge'],
+      ['accessTokenTtl in milliseconds (300000)', { accessTokenTtl: 300_000 }, 'accessTokenTtl'],
+    ])('refuses %s', (_name, change, option) => {
+      const error = refused(change);
+      expect(error.code).toBe('ERR_OPTION_INVALID');
+      expect(error.option).toBe(option);
+      expect(error.message).toMatch(/at most \d+ \(1 (day|year)\)/);
+    });
+
+    it.each([
+      ['a fraction', 60.5],
+      ['NaN', Number.NaN],
+      ['Infinity', Number.POSITIVE_INFINITY],
+      ['a number past Number.MAX_SAFE_INTEGER', Number.MAX_SAFE_INTEGER + 2],
+    ])('refuses a lifetime that is not exactly representable: %s', (_name, value) => {
+      for (const option of ['accessTokenTtl', 'idTokenTtl', 'refreshTokenTtl', 'refreshTokenMaxAge']) {
+        expect(refused({ [option]: value }).option).toBe(option);
+      }
+    });
+  });
+});

@@ -22,13 +22,20 @@ export class CorsPolicy {
     this.#registry = registry;
   }
 
+  /**
+   * Whether `origin` may read the answer. Never throws: whatever fails (a registry's
+   * `isAllowedOrigin` throwing or rejecting) allows nothing extra, so the answer, tokens
+   * included, is still sent: tokens are delivered or not issued, never issued and lost to a throw.
+   */
   async isAllowed(origin: string, client?: Client): Promise<boolean> {
-    if (origin === 'null') return false;
-    if (this.#origins.has(origin)) return true;
-    if (client !== undefined && clientOrigins(client).includes(origin)) return true;
-    if (this.#registry?.isAllowedOrigin === undefined) return false;
     try {
-      return (await this.#registry.isAllowedOrigin(origin)) === true;
+      if (origin === 'null') return false;
+      if (this.#origins.has(origin)) return true;
+      // `client` is a record findRegisteredClient checked before anything was spent.
+      if (client !== undefined && clientOrigins(client).includes(origin)) return true;
+      const registry = this.#registry;
+      if (registry === undefined || typeof registry.isAllowedOrigin !== 'function') return false;
+      return (await registry.isAllowedOrigin(origin)) === true;
     } catch {
       // An unreachable registry allows nothing extra; the request itself still gets its answer.
       return false;
@@ -39,7 +46,7 @@ export class CorsPolicy {
   async applyToResponse(req: Request, res: Response, client: Client | undefined): Promise<void> {
     res.vary('Origin');
     const origin = req.headers.origin;
-    if (origin !== undefined && (await this.isAllowed(origin, client))) {
+    if (typeof origin === 'string' && (await this.isAllowed(origin, client))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
     }
   }
@@ -48,7 +55,7 @@ export class CorsPolicy {
   async answerPreflight(req: Request, res: Response): Promise<void> {
     res.vary('Origin');
     const origin = req.headers.origin;
-    if (origin !== undefined && (await this.isAllowed(origin))) {
+    if (typeof origin === 'string' && (await this.isAllowed(origin))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Access-Control-Allow-Methods', 'POST');
       res.setHeader('Access-Control-Allow-Headers', 'Content-Type');

@@ -42,6 +42,8 @@ const COMMON = {
   scope_widened: answer(400, 'invalid_scope', 'scope exceeds the scope originally granted'),
   store_unavailable: answer(503, 'temporarily_unavailable', 'try again later'),
   key_unavailable: answer(503, 'temporarily_unavailable', 'try again later'),
+  // The registry's record for the client cannot be used: the registry's fault, not the request's.
+  client_record_invalid: answer(503, 'temporarily_unavailable', 'try again later'),
 } as const satisfies Partial<ProfileTable>;
 
 /** SPEC.md "Errors", column `ciam`: the statuses of the seed document. */

@@ -43,6 +43,25 @@ export function positiveInteger(value: unknown, option: string, fallback: number
   return value;
 }
 
+/**
+ * A positive whole number of `unit` no greater than `max` (`maxLabel` says it in words), or
+ * `fallback` when absent. Safe integers only, so every value is exact (no fractions, NaN or
+ * numbers past `Number.MAX_SAFE_INTEGER`).
+ */
+export function boundedPositiveInteger(
+  value: unknown,
+  option: string,
+  fallback: number,
+  unit: string,
+  max: number,
+  maxLabel: string,
+  owner?: string,
+): number {
+  const checked = positiveInteger(value, option, fallback, unit, owner);
+  if (checked > max) throw invalidOption(option, `a positive whole number of ${unit}, at most ${max} (${maxLabel})`, value, owner);
+  return checked;
+}
+
 /** true or false, or `fallback` when absent. */
 export function booleanOption(value: unknown, option: string, fallback: boolean, owner?: string): boolean {
   if (value === undefined) return fallback;

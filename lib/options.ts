@@ -14,8 +14,15 @@ import { ROUTER_OWNED_METADATA } from './discovery-endpoint.js';
 import { ERROR_PROFILES, type ErrorProfile } from './error-profiles.js';
 import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from './events.js';
 import { DEFAULT_BODY_LIMIT } from './limits.js';
-import { booleanOption, checkOptionsObject, clockOption, invalidOption, positiveInteger } from './option-checks.js';
-import { normaliseOrigin } from './origins.js';
+import {
+  booleanOption,
+  boundedPositiveInteger,
+  checkOptionsObject,
+  clockOption,
+  invalidOption,
+  positiveInteger,
+} from './option-checks.js';
+import { isLoopbackHost, normaliseOrigin } from './origins.js';
 import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from './tokens.js';
 
 /** The options of {@link createTokenRouter}. Every one is checked when the router is created. */
@@ -162,15 +169,15 @@ export function resolveOptions(options: unknown): RouterConfig {
   const revocationPath = optionalPath(given.revocationPath, 'revocationPath', '/oauth2/revoke');
   const discoveryPath = optionalPath(given.discoveryPath, 'discoveryPath', '/.well-known/openid-configuration');
   checkDistinctPaths({ tokenPath, jwksPath, revocationPath, discoveryPath });
-  const refreshTokenTtl = seconds(given.refreshTokenTtl, 'refreshTokenTtl', 30 * 86_400);
-  const refreshTokenMaxAge = seconds(given.refreshTokenMaxAge, 'refreshTokenMaxAge', 90 * 86_400);
+  const refreshTokenTtl = lifetime(given.refreshTokenTtl, 'refreshTokenTtl', 30 * DAY, YEAR, '1 year');
+  const refreshTokenMaxAge = lifetime(given.refreshTokenMaxAge, 'refreshTokenMaxAge', 90 * DAY, YEAR, '1 year');
   if (refreshTokenMaxAge < refreshTokenTtl) {
     throw invalidOption('refreshTokenMaxAge', `at least refreshTokenTtl (${refreshTokenTtl})`, refreshTokenMaxAge);
   }
   const issuer = resolveIssuer(given.issuer);
   const codeStore = adapter<AuthorizationCodeStore>(given.codeStore, 'codeStore', ['save', 'redeem'], 'new MemoryCodeStore()');
-  const accessTokenTtl = seconds(given.accessTokenTtl, 'accessTokenTtl', 300);
-  const idTokenTtl = seconds(given.idTokenTtl, 'idTokenTtl', 1800);
+  const accessTokenTtl = lifetime(given.accessTokenTtl, 'accessTokenTtl', 300, DAY, '1 day');
+  const idTokenTtl = lifetime(given.idTokenTtl, 'idTokenTtl', 1800, DAY, '1 day');
   const keyStore = adapter<KeyStore>(given.keyStore, 'keyStore', ['signingKey', 'publicJwks'], 'await MemoryKeyStore.generate()');
   checkRetiredKeysOutliveTokens(keyStore, Math.max(accessTokenTtl, idTokenTtl));
   const accessTokenFormat = resolveAccessTokenFormat(given.accessTokenFormat);
@@ -205,18 +212,30 @@ export function resolveOptions(options: unknown): RouterConfig {
   };
 }
 
-/** RFC 8414 §2 / OIDC Discovery: an https URL with no query or fragment; http for local development. */
+/**
+ * RFC 8414 §2 / OIDC Discovery §4.3: the issuer is compared as a string, so it must be exactly
+ * what a URL parser makes of it (no stray space or newline, lowercase host, no default port, no
+ * dot segments), with no userinfo, query or fragment; https, or http on a loopback host for
+ * development.
+ */
 function resolveIssuer(value: unknown): string {
   if (value === undefined) {
     throw new ConfigurationError('ERR_OPTION_MISSING', 'issuer', 'option issuer is required, e.g. "https://login.example.com"');
   }
-  const expected = 'an absolute https URL without query or fragment (http only for localhost)';
+  const expected = 'an absolute https URL without userinfo, query or fragment, written as a URL parser writes it (http only for a loopback host)';
   if (typeof value !== 'string' || !URL.canParse(value)) throw invalidOption('issuer', expected, value);
   const url = new URL(value);
-  const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && local);
-  if (!schemeOk || url.search !== '' || url.hash !== '' || value.includes('#') || value.endsWith('?')) {
-    throw invalidOption('issuer', expected, value);
+  if (url.username !== '' || url.password !== '') {
+    // Not quoted: userinfo may hold a password.
+    throw new ConfigurationError('ERR_OPTION_INVALID', 'issuer', `option issuer must be ${expected}; received a URL with userinfo`);
+  }
+  const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  if (!schemeOk || value.includes('?') || value.includes('#')) throw invalidOption('issuer', expected, value);
+  // The parser adds "/" to an empty path; an issuer without it is the usual form.
+  const parsed = url.href;
+  if (value !== parsed && !(url.pathname === '/' && `${value}/` === parsed)) {
+    const written = url.pathname === '/' ? parsed.slice(0, -1) : parsed;
+    throw invalidOption('issuer', `${expected}: ${JSON.stringify(written)}`, value);
   }
   return value;
 }
@@ -237,6 +256,10 @@ function resolveClients(value: unknown): ClientRegistry | undefined {
   if (value === undefined) return undefined;
   if (Array.isArray(value)) return new StaticClientRegistry(validateClients(value));
   if (typeof value === 'object' && value !== null && typeof (value as ClientRegistry).findClient === 'function') {
+    const { isAllowedOrigin } = value as ClientRegistry;
+    if (isAllowedOrigin !== undefined && typeof isAllowedOrigin !== 'function') {
+      throw invalidOption('clients.isAllowedOrigin', 'a function (origin) => Promise<boolean>, or left out', isAllowedOrigin);
+    }
     return value as ClientRegistry;
   }
   throw invalidOption('clients', 'an array of { clientId, redirectUris } or an object with findClient()', value);
@@ -271,8 +294,16 @@ function checkDistinctPaths(paths: Record<string, string | false>): void {
   }
 }
 
-function seconds(value: unknown, option: string, fallback: number): number {
-  return positiveInteger(value, option, fallback, 'seconds');
+const DAY = 86_400;
+const YEAR = 365 * DAY;
+
+/**
+ * A token lifetime: a whole number of seconds up to a sane bound. A bearer token that lives
+ * longer is a stolen token that lives longer (RFC 6750 §5.3: issue short-lived bearer tokens;
+ * RFC 9700 §4.14.2 for refresh tokens); a typo such as a lifetime in milliseconds is refused.
+ */
+function lifetime(value: unknown, option: string, fallback: number, max: number, maxLabel: string): number {
+  return boundedPositiveInteger(value, option, fallback, 'seconds', max, maxLabel);
 }
 
 function resolveErrorProfile(value: unknown): ErrorProfile {

@@ -14,6 +14,15 @@ export function webOriginOf(uri: string): string | undefined {
   }
 }
 
+/**
+ * Whether a URL's (WHATWG-parsed) hostname is a loopback address: `localhost`, 127.0.0.0/8
+ * (RFC 1122 §3.2.1.3) or `[::1]` (RFC 4291 §2.5.3). The parser has already normalised IPv4
+ * forms such as `127.1` to dotted decimal, so `127.0.0.1.example.com` is not one.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
 /** A client's web origins (SPEC "Browsers and apps"): its http(s) redirect URIs', and its `allowedOrigins`. */
 export function clientOrigins(client: Client): string[] {
   return [...client.redirectUris, ...(client.allowedOrigins ?? [])]

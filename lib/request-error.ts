@@ -24,7 +24,8 @@ export type RejectReason =
   | 'scope_malformed'
   | 'scope_widened'
   | 'store_unavailable'
-  | 'key_unavailable';
+  | 'key_unavailable'
+  | 'client_record_invalid';
 
 /** A refused request: a value carried to the one place that answers it. */
 export class RequestError extends Error {

@@ -6,6 +6,7 @@ import { formPostEndpoint, type RequestState } from './form-post-endpoint.js';
 import type { RouterConfig } from './options.js';
 import { exchangeRefreshToken } from './refresh-grant.js';
 import { guard, RequestError } from './request-error.js';
+import { checkStoreSigningKey } from './signing-key-check.js';
 import type { TokenResponse } from './token-issuance.js';
 import { parametersOfGrant, TOKEN_PARAMETERS, validateTokenRequest } from './validation.js';
 
@@ -54,8 +55,14 @@ async function exchange(
     : exchangeRefreshToken(config, request, key, trail);
 }
 
-/** The key store's signing key; any failure, even a synchronous throw, is `key_unavailable`. */
-function signingKey(config: RouterConfig): Promise<SigningKey> {
-  return guard(Promise.resolve().then(() => config.keyStore.signingKey()), 'key_unavailable');
+/**
+ * The key store's signing key; any failure, even a synchronous throw, is `key_unavailable`, and
+ * so is a key the router cannot sign with (signing-key-check.ts), found here rather than at step 7.
+ */
+async function signingKey(config: RouterConfig): Promise<SigningKey> {
+  const key = await guard(Promise.resolve().then(() => config.keyStore.signingKey()), 'key_unavailable');
+  const problem = checkStoreSigningKey(key);
+  if (problem !== undefined) throw new RequestError('key_unavailable', { cause: new TypeError(problem) });
+  return key;
 }
 

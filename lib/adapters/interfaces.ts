@@ -204,6 +204,14 @@ export interface Client {
   allowedOrigins?: string[];
   /** Allow the `plain` PKCE method for this client (RFC 7636 §4.2 discourages it). */
   allowPlainPkce?: boolean;
+  /**
+   * For development only: allow `http:` redirect URIs to hosts other than loopback
+   * (`127.0.0.0/8`, `[::1]`, `localhost`), such as `http://dev-box.internal/cb`. Without it the
+   * router refuses them when the client list is given (RFC 6749 §3.1.2.1: a code sent over plain
+   * http can be read on the way). Read only for the `clients` array given to
+   * `createTokenRouter`; a `ClientRegistry`'s records are compared, never redirected to.
+   */
+  allowInsecureRedirectUris?: boolean;
 }
 
 /** Looks clients up, for hosts that keep them in their own database. */

@@ -3,12 +3,10 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK
 import { ConfigurationError, describeValue } from '../configuration-error.js';
 import { publicPartOf } from '../jwk.js';
 import { clockOption, positiveInteger } from '../option-checks.js';
+import { jwkProblem, keyVerdict, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../signing-key-check.js';
 import type { Clock, EpochSeconds, KeyStore, SigningKey } from './interfaces.js';
 
-/** The JWS algorithms a key store may sign with. */
-export type SigningAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
-
-const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+export type { SigningAlgorithm } from '../signing-key-check.js';
 
 /** The algorithm a private JWK without `alg` is used with. */
 function inferAlgorithm(jwk: JWK): SigningAlgorithm | undefined {
@@ -214,16 +212,21 @@ async function generateHeldKey(alg: SigningAlgorithm = 'RS256'): Promise<HeldKey
   return { signing: { kid, alg, key: privateKey }, publicJwk, status: 'standby' };
 }
 
+/**
+ * A private JWK as a held key, refused with ERR_KEY_INVALID unless the router can sign with it
+ * (signing-key-check.ts): so a bad key fails here, at startup or rotation, not at signing time
+ * after a code or refresh token was spent.
+ */
 async function importPrivateJwk(jwk: JWK, method: 'add' | 'fromJwks', name: string): Promise<HeldKey> {
   const fail = (why: string): never => {
-    throw new ConfigurationError('ERR_KEY_INVALID', name, `${method}: ${name} ${why}`);
+    // The kid says which key; nothing else of the key is quoted.
+    const kid = typeof jwk === 'object' && jwk !== null && typeof jwk.kid === 'string' ? ` (kid ${describeValue(jwk.kid)})` : '';
+    throw new ConfigurationError('ERR_KEY_INVALID', name, `${method}: ${name}${kid} ${why}`);
   };
   if (typeof jwk !== 'object' || jwk === null) return fail('is not a JWK object');
-  if (jwk.d === undefined) return fail('is not a private key (no "d")');
   const alg = jwk.alg ?? inferAlgorithm(jwk);
-  if (alg === undefined || !(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) {
-    return fail(`has an unsupported alg; supported: ${SIGNING_ALGORITHMS.join(', ')}`);
-  }
+  const problem = jwkProblem(jwk, alg);
+  if (problem !== undefined || alg === undefined) return fail(problem ?? 'has no alg');
   // The thumbprint (RFC 7638 §3.2) reads only the key type's required members.
   const publicPart = publicPartOf(jwk) ?? fail('has an unsupported kty');
   const kid = jwk.kid ?? (await calculateJwkThumbprint(publicPart));
@@ -234,5 +237,7 @@ async function importPrivateJwk(jwk: JWK, method: 'add' | 'fromJwks', name: stri
     // The library's message may quote key material; say only which key failed.
     return fail(`cannot be imported as an ${alg} private key`);
   }
+  const verdict = keyVerdict(key, alg);
+  if (!verdict.usable) return fail(verdict.why);
   return { signing: { kid, alg, key }, publicJwk: { ...publicPart, kid, alg, use: 'sig' }, status: 'standby' };
 }
