@@ -46,26 +46,9 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
   constructor(options: PostgresStoreOptions) {
     this.#config = resolvePostgresOptions('PostgresCodeStore', options, { fallback: DEFAULT_CODE_TABLE, longestSuffix: CODE_TABLE_SUFFIX });
     const table = this.#config.table.qualified;
-    const now = 'to_timestamp($2::double precision / 1000)';
     this.#sql = {
       insert: statement(`INSERT INTO ${table} (code_hash, grant_data, expires_at) VALUES ($1, $2::jsonb, to_timestamp($3::double precision))`),
-      // The UPDATE decides; the last SELECT only tells a replay (a live row it did not win) from nothing.
-      redeem: statement(`WITH wanted AS (SELECT DISTINCT unnest($1::text[]) AS code_hash),
-locked AS (
-  SELECT t.code_hash FROM ${table} AS t JOIN wanted USING (code_hash)
-  WHERE t.expires_at > ${now} AND t.redeemed_at IS NULL
-  ORDER BY t.code_hash
-  FOR UPDATE OF t
-),
-won AS (
-  UPDATE ${table} AS t SET redeemed_at = ${now}
-  FROM locked WHERE t.code_hash = locked.code_hash AND t.redeemed_at IS NULL
-  RETURNING t.code_hash, t.grant_data
-)
-SELECT code_hash, grant_data, false AS replayed FROM won
-UNION ALL
-SELECT t.code_hash, t.grant_data, true AS replayed FROM ${table} AS t JOIN wanted USING (code_hash)
-WHERE t.expires_at > ${now} AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_hash = t.code_hash)`),
+      redeem: statement(redeemSql(table, 'SELECT unnest($1::text[]) AS code_hash')),
       // Rows a redeem statement holds are left for the next run: a redeem locks several rows in
       // code order, and a delete waiting on them while holding others could close a deadlock.
       deleteExpired: statement(`DELETE FROM ${table} WHERE code_hash IN (
@@ -161,22 +144,9 @@ interface Exchange {
  * $1: the exchanges as a JSON array; $2: now, epoch milliseconds.
  */
 function exchangeStatement(codes: string, refresh: PostgresRefreshLayout): Statement {
-  const now = 'to_timestamp($2::double precision / 1000)';
-  return statement(`WITH wanted AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(ord int, code_hash text, token_hash text, family_id text,
-    family_expires_at double precision, expires_at double precision)
-),
-locked AS (
-  SELECT t.code_hash FROM ${codes} AS t
-  WHERE t.code_hash IN (SELECT code_hash FROM wanted) AND t.expires_at > ${now} AND t.redeemed_at IS NULL
-  ORDER BY t.code_hash
-  FOR UPDATE OF t
-),
-won AS (
-  UPDATE ${codes} AS t SET redeemed_at = ${now}
-  FROM locked WHERE t.code_hash = locked.code_hash AND t.redeemed_at IS NULL
-  RETURNING t.code_hash, t.grant_data
-),
+  const wanted = `SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(ord int, code_hash text, token_hash text, family_id text,
+    family_expires_at double precision, expires_at double precision)`;
+  return statement(redeemSql(codes, wanted, `,
 first AS (
   SELECT DISTINCT ON (w.code_hash) w.*, won.grant_data FROM wanted AS w JOIN won USING (code_hash)
   ORDER BY w.code_hash, w.ord
@@ -188,12 +158,36 @@ saved AS (
       || jsonb_build_object('familyId', f.family_id, 'familyExpiresAt', f.family_expires_at, 'expiresAt', f.expires_at),
     to_timestamp(f.expires_at), to_timestamp(f.family_expires_at)
   FROM first AS f
-  WHERE NOT EXISTS (SELECT 1 FROM ${refresh.revoked} AS r WHERE r.family_id = f.family_id AND r.expires_at > ${now})
+  WHERE NOT EXISTS (SELECT 1 FROM ${refresh.revoked} AS r WHERE r.family_id = f.family_id AND r.expires_at > ${NOW})
   RETURNING 1
-)
+)`));
+}
+
+/** Now, as the statements take it: $2, epoch milliseconds. */
+const NOW = 'to_timestamp($2::double precision / 1000)';
+
+/**
+ * The redeem of the codes `wanted` selects (a `code_hash` column, a code possibly more than
+ * once): it locks their live, unredeemed rows in code order, so two statements with codes in
+ * common cannot deadlock, and marks them redeemed. The UPDATE decides; the last SELECT only
+ * tells a replay (a live row it did not win) from nothing. `more` adds WITH queries after `won`.
+ */
+function redeemSql(table: string, wanted: string, more = ''): string {
+  return `WITH wanted AS (${wanted}),
+locked AS (
+  SELECT t.code_hash FROM ${table} AS t
+  WHERE t.code_hash IN (SELECT code_hash FROM wanted) AND t.expires_at > ${NOW} AND t.redeemed_at IS NULL
+  ORDER BY t.code_hash
+  FOR UPDATE OF t
+),
+won AS (
+  UPDATE ${table} AS t SET redeemed_at = ${NOW}
+  FROM locked WHERE t.code_hash = locked.code_hash AND t.redeemed_at IS NULL
+  RETURNING t.code_hash, t.grant_data
+)${more}
 SELECT code_hash, grant_data, false AS replayed FROM won
 UNION ALL
-SELECT t.code_hash, t.grant_data, true AS replayed FROM ${codes} AS t
-WHERE t.code_hash IN (SELECT code_hash FROM wanted) AND t.expires_at > ${now}
-  AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_hash = t.code_hash)`);
+SELECT t.code_hash, t.grant_data, true AS replayed FROM ${table} AS t
+WHERE t.code_hash IN (SELECT code_hash FROM wanted) AND t.expires_at > ${NOW}
+  AND NOT EXISTS (SELECT 1 FROM won WHERE won.code_hash = t.code_hash)`;
 }
