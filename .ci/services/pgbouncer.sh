@@ -58,6 +58,8 @@ start() {
   # PgBouncer refuses to run as root: as root, it switches to the database's system user.
   if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres: "$DIR"
+    # The temp dir above it (mktemp -d: 0700) must let that user through, not read it.
+    chmod o+x "$PKCE_CI_SERVICES"
     "$bin" -d -q -u postgres "$DIR/pgbouncer.ini"
   else
     "$bin" -d -q "$DIR/pgbouncer.ini"
