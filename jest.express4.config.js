@@ -7,7 +7,7 @@ export default {
   displayName: 'express4',
   globals: { EXPRESS_MAJOR: 4 },
   moduleNameMapper: { ...base.moduleNameMapper, '^express$': 'express4' },
-  // These start example-app processes, which load the installed Express 5 whatever this run maps:
-  // a second pass would test nothing new.
-  testPathIgnorePatterns: ['/node_modules/', '/__tests__/adapters/two-instances\\.test\\.ts$'],
+  // Beside what the base leaves out, the two-process tests: they start example-app processes,
+  // which load the installed Express 5 whatever this run maps, so a second pass would test nothing new.
+  testPathIgnorePatterns: [...base.testPathIgnorePatterns, '/__tests__/adapters/two-instances\\.test\\.ts$'],
 };

@@ -27,10 +27,13 @@ export interface Instance {
   stop(): Promise<void>;
 }
 
-/** `node example-app/server.js` as its own process, configured only through the environment. */
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
+/**
+ * `node example-app/server.js` as its own process, configured only through the environment; or
+ * another script that starts the example app the same way (deployment-server.js).
+ */
+export async function startInstance(env: Record<string, string>, script: string = SERVER): Promise<Instance> {
   const port = await closedPort();
-  const child: ChildProcess = spawn(process.execPath, [SERVER], {
+  const child: ChildProcess = spawn(process.execPath, [script], {
     env: { ...process.env, ...env, PORT: String(port), ISSUER },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { PostgresCodeStore, PostgresRefreshTokenStore, postgresSchema, type PostgresPool } from '../../lib/index.js';
 import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
+import { PGBOUNCER } from './deployments.js';
 import { createPool, dropTables, dumpTables, freshTable } from './postgres-fixture.js';
 import { DATABASE_URL, describeWithServer } from './services.js';
 import { STORE_TEST_GRANT } from '../helpers.js';
@@ -25,6 +26,48 @@ describe('the shipped SQL file', () => {
   });
 });
 
+/** The store contract (lib/testing) on the pool `pool()` returns, each test on fresh tables. */
+function storeContracts(pool: () => pg.Pool, on: string, storeOptions: { preparedStatements?: boolean } = {}): void {
+  const codeClock = fakeClock();
+  authorizationCodeStoreContract({ describe, it, expect }, {
+    name: `PostgresCodeStore${on}`,
+    ...codeClock,
+    create: async () => {
+      const table = freshTable('pkce_c');
+      const store = new PostgresCodeStore({ pool: pool(), table, now: codeClock.now, ...storeOptions });
+      await store.migrate();
+      return { store, readAtRest: () => dumpTables(pool(), [table]), cleanup: () => dropTables(pool(), [table]) };
+    },
+  });
+
+  const refreshClock = fakeClock();
+  refreshTokenStoreContract({ describe, it, expect }, {
+    name: `PostgresRefreshTokenStore${on}`,
+    ...refreshClock,
+    create: async () => {
+      const table = freshTable('pkce_r');
+      const tables = [table, `${table}_revoked_families`];
+      const store = new PostgresRefreshTokenStore({ pool: pool(), table, now: refreshClock.now, ...storeOptions });
+      await store.migrate();
+      return { store, readAtRest: () => dumpTables(pool(), tables), cleanup: () => dropTables(pool(), tables) };
+    },
+  });
+
+  const pairClock = fakeClock();
+  atomicExchangeContract({ describe, it, expect }, {
+    name: `PostgresCodeStore with PostgresRefreshTokenStore on one pool${on}`,
+    ...pairClock,
+    create: async () => {
+      const [codeTable, refreshTable] = [freshTable('pkce_c'), freshTable('pkce_r')];
+      const tables = [codeTable, refreshTable, `${refreshTable}_revoked_families`];
+      const codeStore = new PostgresCodeStore({ pool: pool(), table: codeTable, now: pairClock.now, ...storeOptions });
+      const refreshTokenStore = new PostgresRefreshTokenStore({ pool: pool(), table: refreshTable, now: pairClock.now, ...storeOptions });
+      await Promise.all([codeStore.migrate(), refreshTokenStore.migrate()]);
+      return { store: { codeStore, refreshTokenStore }, readAtRest: () => dumpTables(pool(), tables), cleanup: () => dropTables(pool(), tables) };
+    },
+  });
+}
+
 describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real server', (url) => {
   let pool: pg.Pool;
   beforeAll(() => {
@@ -34,44 +77,7 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
     await pool.end();
   });
 
-  const codeClock = fakeClock();
-  authorizationCodeStoreContract({ describe, it, expect }, {
-    name: 'PostgresCodeStore',
-    ...codeClock,
-    create: async () => {
-      const table = freshTable('pkce_c');
-      const store = new PostgresCodeStore({ pool, table, now: codeClock.now });
-      await store.migrate();
-      return { store, readAtRest: () => dumpTables(pool, [table]), cleanup: () => dropTables(pool, [table]) };
-    },
-  });
-
-  const refreshClock = fakeClock();
-  refreshTokenStoreContract({ describe, it, expect }, {
-    name: 'PostgresRefreshTokenStore',
-    ...refreshClock,
-    create: async () => {
-      const table = freshTable('pkce_r');
-      const tables = [table, `${table}_revoked_families`];
-      const store = new PostgresRefreshTokenStore({ pool, table, now: refreshClock.now });
-      await store.migrate();
-      return { store, readAtRest: () => dumpTables(pool, tables), cleanup: () => dropTables(pool, tables) };
-    },
-  });
-
-  const pairClock = fakeClock();
-  atomicExchangeContract({ describe, it, expect }, {
-    name: 'PostgresCodeStore with PostgresRefreshTokenStore on one pool',
-    ...pairClock,
-    create: async () => {
-      const [codeTable, refreshTable] = [freshTable('pkce_c'), freshTable('pkce_r')];
-      const tables = [codeTable, refreshTable, `${refreshTable}_revoked_families`];
-      const codeStore = new PostgresCodeStore({ pool, table: codeTable, now: pairClock.now });
-      const refreshTokenStore = new PostgresRefreshTokenStore({ pool, table: refreshTable, now: pairClock.now });
-      await Promise.all([codeStore.migrate(), refreshTokenStore.migrate()]);
-      return { store: { codeStore, refreshTokenStore }, readAtRest: () => dumpTables(pool, tables), cleanup: () => dropTables(pool, tables) };
-    },
-  });
+  storeContracts(() => pool, '');
 
   describe('PostgreSQL specifics', () => {
     const grant = STORE_TEST_GRANT;
@@ -332,4 +338,17 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
       }
     });
   });
+});
+
+// The same contract through PgBouncer in transaction mode (`.ci/run` starts it in front of the
+// same server): every statement may land on another server connection.
+describeWithServer(PGBOUNCER.server, `${PGBOUNCER.marker}-contract`, 'PostgreSQL stores through PgBouncer in transaction mode', (url) => {
+  let pool: pg.Pool;
+  beforeAll(() => {
+    pool = PGBOUNCER.pool(url);
+  });
+  afterAll(async () => {
+    await pool.end();
+  });
+  storeContracts(() => pool, ' through PgBouncer', PGBOUNCER.storeOptions);
 });

@@ -1,14 +1,48 @@
 import type { Redis } from 'ioredis';
-import type { RedisScriptClient } from '../../lib/index.js';
 import calculateSlot from 'cluster-key-slot';
-import { RedisCodeStore, RedisRefreshTokenStore } from '../../lib/index.js';
+import { RedisCodeStore, RedisRefreshTokenStore, type RedisScriptClient } from '../../lib/index.js';
 import { familyIdFor } from '../../lib/secrets.js';
 import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
-import { connectRedis, deletePrefix, dumpPrefix, freshPrefix, keysUnder, recordingClient } from './redis-fixture.js';
+import { DISTRIBUTED_REDIS } from './deployments.js';
+import { connectRedis, deletePrefix, dumpPrefix, freshPrefix, keysUnder, recordingClient, type AnyRedis } from './redis-fixture.js';
 import { describeWithServer, REDIS_URL } from './services.js';
 import { STORE_TEST_GRANT } from '../helpers.js';
 
 const REDIS = { name: 'Redis', variable: 'REDIS_URL', url: REDIS_URL } as const;
+
+/** The store contract (lib/testing) on the client `client()` returns, each test under a fresh prefix. */
+function storeContracts(client: () => AnyRedis, on: string): void {
+  /** A fixture over a fresh prefix: the store's keys, read straight from Redis, then deleted. */
+  const fixture = <S>(make: (prefix: string) => S) => () => {
+    const prefix = freshPrefix();
+    return { store: make(prefix), readAtRest: () => dumpPrefix(client(), prefix), cleanup: () => deletePrefix(client(), prefix) };
+  };
+
+  // Redis decides expiry by its own clock: the suite waits for real (about 2 s per expiry test).
+  authorizationCodeStoreContract({ describe, it, expect }, {
+    name: `RedisCodeStore${on}`,
+    create: fixture((prefix) => new RedisCodeStore({ client: client(), prefix })),
+  });
+  refreshTokenStoreContract({ describe, it, expect }, {
+    name: `RedisRefreshTokenStore${on}`,
+    create: fixture((prefix) => new RedisRefreshTokenStore({ client: client(), prefix })),
+  });
+  // Both stores on one client, one prefix each, as the router gets them.
+  atomicExchangeContract({ describe, it, expect }, { name: `RedisCodeStore with RedisRefreshTokenStore${on}`, create: storePair(client, client) });
+}
+
+/** A code store and a refresh-token store on the client `through()` gives, under a fresh prefix. */
+function storePair(client: () => AnyRedis, through: () => RedisScriptClient) {
+  return () => {
+    const prefix = freshPrefix();
+    const shared = through();
+    const store = {
+      codeStore: new RedisCodeStore({ client: shared, prefix: `${prefix}c:` }),
+      refreshTokenStore: new RedisRefreshTokenStore({ client: shared, prefix: `${prefix}r:` }),
+    };
+    return { store, readAtRest: () => dumpPrefix(client(), prefix), cleanup: () => deletePrefix(client(), prefix) };
+  };
+}
 
 describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (url) => {
   let client: Redis;
@@ -19,42 +53,24 @@ describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (ur
     await client.quit();
   });
 
-  /** A fixture over a fresh prefix: the store's keys, read straight from Redis, then deleted. */
-  const fixture = <S>(make: (prefix: string) => S) => () => {
-    const prefix = freshPrefix();
-    return { store: make(prefix), readAtRest: () => dumpPrefix(client, prefix), cleanup: () => deletePrefix(client, prefix) };
-  };
-
-  // Redis decides expiry by its own clock: the suite waits for real (about 2 s per expiry test).
-  authorizationCodeStoreContract({ describe, it, expect }, {
-    name: 'RedisCodeStore',
-    create: fixture((prefix) => new RedisCodeStore({ client, prefix })),
-  });
-  refreshTokenStoreContract({ describe, it, expect }, {
-    name: 'RedisRefreshTokenStore',
-    create: fixture((prefix) => new RedisRefreshTokenStore({ client, prefix })),
-  });
+  storeContracts(() => client, '');
   // The same contract through a client that says it is a Cluster, and refuses cross-slot scripts as one does.
   refreshTokenStoreContract({ describe, it, expect }, {
     name: 'RedisRefreshTokenStore on a Cluster client',
-    create: fixture((prefix) => new RedisRefreshTokenStore({ client: recordingClient(client, true), prefix })),
+    create: () => {
+      const prefix = freshPrefix();
+      return {
+        store: new RedisRefreshTokenStore({ client: recordingClient(client, true), prefix }),
+        readAtRest: () => dumpPrefix(client, prefix),
+        cleanup: () => deletePrefix(client, prefix),
+      };
+    },
   });
 
-  /** Both stores on one client, one prefix each, as the router gets them. */
-  const pair = (clientOf: () => RedisScriptClient) => () => {
-    const prefix = freshPrefix();
-    const shared = clientOf();
-    const store = {
-      codeStore: new RedisCodeStore({ client: shared, prefix: `${prefix}c:` }),
-      refreshTokenStore: new RedisRefreshTokenStore({ client: shared, prefix: `${prefix}r:` }),
-    };
-    return { store, readAtRest: () => dumpPrefix(client, prefix), cleanup: () => deletePrefix(client, prefix) };
-  };
-  atomicExchangeContract({ describe, it, expect }, { name: 'RedisCodeStore with RedisRefreshTokenStore', create: pair(() => client) });
   // Through a client that refuses cross-slot scripts, as a Cluster does: every exchange keeps to one slot.
   atomicExchangeContract({ describe, it, expect }, {
     name: 'RedisCodeStore with RedisRefreshTokenStore on a Cluster client',
-    create: pair(() => recordingClient(client, true)),
+    create: storePair(() => client, () => recordingClient(client, true)),
   });
 
   describe('Redis specifics', () => {
@@ -153,3 +169,18 @@ describeWithServer(REDIS, 'redis-contract', 'Redis stores on a real server', (ur
     }));
   });
 });
+
+// The same contract on the distributed deployments `.ci/run` starts: a real Cluster (3 masters,
+// 3 replicas) and a Sentinel's master.
+for (const deployment of DISTRIBUTED_REDIS) {
+  describeWithServer(deployment.server, `${deployment.marker}-contract`, `Redis stores on a real ${deployment.server.name}`, (where) => {
+    let client: AnyRedis;
+    beforeAll(async () => {
+      client = await deployment.connect(where);
+    });
+    // disconnect(), not quit(): on a Sentinel client, quit() leaves the failover detector's
+    // connections to the sentinels open (ioredis 6).
+    afterAll(() => client.disconnect());
+    storeContracts(() => client, ` on a ${deployment.server.name}`);
+  });
+}

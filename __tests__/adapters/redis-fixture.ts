@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisScriptClient } from '../../lib/index.js';
 import { uniqueName } from './services.js';
 
@@ -31,8 +31,15 @@ export function freshPrefix(): string {
   return `${uniqueName('pkce-test')}:`;
 }
 
-/** Every key under `prefix`, found with SCAN (never KEYS, the server is shared). */
-export async function keysUnder(client: Redis, prefix: string): Promise<string[]> {
+/** A client of one server, of a Sentinel's master, or of a Cluster. */
+export type AnyRedis = Redis | Cluster;
+
+/** Every key under `prefix`, found with SCAN (never KEYS, the server is shared); on a Cluster, on every master. */
+export async function keysUnder(client: AnyRedis, prefix: string): Promise<string[]> {
+  if (client instanceof Cluster) {
+    const perMaster = await Promise.all(client.nodes('master').map((node) => keysUnder(node, prefix)));
+    return perMaster.flat();
+  }
   const found: string[] = [];
   let cursor = '0';
   // Braces in a MATCH pattern are literal; only *, ?, [ and \ are special.
@@ -46,7 +53,7 @@ export async function keysUnder(client: Redis, prefix: string): Promise<string[]
 }
 
 /** Every key under `prefix` with its value, as text: what the store keeps at rest. */
-export async function dumpPrefix(client: Redis, prefix: string): Promise<string> {
+export async function dumpPrefix(client: AnyRedis, prefix: string): Promise<string> {
   const lines: string[] = [];
   for (const key of await keysUnder(client, prefix)) {
     const type = await client.type(key);
@@ -56,9 +63,13 @@ export async function dumpPrefix(client: Redis, prefix: string): Promise<string>
   return lines.join('\n');
 }
 
-/** Delete every key under `prefix`. */
-export async function deletePrefix(client: Redis, prefix: string): Promise<void> {
+/** Delete every key under `prefix` (on a Cluster one by one: a DEL of keys in several slots is refused). */
+export async function deletePrefix(client: AnyRedis, prefix: string): Promise<void> {
   const keys = await keysUnder(client, prefix);
+  if (client instanceof Cluster) {
+    for (let i = 0; i < keys.length; i += 100) await Promise.all(keys.slice(i, i + 100).map((key) => client.del(key)));
+    return;
+  }
   for (let i = 0; i < keys.length; i += 500) await client.del(...keys.slice(i, i + 500));
 }
 

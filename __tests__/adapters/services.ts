@@ -7,6 +7,18 @@ declare const EXPRESS_MAJOR: 4 | 5;
 /** The real servers, when the environment names them (`.ci/run` always does). */
 export const REDIS_URL = process.env.REDIS_URL;
 export const DATABASE_URL = process.env.DATABASE_URL;
+/** The distributed deployments `.ci/run` starts with `.ci/services/` ("Development" in the README). */
+export const REDIS_CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES;
+export const REDIS_SENTINELS = process.env.REDIS_SENTINELS;
+export const REDIS_SENTINEL_NAME = process.env.REDIS_SENTINEL_NAME || 'pkce';
+export const PGBOUNCER_URL = process.env.PGBOUNCER_URL;
+
+/** A real server (or deployment) a suite needs, and the variable that names it. */
+export interface ServerSpec {
+  name: 'Redis' | 'PostgreSQL' | 'Redis Cluster' | 'Redis Sentinel' | 'PgBouncer';
+  variable: 'REDIS_URL' | 'DATABASE_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_SENTINELS' | 'PGBOUNCER_URL';
+  url: string | undefined;
+}
 
 /** A name no other run, engineer or test on the same server uses. */
 export function uniqueName(stem: string): string {
@@ -20,7 +32,7 @@ export function uniqueName(stem: string): string {
  * tell that the suite really ran.
  */
 export function describeWithServer(
-  server: { name: 'Redis' | 'PostgreSQL'; variable: 'REDIS_URL' | 'DATABASE_URL'; url: string | undefined },
+  server: ServerSpec,
   marker: string,
   title: string,
   body: (url: string) => void,
@@ -45,6 +57,18 @@ export function describeWithServer(
   describe(`${title} [skipped: set ${server.variable} to run it against a real ${server.name}]`, () => {
     it.skip(`runs against a real ${server.name}`, () => undefined);
   });
+}
+
+/**
+ * Figures a suite measured (a failover's 503 count, latencies, time to recovery…): printed, and
+ * written to `$PKCE_SUITE_MARKERS/figures/{name}.json`, which `.ci/run` prints at the end.
+ */
+export function recordFigures(name: string, figures: Record<string, unknown>): void {
+  console.info(`${name}: ${JSON.stringify(figures)}`);
+  const directory = process.env.PKCE_SUITE_MARKERS;
+  if (directory === undefined || directory === '') return;
+  mkdirSync(join(directory, 'figures'), { recursive: true });
+  writeFileSync(join(directory, 'figures', `${name}.json`), `${JSON.stringify(figures, null, 2)}\n`);
 }
 
 function leaveMarker(marker: string): void {

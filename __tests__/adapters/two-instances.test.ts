@@ -11,6 +11,7 @@ import {
 } from './example-instance.js';
 import { createPool, dropTables } from './postgres-fixture.js';
 import { connectRedis, deletePrefix, freshPrefix } from './redis-fixture.js';
+import { DIRECT_POSTGRES, DISTRIBUTED_REDIS, PGBOUNCER, SINGLE_REDIS } from './deployments.js';
 import { DATABASE_URL, describeWithServer, REDIS_URL } from './services.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -27,14 +28,15 @@ async function expectVerifies(token: string, by: Instance): Promise<void> {
  * Two processes of the example app on one shared store, as behind a load balancer: the same
  * ISSUER, the same SIGNING_JWKS, the same CLIENTS, different ports.
  */
-function twoInstances(storeEnv: () => Record<string, string>): void {
+function twoInstances(storeProcess: () => { script?: string; env: Record<string, string> }): void {
   let a: Instance;
   let b: Instance;
 
   beforeAll(async () => {
-    const env = { ...storeEnv(), SIGNING_JWKS: await signingJwks(), CLIENTS };
+    const { script, env: storeEnv } = storeProcess();
+    const env = { ...storeEnv, SIGNING_JWKS: await signingJwks(), CLIENTS };
     // Started together: on Postgres both migrate at once, which must not trip either.
-    [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
+    [a, b] = await Promise.all([startInstance(env, script), startInstance(env, script)]);
   }, 30_000);
 
   afterAll(async () => {
@@ -75,28 +77,36 @@ function twoInstances(storeEnv: () => Record<string, string>): void {
   });
 }
 
-describeWithServer({ name: 'Redis', variable: 'REDIS_URL', url: REDIS_URL }, 'redis-two-instances', 'two example-app processes on one Redis', (url) => {
-  const prefix = freshPrefix();
-  twoInstances(() => ({ STORE: 'redis', REDIS_URL: url, STORE_PREFIX: prefix }));
-  afterAll(async () => {
-    const client = await connectRedis(url);
-    await deletePrefix(client, prefix);
-    await client.quit();
+// On one Redis server, a Cluster and a Sentinel's master; on PostgreSQL directly and through PgBouncer.
+for (const deployment of [SINGLE_REDIS, ...DISTRIBUTED_REDIS]) {
+  const title = deployment === SINGLE_REDIS ? 'one Redis' : `one ${deployment.server.name}`;
+  describeWithServer(deployment.server, `${deployment.marker}-two-instances`, `two example-app processes on ${title}`, (where) => {
+    const prefix = freshPrefix();
+    twoInstances(() => deployment.process(where, prefix));
+    afterAll(async () => {
+      const client = await deployment.connect(where);
+      await deletePrefix(client, prefix);
+      client.disconnect();
+    });
   });
-});
+}
 
 /** A table prefix of at most 12 characters (the example app's limit), unique to this run. */
-const tablePrefix = `t${process.pid % 100_000}_${Math.random().toString(16).slice(2, 6)}_`;
+const tablePrefix = () => `t${process.pid % 100_000}_${Math.random().toString(16).slice(2, 6)}_`;
 const tablesOf = (prefix: string) => ['authorization_codes', 'refresh_tokens', 'refresh_tokens_revoked_families'].map((name) => `${prefix}${name}`);
 
-describeWithServer({ name: 'PostgreSQL', variable: 'DATABASE_URL', url: DATABASE_URL }, 'postgres-two-instances', 'two example-app processes on one PostgreSQL', (url) => {
-  twoInstances(() => ({ STORE: 'postgres', DATABASE_URL: url, STORE_PREFIX: tablePrefix }));
-  afterAll(async () => {
-    const pool = createPool(url);
-    await dropTables(pool, tablesOf(tablePrefix));
-    await pool.end();
+for (const deployment of [DIRECT_POSTGRES, PGBOUNCER]) {
+  const title = deployment === DIRECT_POSTGRES ? 'one PostgreSQL' : 'PostgreSQL through PgBouncer';
+  describeWithServer(deployment.server, `${deployment.marker}-two-instances`, `two example-app processes on ${title}`, (where) => {
+    const prefix = tablePrefix();
+    twoInstances(() => deployment.process(where, prefix));
+    afterAll(async () => {
+      const pool = deployment.pool(where);
+      await dropTables(pool, tablesOf(prefix));
+      await pool.end();
+    });
   });
-});
+}
 
 describe('an example-app process whose store is down', () => {
   const down = (name: 'Redis' | 'PostgreSQL', url: string | undefined, marker: string, env: (proxied: string) => Record<string, string>, cleanup: (url: string) => Promise<void>) =>
