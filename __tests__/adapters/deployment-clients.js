@@ -3,10 +3,11 @@
  * Redis Sentinel and PgBouncer in transaction mode. Plain JavaScript, so that both the tests and
  * the processes `deployment-server.js` starts use the very same settings.
  *
- * Each is configured as the README ("Redis", "PostgreSQL", "When the store is down") recommends
- * for a single server: fail at once while a server is unreachable (no offline queue), give up on
- * a command after a second, never resend after a reconnect a command whose caller was already
- * told it failed, and keep reconnecting.
+ * Each is configured as the README ("Redis", "Redis Cluster and Sentinel", "PostgreSQL", "When
+ * the store is down") recommends: fail at once while a server is unreachable (no offline queue),
+ * give up on a command after a second, never resend after a reconnect a command whose caller was
+ * already told it failed, and keep reconnecting. This file is the one place the tests take them
+ * from.
  */
 import { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
@@ -32,22 +33,43 @@ export function parseAddresses(/** @type {string} */ list) {
 }
 
 /**
- * A `Cluster` client on the nodes of `list`. The per-node connections get the single-server
- * settings that a Cluster lets through (`redisOptions` cannot set the offline queue or the
- * reconnect strategy: those are the Cluster's own options below).
+ * The README's settings for a Redis Cluster ("Redis Cluster and Sentinel"). A Cluster gives its
+ * node connections an offline queue whatever `redisOptions` says (ioredis 6), so a command can
+ * wait there through a failover: the deadline fence keeps it from running late, and these
+ * settings keep the wait short: a dead node's commands give up after a few quick retries, not
+ * after the command timeout.
+ * @satisfies {import('ioredis').ClusterOptions}
+ */
+export const CLUSTER_SETTINGS = {
+  enableOfflineQueue: false, // while the Cluster itself is not ready, fail at once
+  clusterRetryStrategy: (/** @type {number} */ times) => Math.min(times * 100, 1_000), // reconnect forever
+  maxRedirections: 3, // MOVED, ASK, TRYAGAIN, CLUSTERDOWN and a closed connection each count
+  retryDelayOnFailover: 100,
+  retryDelayOnClusterDown: 100,
+  retryDelayOnTryAgain: 100,
+  slotsRefreshTimeout: 500,
+  redisOptions: {
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1_000,
+    connectTimeout: 500,
+  },
+};
+
+/** The README's settings for Sentinel: the single-server settings, plus the Sentinel's own. */
+export const SENTINEL_SETTINGS = {
+  ...SINGLE_REDIS_SETTINGS,
+  sentinelRetryStrategy: SINGLE_REDIS_SETTINGS.retryStrategy,
+  sentinelCommandTimeout: 500,
+};
+
+/**
+ * A `Cluster` client on the nodes of `list`, with {@link CLUSTER_SETTINGS}.
  * @param {string} list
  * @param {import('ioredis').ClusterOptions} [overrides]
  */
 export function redisClusterClient(list, overrides = {}) {
-  const { enableOfflineQueue, retryStrategy, ...perNode } = SINGLE_REDIS_SETTINGS;
-  return new Cluster(parseAddresses(list), {
-    enableOfflineQueue,
-    clusterRetryStrategy: retryStrategy,
-    redisOptions: perNode,
-    // Slot maps refresh quickly after a failover (MOVED answers also trigger a refresh).
-    slotsRefreshTimeout: 1_000,
-    ...overrides,
-  });
+  return new Cluster(parseAddresses(list), { ...CLUSTER_SETTINGS, ...overrides });
 }
 
 /**
@@ -59,11 +81,9 @@ export function redisClusterClient(list, overrides = {}) {
  */
 export function redisSentinelClient(list, name, overrides = {}) {
   return new Redis({
-    ...SINGLE_REDIS_SETTINGS,
+    ...SENTINEL_SETTINGS,
     sentinels: parseAddresses(list),
     name,
-    sentinelRetryStrategy: SINGLE_REDIS_SETTINGS.retryStrategy,
-    sentinelCommandTimeout: 1_000,
     // Told by the sentinels of a switch, it moves at once instead of on its next error.
     failoverDetector: true,
     ...overrides,

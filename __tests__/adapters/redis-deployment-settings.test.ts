@@ -1,7 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { StoreTimeoutError } from '../../lib/adapters/bounded-call.js';
 import { RedisCodeStore } from '../../lib/index.js';
-import { RECOMMENDED_CLUSTER_OPTIONS, RECOMMENDED_SENTINEL_OPTIONS } from './redis-deployments.js';
+import { CLUSTER_SETTINGS, SENTINEL_SETTINGS } from './deployment-clients.js';
 import { closedPort } from './tcp-proxy.js';
 
 /** Long enough that an answer within it cannot be the store's own timeout. */
@@ -25,7 +25,7 @@ async function refusal(client: Cluster | Redis): Promise<{ ms: number; error: un
  */
 describe('Redis Cluster and Sentinel settings: an unreachable deployment fails at once', () => {
   it('a Cluster client with the recommended settings, no node reachable, refuses a redeem at once', async () => {
-    const client = new Cluster([{ host: '127.0.0.1', port: await closedPort() }], RECOMMENDED_CLUSTER_OPTIONS);
+    const client = new Cluster([{ host: '127.0.0.1', port: await closedPort() }], CLUSTER_SETTINGS);
     client.on('error', () => undefined);
     try {
       const { ms, error } = await refusal(client);
@@ -38,7 +38,7 @@ describe('Redis Cluster and Sentinel settings: an unreachable deployment fails a
   });
 
   it("a Cluster client with ioredis's default offline queue holds the same redeem until the store's timeout (what the setting prevents)", async () => {
-    const client = new Cluster([{ host: '127.0.0.1', port: await closedPort() }], { ...RECOMMENDED_CLUSTER_OPTIONS, enableOfflineQueue: true });
+    const client = new Cluster([{ host: '127.0.0.1', port: await closedPort() }], { ...CLUSTER_SETTINGS, enableOfflineQueue: true });
     client.on('error', () => undefined);
     try {
       const { error } = await refusal(client);
@@ -49,7 +49,7 @@ describe('Redis Cluster and Sentinel settings: an unreachable deployment fails a
   });
 
   it('a Sentinel client with the recommended settings, no sentinel reachable, refuses a redeem at once', async () => {
-    const client = new Redis({ ...RECOMMENDED_SENTINEL_OPTIONS, sentinels: [{ host: '127.0.0.1', port: await closedPort() }], name: 'mymaster' });
+    const client = new Redis({ ...SENTINEL_SETTINGS, sentinels: [{ host: '127.0.0.1', port: await closedPort() }], name: 'mymaster' });
     client.on('error', () => undefined);
     try {
       const { ms, error } = await refusal(client);

@@ -1,23 +1,16 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisScriptClient } from '../../lib/index.js';
+import { SINGLE_REDIS_SETTINGS } from './deployment-clients.js';
 import { uniqueName } from './services.js';
 
 /**
- * The client settings the README recommends: fail at once while disconnected (no offline queue
- * that grows through an outage), give up on a command after a second, keep reconnecting, and
+ * The client settings the README recommends for one server (deployment-clients.js has them all):
+ * fail at once while disconnected, give up on a command after a second, keep reconnecting, and
  * never send again, after a reconnect, a command whose caller was already told it failed: a
  * redeem replayed then would spend a code whose token request got 503.
  */
-export const RECOMMENDED_REDIS_OPTIONS = {
-  enableOfflineQueue: false,
-  autoResendUnfulfilledCommands: false,
-  maxRetriesPerRequest: 1,
-  commandTimeout: 1_000,
-  socketTimeout: 2_000,
-  connectTimeout: 1_000,
-  retryStrategy: (times: number) => Math.min(times * 100, 1_000),
-} satisfies RedisOptions;
+export const RECOMMENDED_REDIS_OPTIONS = SINGLE_REDIS_SETTINGS satisfies RedisOptions;
 
 /** A client for tests, connected before it is returned. */
 export async function connectRedis(url: string, options: Partial<typeof RECOMMENDED_REDIS_OPTIONS> = {}): Promise<Redis> {
