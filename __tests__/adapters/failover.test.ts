@@ -178,17 +178,8 @@ describeWithServer(REDIS_CLUSTER.server, 'redis-cluster-failover', 'Redis Cluste
         return slot !== undefined && victimSlots.some(([from, to]) => from <= slot && slot <= to);
       },
     };
-    return {
-      server,
-      fault,
-      async tearDown() {
-        await server.close();
-        // The killed node back, as a replica of the one that replaced it; then the keys go.
-        await service('redis-cluster.sh', 'start');
-        await deletePrefix(client, prefix);
-        client.disconnect();
-      },
-    };
+    // The killed node comes back as a replica of the one that replaced it; then the keys go.
+    return { server, fault, tearDown: () => restartAndClean(server, 'redis-cluster.sh', client, prefix) };
   });
   failoverRules(run, 'the master');
 });
@@ -231,17 +222,8 @@ describeWithServer(REDIS_SENTINEL.server, 'redis-sentinel-failover', 'Redis Sent
       },
       needsVictim: () => true,
     };
-    return {
-      server,
-      fault,
-      async tearDown() {
-        await server.close();
-        // The killed master back, made a replica of the new one by the sentinels.
-        await service('redis-sentinel.sh', 'start');
-        await deletePrefix(client, prefix);
-        client.disconnect();
-      },
-    };
+    // The killed master comes back, made a replica of the new one by the sentinels.
+    return { server, fault, tearDown: () => restartAndClean(server, 'redis-sentinel.sh', client, prefix) };
   });
   failoverRules(run, 'the master');
 });
@@ -284,3 +266,11 @@ describeWithServer(PGBOUNCER.server, 'pgbouncer-failover', 'PgBouncer restarted 
   });
   failoverRules(run, 'PgBouncer');
 });
+
+/** After a Redis scenario: stop its server, start the killed node again, delete the scenario's keys. */
+async function restartAndClean(server: { close(): Promise<unknown> }, script: string, client: Parameters<typeof deletePrefix>[0] & { disconnect(): void }, prefix: string): Promise<void> {
+  await server.close();
+  await service(script, 'start');
+  await deletePrefix(client, prefix);
+  client.disconnect();
+}
