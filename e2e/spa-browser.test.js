@@ -260,7 +260,7 @@ if (plan === 'skip') {
       await signInOnHostPage(page, 'bob', 'bob-password');
       await page.locator('#error').waitFor({ state: 'visible' });
 
-      // The endpoint refused the code (the SPEC's `ciam` profile: 401 invalid_client), and the
+      // The endpoint refused the code (docs/contract.md "The ciam profile": 401 invalid_client), and the
       // page shows exactly what it said.
       const refusal = await tokenResponse;
       expect(refusal.status()).toBe(401);
