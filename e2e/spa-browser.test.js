@@ -32,6 +32,7 @@ if (plan === 'skip') {
     /** The SPA's origin: 127.0.0.1 on its own port, while the issuer is localhost on another. */
     let spaOrigin;
     let tokenEndpoint;
+    let revocationEndpoint;
 
     beforeAll(async () => {
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -43,8 +44,15 @@ if (plan === 'skip') {
         clients: (issuer) => withRedirectUris(demoClients(issuer), SPA_CLIENT_ID, [`${spaOrigin}${SPA_CALLBACK_PATH}`]),
       });
       tokenEndpoint = `${host.issuer}/oauth2/token`;
+      revocationEndpoint = `${host.issuer}/oauth2/revoke`;
       const spaApp = express().use(
-        spaRoutes({ issuer: host.issuer, tokenPath: '/oauth2/token', jwksPath: '/oauth2/jwks', appBaseUrl: spaOrigin }),
+        spaRoutes({
+          issuer: host.issuer,
+          tokenPath: '/oauth2/token',
+          jwksPath: '/oauth2/jwks',
+          revocationPath: '/oauth2/revoke',
+          appBaseUrl: spaOrigin,
+        }),
       );
       spaServer.server.on('request', spaApp);
       browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
@@ -77,11 +85,46 @@ if (plan === 'skip') {
     }
 
     const isTokenRequest = (response) => response.url() === tokenEndpoint && response.request().method() === 'POST';
+    const isRevocationRequest = (response) => response.url() === revocationEndpoint && response.request().method() === 'POST';
+
+    /**
+     * Which of the SPA's controls a person sees. The host's own sign-out is not among them: it
+     * belongs to the host's pages.
+     */
+    async function controlsOf(page) {
+      return {
+        signIn: await page.locator('#sign-in').isVisible(),
+        signInEnabled: await page.locator('#sign-in').isEnabled(),
+        signOut: await page.locator('#sign-out').isVisible(),
+        hostSessionNote: await page.locator('#host-session-note').isVisible(),
+        claims: await page.locator('#id-token-claims').isVisible(),
+        hostSignOut: await page.getByRole('button', { name: 'Sign out of the host' }).count(),
+      };
+    }
+
+    /** The token endpoint's answer to a refresh with `refreshToken`, asked from Node (no browser). */
+    async function refresh(refreshToken) {
+      const response = await fetch(tokenEndpoint, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: SPA_CLIENT_ID }).toString(),
+      });
+      return { status: response.status, body: await response.json() };
+    }
 
     it('signs in: the SPA exchanges the code over CORS and shows the verified claims', async () => {
       const { context, page, problems } = await newPage();
       await page.goto(`${spaOrigin}/spa/`);
       await expect(page.locator('#status').textContent()).resolves.toBe('Not signed in.');
+      // Before sign-in: "Sign in" only; no sign-out of any kind.
+      expect(await controlsOf(page)).toEqual({
+        signIn: true,
+        signInEnabled: true,
+        signOut: false,
+        hostSessionNote: false,
+        claims: false,
+        hostSignOut: 0,
+      });
 
       const tokenResponse = page.waitForResponse(isTokenRequest);
       await page.locator('#sign-in').click();
@@ -95,6 +138,8 @@ if (plan === 'skip') {
       expect((await exchange.request().allHeaders()).origin).toBe(spaOrigin);
       expect(exchange.status()).toBe(200);
       expect((await exchange.allHeaders())['access-control-allow-origin']).toBe(spaOrigin);
+      const { refresh_token: refreshToken } = await exchange.json();
+      expect(typeof refreshToken).toBe('string');
 
       // What the page shows.
       expect(await page.locator('#status').textContent()).toBe(
@@ -116,9 +161,92 @@ if (plan === 'skip') {
       await expect(page.locator('#tamper-notice').isHidden()).resolves.toBe(true);
       // The code left the address bar as soon as the page read it.
       expect(page.url()).toBe(`${spaOrigin}${SPA_CALLBACK_PATH}`);
+      // After sign-in: "Sign out of the SPA" instead of "Sign in", and a pointer to the host's
+      // pages for the host's own session.
+      expect(await controlsOf(page)).toEqual({
+        signIn: false,
+        signInEnabled: false,
+        signOut: true,
+        hostSessionNote: true,
+        claims: true,
+        hostSignOut: 0,
+      });
+      expect(await page.locator('#host-home').getAttribute('href')).toBe(`${host.issuer}/`);
+      expect(problems).toEqual([]);
+      await page.screenshot({ path: `${ARTIFACTS}spa-signed-in.png`, fullPage: true });
+
+      // A reload keeps the SPA signed in (its tokens live in this tab's sessionStorage).
+      await page.reload();
+      await expect(page.locator('#status').textContent()).resolves.toBe('Signed in as alice. The ID token was verified at sign-in.');
+      expect(await controlsOf(page)).toMatchObject({ signIn: false, signOut: true, claims: true });
+      expect(JSON.parse(await page.locator('#id-token-claims').textContent())).toEqual(idTokenClaims);
+
+      // Sign out of the SPA: the refresh token is revoked (RFC 7009, over CORS), the tokens forgotten.
+      const revocationResponse = page.waitForResponse(isRevocationRequest);
+      await page.locator('#sign-out').click();
+      const revocation = await revocationResponse;
+      expect(revocation.status()).toBe(200);
+      expect((await revocation.allHeaders())['access-control-allow-origin']).toBe(spaOrigin);
+      expect(new URLSearchParams(revocation.request().postData())).toEqual(
+        new URLSearchParams({ client_id: SPA_CLIENT_ID, token: refreshToken, token_type_hint: 'refresh_token' }),
+      );
+      await page.locator('#sign-in').waitFor({ state: 'visible' });
+      await expect(page.locator('#status').textContent()).resolves.toBe(
+        'Signed out of the SPA: its tokens are forgotten and its refresh token is revoked.',
+      );
+      expect(await controlsOf(page)).toEqual({
+        signIn: true,
+        signInEnabled: true,
+        signOut: false,
+        hostSessionNote: false,
+        claims: false,
+        hostSignOut: 0,
+      });
+      await expect(page.locator('#access-token-claims').isHidden()).resolves.toBe(true);
+      await expect(page.locator('#error').isHidden()).resolves.toBe(true);
+      expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual([]);
+      expect(page.url()).toBe(`${spaOrigin}/spa/`);
+      // The revoked refresh token no longer refreshes.
+      await expect(refresh(refreshToken)).resolves.toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) });
+      // And a reload stays signed out.
+      await page.reload();
+      await expect(page.locator('#status').textContent()).resolves.toBe('Not signed in.');
+      expect(await controlsOf(page)).toMatchObject({ signIn: true, signOut: false, claims: false });
       expect(problems).toEqual([]);
 
-      await page.screenshot({ path: `${ARTIFACTS}spa-signed-in.png`, fullPage: true });
+      await page.screenshot({ path: `${ARTIFACTS}spa-signed-out.png`, fullPage: true });
+      await context.close();
+    });
+
+    it('a wrong password on the host\'s sign-in page keeps the username (escaped), never the password', async () => {
+      const { context, page, problems } = await newPage();
+      await page.goto(`${spaOrigin}/spa/`);
+      await page.locator('#sign-in').click();
+
+      // A username that would break out of the attribute, were it not escaped.
+      const markup = 'alice"><b id="injected">x</b>';
+      await signInOnHostPage(page, markup, 'wrong-password');
+      await page.getByRole('alert').waitFor({ state: 'visible' });
+      expect(await page.getByRole('alert').textContent()).toBe('Wrong username or password.');
+      expect(await page.getByLabel('Username').inputValue()).toBe(markup);
+      expect(await page.getByLabel('Password').inputValue()).toBe('');
+      expect(await page.locator('#injected').count()).toBe(0);
+
+      await page.getByLabel('Username').fill('alice');
+      await page.getByLabel('Password').fill('wrong-password');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').waitFor({ state: 'visible' });
+      expect(await page.getByLabel('Username').inputValue()).toBe('alice');
+      expect(await page.getByLabel('Password').inputValue()).toBe('');
+      // The focus waits in the password field.
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('password');
+
+      // Only the password typed again, and the sign-in goes through as alice.
+      await page.getByLabel('Password').fill('alice-password');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('#id-token-claims').waitFor({ state: 'visible' });
+      expect(await page.locator('#status').textContent()).toBe('Signed in as alice. ID token signature, iss, aud, exp and nonce verified.');
+      expect(problems).toEqual([]);
       await context.close();
     });
 
@@ -132,7 +260,7 @@ if (plan === 'skip') {
       await signInOnHostPage(page, 'bob', 'bob-password');
       await page.locator('#error').waitFor({ state: 'visible' });
 
-      // The endpoint refused the code (the SPEC's `ciam` profile: 401 invalid_client), and the
+      // The endpoint refused the code (docs/contract.md "The ciam profile": 401 invalid_client), and the
       // page shows exactly what it said.
       const refusal = await tokenResponse;
       expect(refusal.status()).toBe(401);

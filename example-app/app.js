@@ -11,6 +11,7 @@ import { createUserDirectory, DEMO_USERS } from './users.js';
 /** The library's default paths, which this host keeps. */
 const TOKEN_PATH = '/oauth2/token';
 const JWKS_PATH = '/oauth2/jwks';
+const REVOCATION_PATH = '/oauth2/revoke';
 
 const KNOWN_OPTIONS = ['issuer', 'codeStore', 'keyStore', 'refreshTokenStore', 'clients', 'onEvent'];
 
@@ -59,7 +60,7 @@ export async function createExampleApp(options = {}) {
   app.use(
     authorizationRoutes({ issuer, codeStore, findClient: clientLookup(clients), users, sessions, demoUsers: DEMO_USERS }),
   );
-  app.use(spaRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH }));
+  app.use(spaRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH, revocationPath: REVOCATION_PATH }));
   app.use(relyingPartyRoutes({ issuer }));
   app.get('/', (req, res) => {
     sendPage(res, 200, renderHome({ session: sessions.current(req), issuer }));

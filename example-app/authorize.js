@@ -20,11 +20,12 @@ export function authorizationRoutes({ issuer, codeStore, findClient, users, sess
 
   router.post('/login', loginForm, handle(async (req, res) => {
     const authorizeQuery = field(req.body, 'authorize_query') ?? '';
-    const user = await users.authenticate(field(req.body, 'username'), field(req.body, 'password'));
+    const username = field(req.body, 'username');
+    const user = await users.authenticate(username, field(req.body, 'password'));
     if (user === undefined) {
       const checked = await checkAuthorizationRequest(new URLSearchParams(authorizeQuery), findClient);
       const clientId = checked.outcome === 'show-error' ? undefined : new URLSearchParams(authorizeQuery).get('client_id');
-      sendPage(res, 401, renderSignIn({ authorizeQuery, clientId, error: 'Wrong username or password.', demoUsers }));
+      sendPage(res, 401, renderSignIn({ authorizeQuery, clientId, error: 'Wrong username or password.', demoUsers, username }));
       return;
     }
     const session = sessions.start(req, res, user);

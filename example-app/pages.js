@@ -68,9 +68,10 @@ ${who}
 
 /**
  * The sign-in page of the authorization step. `authorizeQuery` is the original authorization
- * request, carried through the form so the flow can continue after sign-in.
+ * request, carried through the form so the flow can continue after sign-in. `username` is what
+ * a failed attempt typed, kept in its field (the password never is), with the focus on the password.
  */
-export function renderSignIn({ authorizeQuery, clientId, error, demoUsers }) {
+export function renderSignIn({ authorizeQuery, clientId, error, demoUsers, username }) {
   const demo = demoUsers
     .map((user) => `<li><code>${escapeHtml(user.username)}</code> / <code>${escapeHtml(user.password)}</code></li>`)
     .join('\n');
@@ -80,8 +81,8 @@ export function renderSignIn({ authorizeQuery, clientId, error, demoUsers }) {
 ${clientId === undefined ? '' : `<p>to continue to <strong>${escapeHtml(clientId)}</strong></p>`}
 ${error === undefined ? '' : `<p class="error" role="alert">${escapeHtml(error)}</p>`}
 <form method="post" action="/login">
-<label>Username <input name="username" autocomplete="username" required autofocus></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<label>Username <input name="username" autocomplete="username" required${username === undefined ? ' autofocus' : ` value="${escapeHtml(username)}"`}></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required${username === undefined ? '' : ' autofocus'}></label>
 <input type="hidden" name="authorize_query" value="${escapeHtml(authorizeQuery)}">
 <button type="submit">Sign in</button>
 </form>

@@ -6,11 +6,12 @@ const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 
 /**
  * The demo SPA: one static page served at `/spa/` and at its redirect URI, its scripts, and
- * `/spa/config.json` telling it where the issuer's endpoints are. Also the shared stylesheet.
+ * `/spa/config.json` telling it where the issuer's endpoints are (`revocationPath` defaults to the
+ * library's `/oauth2/revoke`). Also the shared stylesheet.
  * `appBaseUrl` is where these routes are served, when that is not the issuer (a test serves
  * the SPA from another origin, so its token request is a real cross-origin one).
  */
-export function spaRoutes({ issuer, tokenPath, jwksPath, appBaseUrl = issuer }) {
+export function spaRoutes({ issuer, tokenPath, jwksPath, revocationPath = '/oauth2/revoke', appBaseUrl = issuer }) {
   const base = baseUrl(issuer);
   const config = {
     issuer,
@@ -18,6 +19,7 @@ export function spaRoutes({ issuer, tokenPath, jwksPath, appBaseUrl = issuer }) 
     redirectUri: `${baseUrl(appBaseUrl)}${SPA_CALLBACK_PATH}`,
     authorizationEndpoint: `${base}/authorize`,
     tokenEndpoint: `${base}${tokenPath}`,
+    revocationEndpoint: `${base}${revocationPath}`,
     jwksUri: `${base}${jwksPath}`,
     scope: 'openid profile email',
   };

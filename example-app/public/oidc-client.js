@@ -1,7 +1,7 @@
 /**
  * What the demo SPA needs of OAuth 2.0 and OpenID Connect, on WebCrypto alone: PKCE (RFC 7636),
- * the code exchange (RFC 6749 §4.1.3), and the ID token's signature and claims (OIDC Core
- * §3.1.3.7). No dependencies; it runs in browsers and in Node 20+, so tests can import it.
+ * the code exchange (RFC 6749 §4.1.3), the ID token's signature and claims (OIDC Core
+ * §3.1.3.7), and revocation (RFC 7009). No dependencies; it runs in browsers and in Node 20+, so tests can import it.
  */
 
 /** A check on a sign-in response failed; `code` names which, for display. */
@@ -65,6 +65,20 @@ export async function exchangeCode({ tokenEndpoint, clientId, redirectUri, code,
     body = undefined;
   }
   return { ok: response.ok, status: response.status, body };
+}
+
+/**
+ * RFC 7009 §2.1: revoke a refresh token (and, at this endpoint, its whole family). Resolves
+ * `{ ok, status }`: RFC 7009 §2.2 answers 200 with no body, whether or not the token was known.
+ */
+export async function revokeToken({ revocationEndpoint, clientId, token }) {
+  const response = await fetch(revocationEndpoint, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: clientId, token, token_type_hint: 'refresh_token' }).toString(),
+    credentials: 'omit',
+  });
+  return { ok: response.ok, status: response.status };
 }
 
 /** The issuer's public keys. */

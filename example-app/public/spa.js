@@ -5,12 +5,18 @@ import {
   exchangeCode,
   fetchJwks,
   randomToken,
+  revokeToken,
   SignInCheckError,
   verifyJwtSignature,
 } from './oidc-client.js';
 
 /** What the sign-in must remember across the redirect, for this tab only. */
 const PENDING_KEY = 'example-spa:pending-sign-in';
+/**
+ * The SPA's tokens and the claims it verified, for this tab only: while they are here the SPA
+ * is signed in. (A real SPA weighs where its tokens live; sessionStorage keeps the demo simple.)
+ */
+const TOKENS_KEY = 'example-spa:tokens';
 
 const element = (id) => document.getElementById(id);
 
@@ -30,6 +36,36 @@ function showClaims(id, claims) {
   const pre = element(id);
   pre.textContent = JSON.stringify(claims, null, 2);
   pre.closest('section').hidden = false;
+}
+
+function hideClaims(id) {
+  const pre = element(id);
+  pre.textContent = '';
+  pre.closest('section').hidden = true;
+}
+
+function storedTokens() {
+  return JSON.parse(sessionStorage.getItem(TOKENS_KEY) ?? 'null');
+}
+
+/**
+ * The buttons and claims follow the tokens: "Sign in" while the SPA has none, "Sign out of the
+ * SPA" and the claims while it has them (`tokens`, or `null`).
+ */
+function showSession(tokens) {
+  const signedIn = tokens !== null;
+  element('sign-in').hidden = signedIn;
+  element('sign-in').disabled = signedIn;
+  element('sign-out').hidden = !signedIn;
+  element('sign-out').disabled = !signedIn;
+  element('host-session-note').hidden = !signedIn;
+  if (signedIn) {
+    showClaims('id-token-claims', tokens.idClaims);
+    showClaims('access-token-claims', tokens.accessClaims);
+  } else {
+    hideClaims('id-token-claims');
+    hideClaims('access-token-claims');
+  }
 }
 
 async function loadConfig() {
@@ -105,9 +141,50 @@ async function completeSignIn(config) {
   setStatus('Checking the ID token against the JWKS…');
   const { payload: idClaims } = await verifyJwtSignature(body.id_token, await fetchJwks(config.jwksUri));
   checkIdTokenClaims(idClaims, { issuer: config.issuer, clientId: config.clientId, nonce: pending.nonce });
-  showClaims('id-token-claims', idClaims);
-  showClaims('access-token-claims', decodeJwt(body.access_token).payload);
+  const tokens = {
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token,
+    idClaims,
+    accessClaims: decodeJwt(body.access_token).payload,
+  };
+  sessionStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
+  showSession(tokens);
   setStatus(`Signed in as ${idClaims.preferred_username ?? idClaims.sub}. ID token signature, iss, aud, exp and nonce verified.`);
+}
+
+/**
+ * Sign out of the SPA: forget its tokens, and revoke its refresh token (RFC 7009), so that no
+ * copy of it can get new tokens. The access token, a JWT, stays valid until it expires. The
+ * host's own session is untouched: signing out of it is the host's business, on its pages.
+ */
+async function signOut(config) {
+  const tokens = storedTokens();
+  sessionStorage.removeItem(TOKENS_KEY);
+  element('error').hidden = true;
+  hideClaims('id-token-claims');
+  hideClaims('access-token-claims');
+  // A reload of the redirect URI would look for a sign-in to finish: go back to the SPA's page.
+  if (location.pathname === new URL(config.redirectUri).pathname) history.replaceState(null, '', '/spa/');
+  try {
+    if (typeof tokens?.refreshToken !== 'string') {
+      setStatus('Signed out of the SPA.');
+      return;
+    }
+    setStatus('Revoking the refresh token…');
+    const { ok, status } = await revokeToken({
+      revocationEndpoint: config.revocationEndpoint,
+      clientId: config.clientId,
+      token: tokens.refreshToken,
+    });
+    if (ok) {
+      setStatus('Signed out of the SPA: its tokens are forgotten and its refresh token is revoked.');
+    } else {
+      setStatus('Signed out of the SPA; its tokens are forgotten.');
+      showError('revocation_failed', `the revocation endpoint answered HTTP ${status}: the refresh token may stay valid until it expires`);
+    }
+  } finally {
+    showSession(null);
+  }
 }
 
 function report(error) {
@@ -116,26 +193,48 @@ function report(error) {
   else showError('client_error', error?.message ?? String(error));
 }
 
+function reportSignOut(error) {
+  setStatus('Signed out of the SPA; its tokens are forgotten.');
+  showError('revocation_failed', `${error?.message ?? String(error)}: the refresh token may stay valid until it expires`);
+}
+
 async function main() {
   const config = await loadConfig();
   const callback = new URL(config.redirectUri);
   const tamper = new URLSearchParams(location.search).get('tamper') === '1';
   element('tamper-notice').hidden = !tamper;
+  element('host-home').href = `${config.issuer.replace(/\/+$/, '')}/`;
   const button = element('sign-in');
   button.addEventListener('click', () => {
     button.disabled = true;
-    signIn(config, tamper).catch(report);
+    signIn(config, tamper).catch((error) => {
+      report(error);
+      button.disabled = false;
+    });
   });
-  button.disabled = false;
+  const signOutButton = element('sign-out');
+  signOutButton.addEventListener('click', () => {
+    signOutButton.disabled = true;
+    signOut(config).catch(reportSignOut);
+  });
 
+  const tokens = storedTokens();
+  if (tokens !== null) {
+    // Signed in earlier in this tab (a reload, or back from another page).
+    showSession(tokens);
+    setStatus(`Signed in as ${tokens.idClaims.preferred_username ?? tokens.idClaims.sub}. The ID token was verified at sign-in.`);
+    return;
+  }
   if (location.origin !== callback.origin) {
     // sessionStorage is per origin: a sign-in started here would come back to another one.
     setStatus(`Open this page at ${new URL('/spa/', callback).href} — the sign-in comes back to that origin.`);
   } else if (location.pathname === callback.pathname) {
-    await completeSignIn(config);
+    // A failed sign-in leaves the SPA without tokens: "Sign in" again.
+    await completeSignIn(config).catch(report);
   } else {
     setStatus('Not signed in.');
   }
+  showSession(storedTokens());
 }
 
 main().catch(report);
