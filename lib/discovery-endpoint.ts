@@ -4,22 +4,6 @@ import { publicJsonEndpoint } from './public-json-endpoint.js';
 import { SUPPORTED_GRANT_TYPES } from './validation.js';
 
 /**
- * Metadata the router owns, computed from its own configuration; a host cannot set these
- * through `discoveryMetadata` (the option is checked against this list).
- */
-export const ROUTER_OWNED_METADATA: readonly string[] = [
-  'issuer',
-  'token_endpoint',
-  'jwks_uri',
-  'revocation_endpoint',
-  'grant_types_supported',
-  'code_challenge_methods_supported',
-  'token_endpoint_auth_methods_supported',
-  'revocation_endpoint_auth_methods_supported',
-  'id_token_signing_alg_values_supported',
-];
-
-/**
  * `GET {discoveryPath}`: OpenID Connect Discovery 1.0 §3 / RFC 8414 §2 metadata, readable from
  * any origin like the JWKS. Endpoint URLs are the issuer followed by each path, so the router is
  * expected where the issuer points (usually mounted at `/`).

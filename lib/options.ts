@@ -10,7 +10,6 @@ import { MemoryKeyStore } from './adapters/memory-key-store.js';
 import { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.js';
 import { StaticClientRegistry, validateClients } from './clients.js';
 import { ConfigurationError } from './configuration-error.js';
-import { ROUTER_OWNED_METADATA } from './discovery-endpoint.js';
 import { ERROR_PROFILES, type ErrorProfile } from './error-profiles.js';
 import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from './events.js';
 import { DEFAULT_BODY_LIMIT } from './limits.js';
@@ -350,6 +349,22 @@ function resolveAccessTokenAudience(value: unknown, format: AccessTokenFormat): 
   if (Array.isArray(value) && value.length > 0 && value.every(isName)) return [...value];
   throw invalidOption('accessTokenAudience', 'a non-empty string or a non-empty array of them', value);
 }
+
+/**
+ * Metadata the router owns, computed from its own configuration; a host cannot set these
+ * through `discoveryMetadata` (the option is checked against this list; the discovery endpoint sets each of them).
+ */
+const ROUTER_OWNED_METADATA: readonly string[] = [
+  'issuer',
+  'token_endpoint',
+  'jwks_uri',
+  'revocation_endpoint',
+  'grant_types_supported',
+  'code_challenge_methods_supported',
+  'token_endpoint_auth_methods_supported',
+  'revocation_endpoint_auth_methods_supported',
+  'id_token_signing_alg_values_supported',
+];
 
 /** Host metadata for discovery: a plain object, JSON-ready, not touching what the router owns. */
 function resolveDiscoveryMetadata(value: unknown, discoveryPath: string | false): Readonly<Record<string, unknown>> {
