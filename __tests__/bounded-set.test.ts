@@ -1,6 +1,6 @@
-import { BoundedSet } from '../lib/bounded-set.js';
-import { parseForm } from '../lib/form-body.js';
-import { TOKEN_PARAMETERS } from '../lib/validation.js';
+import { BoundedSet } from '../lib/request/bounded-set.js';
+import { parseForm } from '../lib/request/form-body.js';
+import { TOKEN_PARAMETERS } from '../lib/request/validation.js';
 import { heapAfterGc } from './heap.js';
 
 describe('BoundedSet', () => {

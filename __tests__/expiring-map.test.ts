@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { ExpiringMap } from '../lib/adapters/expiring-map.js';
+import { ExpiringMap } from '../lib/stores/memory/expiring-map.js';
 
 /** A value that expires at `expiresAt`, named so a test can tell which value it got. */
 interface Value {

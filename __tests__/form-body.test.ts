@@ -1,5 +1,5 @@
-import { isFormUtf8, parseForm, rejectAmbiguous } from '../lib/form-body.js';
-import { RequestError } from '../lib/request-error.js';
+import { isFormUtf8, parseForm, rejectAmbiguous } from '../lib/request/form-body.js';
+import { RequestError } from '../lib/response/request-error.js';
 
 const KNOWN = new Set(['client_id', 'code']);
 

@@ -2,9 +2,9 @@ import { connect } from 'node:net';
 import express, { type Express } from 'express';
 import * as oauth from 'oauth4webapi';
 import request from 'supertest';
-import { answerFor, REJECT_REASONS } from '../lib/error-profiles.js';
+import { answerFor, REJECT_REASONS } from '../lib/response/error-profiles.js';
 import type { ErrorProfile, TokenRouterEvent } from '../lib/index.js';
-import type { RejectReason } from '../lib/request-error.js';
+import type { RejectReason } from '../lib/response/request-error.js';
 import { CLIENT_ID, expectError, expectRouterHeaders, harness, ISSUER, postToken, SPA_ORIGIN, TWO_CLIENTS, type Harness } from './helpers.js';
 
 type Form = Record<string, string>;

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { generateKeyPairSync, KeyObject, type webcrypto } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
-import { signCompactJws } from '../lib/jws.js';
+import { signCompactJws } from '../lib/crypto/jws.js';
 
 type Key = webcrypto.CryptoKey | KeyObject;
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
-import { BoundedSet } from '../lib/bounded-set.js';
+import { BoundedSet } from '../lib/request/bounded-set.js';
 import {
   MAX_CLIENT_ID_LENGTH,
   MAX_CODE_LENGTH,
@@ -9,8 +9,8 @@ import {
   MAX_REFRESH_TOKEN_LENGTH,
   MAX_SCOPE_LENGTH,
   MAX_TOKEN_TYPE_HINT_LENGTH,
-} from '../lib/limits.js';
-import { validateRevocationRequest, validateTokenRequest } from '../lib/validation.js';
+} from '../lib/request/limits.js';
+import { validateRevocationRequest, validateTokenRequest } from '../lib/request/validation.js';
 import { heapAfterGc } from './heap.js';
 
 /*

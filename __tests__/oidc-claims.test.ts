@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import request from 'supertest';
 import { ConfigurationError, createTokenRouter, issueAuthorizationCode, MemoryCodeStore, MemoryKeyStore, type TokenRouterOptions } from '../lib/index.js';
-import { atHash } from '../lib/at-hash.js';
+import { atHash } from '../lib/tokens/at-hash.js';
 import { CLIENT_ID, harness, ISSUER, pkcePair, postToken, sharedKeyStore } from './helpers.js';
 
 describe('at_hash (OIDC Core §3.1.3.6)', () => {

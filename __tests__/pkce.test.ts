@@ -1,4 +1,4 @@
-import { isWellFormedVerifier, s256Challenge, verifierMatchesChallenge } from '../lib/pkce.js';
+import { isWellFormedVerifier, s256Challenge, verifierMatchesChallenge } from '../lib/grants/pkce.js';
 
 describe('PKCE (RFC 7636)', () => {
   // RFC 7636 Appendix B.

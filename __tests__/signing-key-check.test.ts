@@ -8,8 +8,8 @@ import {
   type SigningKey,
   type TokenRouterEvent,
 } from '../lib/index.js';
-import { hashSecret } from '../lib/secrets.js';
-import { keyVerdict, signingKeyProblem } from '../lib/signing-key-check.js';
+import { hashSecret } from '../lib/crypto/secrets.js';
+import { keyVerdict, signingKeyProblem } from '../lib/crypto/signing-key-check.js';
 import { harness, postToken, refreshForm, sharedKeyStore, signIn } from './helpers.js';
 
 /*

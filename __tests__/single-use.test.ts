@@ -10,7 +10,7 @@ import {
   type KeyStore,
   type RefreshTokenStore,
 } from '../lib/index.js';
-import { hashSecret } from '../lib/secrets.js';
+import { hashSecret } from '../lib/crypto/secrets.js';
 import { CLIENT_ID, harness, ISSUER, pkcePair, postToken, REDIRECT_URI, sharedKeyStore, TWO_CLIENTS } from './helpers.js';
 
 describe('single use, and replay (SPEC "Single use, and replay")', () => {

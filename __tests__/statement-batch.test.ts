@@ -1,5 +1,5 @@
-import type { OnDeadline } from '../lib/adapters/bounded-call.js';
-import { StatementBatch } from '../lib/adapters/statement-batch.js';
+import type { OnDeadline } from '../lib/stores/bounded-call.js';
+import { StatementBatch } from '../lib/stores/postgres/statement-batch.js';
 
 /** A statement runner the test finishes by hand: each statement's inputs, and its end. */
 function heldStatements() {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
-import { BoundedSet } from '../lib/bounded-set.js';
-import { validateRevocationRequest, validateTokenRequest } from '../lib/validation.js';
+import { BoundedSet } from '../lib/request/bounded-set.js';
+import { validateRevocationRequest, validateTokenRequest } from '../lib/request/validation.js';
 
 /** A well-formed code request; `unique` makes values no earlier test can have judged. */
 function codeRequest(unique: string): Record<string, string> {

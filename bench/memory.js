@@ -7,7 +7,7 @@
 // refresh token costs on a MemoryRefreshTokenStore (the router saves one a token response).
 import { parseArgs } from 'node:util';
 import { issueAuthorizationCode, MemoryCodeStore, MemoryRefreshTokenStore } from '../dist/index.js';
-import { familyIdFor, hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../dist/secrets.js';
+import { familyIdFor, hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../dist/crypto/secrets.js';
 
 const { values: flags } = parseArgs({
   options: { codes: { type: 'string', default: '1000000' }, json: { type: 'boolean', default: false } },

@@ -1,13 +1,13 @@
 export { createTokenRouter } from './router.js';
-export type { TokenRouterOptions } from './options.js';
-export { issueAuthorizationCode } from './authorization-code.js';
-export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorization-code.js';
-export { ConfigurationError } from './configuration-error.js';
-export type { ConfigurationErrorCode } from './configuration-error.js';
-export type { ErrorProfile } from './error-profiles.js';
-export type { TokenResponse } from './token-issuance.js';
-export type { AccessTokenFormat } from './tokens.js';
-export type { RejectReason } from './request-error.js';
+export type { TokenRouterOptions } from './config/configuration.js';
+export { issueAuthorizationCode } from './authorize/issue-code.js';
+export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorize/issue-code.js';
+export { ConfigurationError } from './config/configuration-error.js';
+export type { ConfigurationErrorCode } from './config/configuration-error.js';
+export type { ErrorProfile } from './response/error-profiles.js';
+export type { TokenResponse } from './tokens/issuance.js';
+export type { AccessTokenFormat } from './tokens/claims.js';
+export type { RejectReason } from './response/request-error.js';
 export type {
   CodeRedeemedEvent,
   CodeReplayedEvent,
@@ -19,20 +19,20 @@ export type {
   TokenRouterEvent,
   TokenRouterEventListener,
 } from './events.js';
-export { MemoryCodeStore } from './adapters/memory-code-store.js';
-export { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.js';
-export type { MemoryStoreOptions } from './adapters/expiring-map.js';
-export { MemoryKeyStore } from './adapters/memory-key-store.js';
-export type { KeyInfo, KeyStatus, MemoryKeyStoreOptions, SigningAlgorithm } from './adapters/memory-key-store.js';
-export { RedisCodeStore } from './adapters/redis-code-store.js';
-export { RedisRefreshTokenStore } from './adapters/redis-refresh-token-store.js';
-export type { RedisScriptClient, RedisStoreOptions } from './adapters/redis-script.js';
-export { PostgresCodeStore } from './adapters/postgres-code-store.js';
-export { PostgresRefreshTokenStore } from './adapters/postgres-refresh-token-store.js';
-export type { PostgresPool, PostgresStoreOptions } from './adapters/postgres-pool.js';
-export { postgresSchema } from './adapters/postgres-schema.js';
-export { StoreTimeoutError } from './adapters/bounded-call.js';
-export { firstRefreshTokenRecord } from './adapters/refresh-records.js';
+export { MemoryCodeStore } from './stores/memory/memory-code-store.js';
+export { MemoryRefreshTokenStore } from './stores/memory/memory-refresh-token-store.js';
+export type { MemoryStoreOptions } from './stores/memory/expiring-map.js';
+export { MemoryKeyStore } from './stores/memory/memory-key-store.js';
+export type { KeyInfo, KeyStatus, MemoryKeyStoreOptions, SigningAlgorithm } from './stores/memory/memory-key-store.js';
+export { RedisCodeStore } from './stores/redis/redis-code-store.js';
+export { RedisRefreshTokenStore } from './stores/redis/redis-refresh-token-store.js';
+export type { RedisScriptClient, RedisStoreOptions } from './stores/redis/redis-script.js';
+export { PostgresCodeStore } from './stores/postgres/postgres-code-store.js';
+export { PostgresRefreshTokenStore } from './stores/postgres/postgres-refresh-token-store.js';
+export type { PostgresPool, PostgresStoreOptions } from './stores/postgres/postgres-pool.js';
+export { postgresSchema } from './stores/postgres/postgres-schema.js';
+export { StoreTimeoutError } from './stores/bounded-call.js';
+export { firstRefreshTokenRecord } from './stores/refresh-records.js';
 export type {
   AtomicCodeExchange,
   AuthorizationCodeGrant,
@@ -49,4 +49,4 @@ export type {
   RefreshTokenStore,
   RotateResult,
   SigningKey,
-} from './adapters/interfaces.js';
+} from './contracts.js';

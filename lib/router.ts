@@ -1,13 +1,13 @@
 import express, { type Router } from 'express';
-import { MemoryCodeStore } from './adapters/memory-code-store.js';
-import { MemoryRefreshTokenStore } from './adapters/memory-refresh-token-store.js';
-import { discoveryEndpoint } from './discovery-endpoint.js';
-import { answerFor } from './error-profiles.js';
-import { jwksEndpoint } from './jwks-endpoint.js';
-import { resolveOptions, type RouterConfig, type TokenRouterOptions } from './options.js';
-import { sendError } from './respond.js';
-import { revocationEndpoint } from './revocation-endpoint.js';
-import { tokenEndpoint } from './token-endpoint.js';
+import { MemoryCodeStore } from './stores/memory/memory-code-store.js';
+import { MemoryRefreshTokenStore } from './stores/memory/memory-refresh-token-store.js';
+import { discoveryEndpoint } from './endpoints/discovery.js';
+import { answerFor } from './response/error-profiles.js';
+import { jwksEndpoint } from './endpoints/jwks.js';
+import { resolveOptions, type RouterConfig, type TokenRouterOptions } from './config/configuration.js';
+import { sendError } from './response/respond.js';
+import { revocationEndpoint } from './endpoints/revocation.js';
+import { tokenEndpoint } from './endpoints/token.js';
 
 type Endpoint = (req: express.Request, res: express.Response) => Promise<void>;
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { familyIdFor } from '../../lib/secrets.js';
+import { familyIdFor } from '../../lib/crypto/secrets.js';
 import {
   ConfigurationError,
   PostgresCodeStore,

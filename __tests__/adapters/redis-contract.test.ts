@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { RedisCodeStore, RedisRefreshTokenStore, type RedisScriptClient } from '../../lib/index.js';
-import { familyIdFor } from '../../lib/secrets.js';
+import { familyIdFor } from '../../lib/crypto/secrets.js';
 import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../lib/testing/index.js';
 import { DISTRIBUTED_REDIS } from './deployments.js';
 import { connectRedis, deletePrefix, dumpPrefix, freshPrefix, keysUnder, recordingClient, type AnyRedis } from './redis-fixture.js';

@@ -1,5 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
-import { StoreTimeoutError } from '../../lib/adapters/bounded-call.js';
+import { StoreTimeoutError } from '../../lib/stores/bounded-call.js';
 import { RedisCodeStore } from '../../lib/index.js';
 import { CLUSTER_SETTINGS, SENTINEL_SETTINGS } from './deployment-clients.js';
 import { closedPort } from './tcp-proxy.js';

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { bounded, StoreTimeoutError } from '../../lib/adapters/bounded-call.js';
-import { RedisDeadlineError, RedisScript, type RedisScriptClient } from '../../lib/adapters/redis-script.js';
+import { bounded, StoreTimeoutError } from '../../lib/stores/bounded-call.js';
+import { RedisDeadlineError, RedisScript, type RedisScriptClient } from '../../lib/stores/redis/redis-script.js';
 import { connectRedis, deletePrefix, freshPrefix } from './redis-fixture.js';
 import { describeWithServer, REDIS_URL } from './services.js';
 

@@ -1,7 +1,7 @@
-import type { AuthorizationCodeGrant, AuthorizationCodeStore } from '../adapters/interfaces.js';
-import { issueAuthorizationCode } from '../authorization-code.js';
-import { s256Challenge } from '../pkce.js';
-import { CODE_BYTES, hashSecret, randomSecret } from '../secrets.js';
+import type { AuthorizationCodeGrant, AuthorizationCodeStore } from '../contracts.js';
+import { issueAuthorizationCode } from '../authorize/issue-code.js';
+import { s256Challenge } from '../grants/pkce.js';
+import { CODE_BYTES, hashSecret, randomSecret } from '../crypto/secrets.js';
 import { contractContext, passExpiry, readAtRest, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
 
 /** A grant with every optional field set, so a store that drops one is caught. */

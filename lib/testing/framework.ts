@@ -1,4 +1,4 @@
-import type { Clock } from '../adapters/interfaces.js';
+import type { Clock } from '../contracts.js';
 
 /** The matchers the contract suites use: jest's `expect` fits, as does any with these matchers. */
 export interface ContractMatchers {

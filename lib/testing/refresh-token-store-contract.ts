@@ -1,5 +1,5 @@
-import type { RefreshTokenRecord, RefreshTokenStore } from '../adapters/interfaces.js';
-import { CODE_BYTES, familyIdFor, hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../secrets.js';
+import type { RefreshTokenRecord, RefreshTokenStore } from '../contracts.js';
+import { CODE_BYTES, familyIdFor, hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../crypto/secrets.js';
 import { contractContext, passExpiry, readAtRest, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
 
 /** A record with every optional field set, in a fresh family. */

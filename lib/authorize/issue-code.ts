@@ -1,0 +1,92 @@
+import type { AuthorizationCodeGrant, AuthorizationCodeStore, Clock } from '../contracts.js';
+import { ConfigurationError, describeValue } from '../config/configuration-error.js';
+import { clockOption, positiveInteger } from '../config/option-checks.js';
+import { isWellFormedVerifier } from '../grants/pkce.js';
+import { CODE_BYTES, hashSecret, randomSecret } from '../crypto/secrets.js';
+
+/** What the host's authorization step passes to {@link issueAuthorizationCode}. */
+export type AuthorizationCodeRequest = Omit<AuthorizationCodeGrant, 'expiresAt'>;
+
+/** Options of {@link issueAuthorizationCode}. */
+export interface IssueCodeOptions {
+  /** Seconds until the code expires. Default 600. */
+  ttl?: number;
+  /** The clock: epoch milliseconds. Default `Date.now`. */
+  now?: Clock;
+}
+
+/** RFC 7636 §4.2: an S256 challenge is the base64url of a SHA-256 digest, 43 characters. */
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** RFC 6749 §3.3: scope-token = 1*NQCHAR. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * Make a fresh authorization code for a grant the host has decided on, store the grant under the
+ * code's hash, and return the code: 256 random bits, base64url. Call it from the authorization
+ * step once the user has signed in and consented.
+ */
+export async function issueAuthorizationCode(
+  store: AuthorizationCodeStore,
+  grant: AuthorizationCodeRequest,
+  options: IssueCodeOptions = {},
+): Promise<string> {
+  if (typeof store?.save !== 'function') {
+    throw new ConfigurationError('ERR_OPTION_INVALID', 'store', 'issueAuthorizationCode needs a code store with save(), such as new MemoryCodeStore()');
+  }
+  const ttl = positiveInteger(options.ttl, 'ttl', 600, 'seconds', 'issueAuthorizationCode');
+  const now = clockOption(options.now, 'issueAuthorizationCode');
+  const stored: AuthorizationCodeGrant = { ...validateGrant(grant), expiresAt: 0 };
+  stored.expiresAt = Math.floor(now() / 1000) + ttl;
+  const code = randomSecret(CODE_BYTES);
+  await store.save(hashSecret(code), stored, stored.expiresAt);
+  return code;
+}
+
+/** Check a grant field by field, and copy it so later edits by the caller cannot leak in. */
+function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeRequest {
+  const fail = (field: string, expected: string, received: unknown): never => {
+    throw new ConfigurationError('ERR_GRANT_INVALID', field, `grant.${field} must be ${expected}; received ${describeValue(received)}`);
+  };
+  if (typeof grant !== 'object' || grant === null) return fail('', 'an object', grant);
+  const nonEmpty = (field: 'clientId' | 'redirectUri' | 'subject'): string => {
+    const value: unknown = grant[field];
+    return typeof value === 'string' && value !== '' ? value : fail(field, 'a non-empty string', value);
+  };
+  const { codeChallenge, codeChallengeMethod, scope, nonce, authTime, acr, amr, idTokenClaims, accessTokenClaims } = grant;
+  if (codeChallengeMethod !== 'S256' && codeChallengeMethod !== 'plain') {
+    fail('codeChallengeMethod', '"S256" or "plain"', codeChallengeMethod);
+  }
+  const challengeOk =
+    typeof codeChallenge === 'string' &&
+    (codeChallengeMethod === 'S256' ? S256_CHALLENGE.test(codeChallenge) : isWellFormedVerifier(codeChallenge));
+  if (!challengeOk) fail('codeChallenge', 'a well-formed PKCE challenge (RFC 7636 §4.2)', codeChallenge);
+  if (!Array.isArray(scope) || !scope.every((token) => typeof token === 'string' && SCOPE_TOKEN.test(token))) {
+    fail('scope', 'an array of scope strings without spaces', scope);
+  }
+  if (nonce !== undefined && (typeof nonce !== 'string' || nonce === '')) fail('nonce', 'a non-empty string', nonce);
+  if (authTime !== undefined && !Number.isSafeInteger(authTime)) fail('authTime', 'whole epoch seconds', authTime);
+  if (acr !== undefined && (typeof acr !== 'string' || acr === '')) fail('acr', 'a non-empty string', acr);
+  if (amr !== undefined && !(Array.isArray(amr) && amr.every((method) => typeof method === 'string' && method !== ''))) {
+    fail('amr', 'an array of non-empty strings, such as ["pwd", "otp"]', amr);
+  }
+  for (const [field, claims] of [['idTokenClaims', idTokenClaims], ['accessTokenClaims', accessTokenClaims]] as const) {
+    if (claims !== undefined && (typeof claims !== 'object' || claims === null || Array.isArray(claims))) {
+      fail(field, 'an object of claims', claims);
+    }
+  }
+  const copy: AuthorizationCodeRequest = {
+    clientId: nonEmpty('clientId'),
+    redirectUri: nonEmpty('redirectUri'),
+    codeChallenge,
+    codeChallengeMethod,
+    subject: nonEmpty('subject'),
+    scope: [...scope],
+  };
+  if (nonce !== undefined) copy.nonce = nonce;
+  if (authTime !== undefined) copy.authTime = authTime;
+  if (acr !== undefined) copy.acr = acr;
+  if (amr !== undefined) copy.amr = [...amr];
+  if (idTokenClaims !== undefined) copy.idTokenClaims = structuredClone(idTokenClaims);
+  if (accessTokenClaims !== undefined) copy.accessTokenClaims = structuredClone(accessTokenClaims);
+  return copy;
+}

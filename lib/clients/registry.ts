@@ -1,0 +1,193 @@
+import type { Client, ClientRegistry } from '../contracts.js';
+import { ConfigurationError, describeValue } from '../config/configuration-error.js';
+import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from '../request/limits.js';
+import { clientOrigins, isLoopbackHost, normaliseOrigin } from '../request/origins.js';
+import { guard, RequestError } from '../response/request-error.js';
+
+/** A registry over a fixed list of clients, given as the `clients` option. */
+export class StaticClientRegistry implements ClientRegistry {
+  readonly #clients: ReadonlyMap<string, Client>;
+  /** Origins of the clients' http(s) redirect URIs and their `allowedOrigins`. */
+  readonly origins: ReadonlySet<string>;
+
+  constructor(clients: readonly Client[]) {
+    this.#clients = new Map(clients.map((client) => [client.clientId, client]));
+    this.origins = new Set(clients.flatMap(clientOrigins));
+  }
+
+  findClient(clientId: string): Promise<Client | undefined> {
+    return Promise.resolve(this.#clients.get(clientId));
+  }
+}
+
+/** Check the `clients` option when it is an array, and copy it so later edits cannot leak in. */
+export function validateClients(value: readonly unknown[]): Client[] {
+  const seen = new Set<string>();
+  return value.map((entry, index) => {
+    const option = `clients[${index}]`;
+    const fail = (field: string, expected: string, received: unknown): never => {
+      throw new ConfigurationError(
+        'ERR_OPTION_INVALID',
+        `${option}.${field}`,
+        `${option}.${field} must be ${expected}; received ${describeValue(received)}`,
+      );
+    };
+    if (typeof entry !== 'object' || entry === null) return fail('', 'an object', entry);
+    // Own properties only: an opt-in such as allowInsecureRedirectUris on a polluted prototype is no client's.
+    const own = (name: string): unknown => (Object.hasOwn(entry, name) ? (entry as Record<string, unknown>)[name] : undefined);
+    const [clientId, redirectUris, allowedOrigins, allowPlainPkce, allowInsecureRedirectUris] = [
+      own('clientId'),
+      own('redirectUris'),
+      own('allowedOrigins'),
+      own('allowPlainPkce'),
+      own('allowInsecureRedirectUris'),
+    ];
+    if (
+      typeof clientId !== 'string' ||
+      clientId.length > MAX_CLIENT_ID_LENGTH ||
+      !CLIENT_ID_FORMAT.test(clientId)
+    ) {
+      return fail('clientId', `a non-empty printable ASCII string of at most ${MAX_CLIENT_ID_LENGTH} characters`, clientId);
+    }
+    if (seen.has(clientId)) return fail('clientId', 'unique among the clients', clientId);
+    seen.add(clientId);
+    if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
+      return fail('redirectUris', 'a non-empty array of absolute URIs', redirectUris);
+    }
+    if (allowInsecureRedirectUris !== undefined && typeof allowInsecureRedirectUris !== 'boolean') {
+      return fail('allowInsecureRedirectUris', 'a boolean', allowInsecureRedirectUris);
+    }
+    for (const uri of redirectUris) {
+      if (typeof uri !== 'string' || uri.length > MAX_REDIRECT_URI_LENGTH || !URL.canParse(uri)) {
+        fail('redirectUris', `absolute URIs of at most ${MAX_REDIRECT_URI_LENGTH} characters`, uri);
+      }
+      const danger = redirectUriDanger(uri as string, allowInsecureRedirectUris === true);
+      if (danger !== undefined) fail('redirectUris', danger, uri);
+    }
+    if (allowedOrigins !== undefined && !Array.isArray(allowedOrigins)) {
+      return fail('allowedOrigins', 'an array of origins', allowedOrigins);
+    }
+    if (allowPlainPkce !== undefined && typeof allowPlainPkce !== 'boolean') {
+      return fail('allowPlainPkce', 'a boolean', allowPlainPkce);
+    }
+    const client: Client = { clientId, redirectUris: [...(redirectUris as string[])] };
+    if (allowedOrigins !== undefined) {
+      client.allowedOrigins = allowedOrigins.map((origin) =>
+        normaliseOrigin(origin, `${option}.allowedOrigins`),
+      );
+    }
+    if (allowPlainPkce !== undefined) client.allowPlainPkce = allowPlainPkce;
+    if (allowInsecureRedirectUris !== undefined) client.allowInsecureRedirectUris = allowInsecureRedirectUris;
+    return client;
+  });
+}
+
+/** Schemes that run or embed content in the browser, or read local files, rather than reach an application. */
+const REFUSED_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:']);
+
+/**
+ * What a registered redirect URI must be, when it is not (`undefined` when it is fine): no
+ * fragment (RFC 6749 §3.1.2), no wildcard (redirect URIs compare exactly, RFC 9700 §2.1), no
+ * scheme that runs or embeds content, and no plain http (RFC 6749 §3.1.2.1) except to a loopback
+ * host (RFC 8252 §7.3), unless the client opts in with `allowInsecureRedirectUris` for development.
+ */
+function redirectUriDanger(uri: string, allowInsecure: boolean): string | undefined {
+  // Checked on the string: a bare "#" parses to an empty hash.
+  if (uri.includes('#')) return 'URIs without a fragment (RFC 6749 §3.1.2)';
+  if (uri.includes('*')) return 'exact URIs, without a wildcard "*" (they are compared character for character)';
+  const url = new URL(uri);
+  if (REFUSED_SCHEMES.has(url.protocol)) return `URIs of an application, not of the ${url.protocol} scheme`;
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowInsecure) {
+    return 'https URIs (http only to a loopback host: 127.0.0.1, [::1] or localhost; or with allowInsecureRedirectUris: true for development)';
+  }
+  return undefined;
+}
+
+/**
+ * SPEC "Order of checks" step 5: the client, when a registry is configured. Unknown (`undefined`
+ * or `null`, as database lookups often resolve) is refused as `client_unknown`; a record the
+ * router cannot use is `client_record_invalid` (503), with a process warning naming the client_id:
+ * both before anything is spent, so a registry's bad data never costs a code, and the CORS step
+ * that reads the record after the exchange cannot fail (README "Stores and keys").
+ */
+export async function findRegisteredClient(
+  registry: ClientRegistry | undefined,
+  clientId: string,
+): Promise<Client | undefined> {
+  if (registry === undefined) return undefined;
+  // A synchronous throw is an unreachable registry too.
+  const found: unknown = await guard(Promise.resolve().then(() => registry.findClient(clientId)), 'store_unavailable');
+  if (found === undefined || found === null) throw new RequestError('client_unknown');
+  // The static registry's clients were checked and copied when the router was created.
+  if (registry instanceof StaticClientRegistry) return found as Client;
+  let record: Client | string;
+  try {
+    record = readClientRecord(found);
+  } catch {
+    record = 'could not be read (a property of it threw)';
+  }
+  if (typeof record === 'string') {
+    warnMalformedRecord(clientId, record);
+    throw new RequestError('client_record_invalid');
+  }
+  // A record under another id (a case-insensitive lookup, say) is not this client: client_id is
+  // compared exactly (RFC 6749 §2.2).
+  if (record.clientId !== clientId) throw new RequestError('client_unknown');
+  return record;
+}
+
+/**
+ * A registry's record as a `Client` the router can rely on, read from its own properties only (an
+ * inherited `redirectUris`, such as one on a polluted prototype, is no record's), and copied so
+ * nothing the registry does later reaches the request; or why it cannot be used.
+ */
+function readClientRecord(found: unknown): Client | string {
+  if (typeof found !== 'object' || Array.isArray(found)) return `is ${describeValue(found)}, not a { clientId, redirectUris } object`;
+  const record = found as Record<string, unknown>;
+  const own = (name: string): unknown => (Object.hasOwn(record, name) ? record[name] : undefined);
+  const clientId = own('clientId');
+  if (typeof clientId !== 'string') return `has no own clientId string (received ${describeValue(clientId)})`;
+  const redirectUris = stringArray(own('redirectUris'));
+  if (redirectUris === undefined) return 'has no own redirectUris array of strings';
+  const client: Client = { clientId, redirectUris };
+  const allowedOrigins = own('allowedOrigins');
+  if (allowedOrigins !== undefined) {
+    const origins = stringArray(allowedOrigins);
+    if (origins === undefined) return 'has an allowedOrigins that is not an array of strings';
+    client.allowedOrigins = origins;
+  }
+  const allowPlainPkce = own('allowPlainPkce');
+  if (allowPlainPkce !== undefined) {
+    if (typeof allowPlainPkce !== 'boolean') return 'has an allowPlainPkce that is not a boolean';
+    client.allowPlainPkce = allowPlainPkce;
+  }
+  return client;
+}
+
+/** A copy of an array whose every element (holes included) is a string, or `undefined`. */
+function stringArray(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const copy: string[] = [];
+  for (let index = 0; index < value.length; index++) {
+    const entry: unknown = value[index];
+    if (typeof entry !== 'string') return undefined;
+    copy.push(entry);
+  }
+  return copy;
+}
+
+/** Malformed records already warned about, by client_id and problem. */
+const warnedRecords = new Set<string>();
+/** Enough for every broken record of a registry, without growing on a stream of client_ids. */
+const MAX_WARNED_RECORDS = 100;
+
+function warnMalformedRecord(clientId: string, problem: string): void {
+  const key = `${clientId}\n${problem}`;
+  if (warnedRecords.has(key) || warnedRecords.size > MAX_WARNED_RECORDS) return;
+  warnedRecords.add(key);
+  const more = warnedRecords.size > MAX_WARNED_RECORDS ? ' (further malformed records are not warned about; see request_rejected events)' : '';
+  process.emitWarning(
+    `the client registry's record for client_id ${describeValue(clientId)} ${problem}; its token and revocation requests are answered 503 temporarily_unavailable, and nothing is spent, until the record is fixed${more}`,
+    { code: 'PKCE_TOKEN_ROUTER_CLIENT_RECORD' },
+  );
+}

@@ -1,0 +1,413 @@
+import type {
+  AuthorizationCodeStore,
+  Client,
+  ClientRegistry,
+  Clock,
+  KeyStore,
+  RefreshTokenStore,
+} from '../contracts.js';
+import { MemoryKeyStore } from '../stores/memory/memory-key-store.js';
+import { MemoryRefreshTokenStore } from '../stores/memory/memory-refresh-token-store.js';
+import { StaticClientRegistry, validateClients } from '../clients/registry.js';
+import { ConfigurationError } from './configuration-error.js';
+import { ERROR_PROFILES, type ErrorProfile } from '../response/error-profiles.js';
+import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from '../events.js';
+import { DEFAULT_BODY_LIMIT } from '../request/limits.js';
+import {
+  booleanOption,
+  boundedPositiveInteger,
+  checkOptionsObject,
+  clockOption,
+  invalidOption,
+  positiveInteger,
+} from './option-checks.js';
+import { isLoopbackHost, normaliseOrigin } from '../request/origins.js';
+import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from '../tokens/claims.js';
+
+/** The options of {@link createTokenRouter}. Every one is checked when the router is created. */
+export interface TokenRouterOptions {
+  /** The `iss` of every token: an absolute https URL (http only for localhost). */
+  issuer: string;
+  /** Where authorization codes are kept; see `MemoryCodeStore`. */
+  codeStore: AuthorizationCodeStore;
+  /** Where the signing keys come from; see `MemoryKeyStore`. */
+  keyStore: KeyStore;
+  /** Where refresh tokens are kept. Default: a `MemoryRefreshTokenStore`. */
+  refreshTokenStore?: RefreshTokenStore;
+  /**
+   * The registered clients, or a registry to look them up. Without it, any well-formed
+   * client_id is accepted and only matched against the code.
+   */
+  clients?: readonly Client[] | ClientRegistry;
+  /** Extra browser origins allowed to call the token endpoint (CORS). */
+  allowedOrigins?: readonly string[];
+  /** Path of the token endpoint, relative to where the router is mounted. Default `/oauth2/token`. */
+  tokenPath?: string;
+  /** Path of the JWKS endpoint, or `false` for none. Default `/oauth2/jwks`. */
+  jwksPath?: string | false;
+  /** Path of the revocation endpoint (RFC 7009), or `false` for none. Default `/oauth2/revoke`. */
+  revocationPath?: string | false;
+  /** Path of the discovery document, or `false` for none. Default `/.well-known/openid-configuration`. */
+  discoveryPath?: string | false;
+  /**
+   * Metadata the host adds to the discovery document: `authorization_endpoint`,
+   * `userinfo_endpoint`, `scopes_supported`… It cannot set what the router owns (`issuer`, its
+   * endpoints, grant types, PKCE methods, auth methods, signing algorithms).
+   */
+  discoveryMetadata?: Readonly<Record<string, unknown>>;
+  /** How long caches may keep the JWKS and the discovery document, in seconds. Default 300. */
+  jwksMaxAge?: number;
+  /** Access-token lifetime in seconds. Default 300. */
+  accessTokenTtl?: number;
+  /** ID-token lifetime in seconds. Default 1800. */
+  idTokenTtl?: number;
+  /** Refresh-token idle lifetime in seconds. Default 2592000 (30 days). */
+  refreshTokenTtl?: number;
+  /** Absolute lifetime of a refresh-token family in seconds. Default 7776000 (90 days). */
+  refreshTokenMaxAge?: number;
+  /**
+   * The access token's shape: `'ciam'` (the seed's, default: `aud` = client_id, `scope` an array)
+   * or `'rfc9068'` (`typ: at+jwt`, `aud` = `accessTokenAudience`, `client_id`, `scope` a string).
+   */
+  accessTokenFormat?: AccessTokenFormat;
+  /** The resource server(s) `rfc9068` access tokens are for: their `aud`. Required with that format. */
+  accessTokenAudience?: string | readonly string[];
+  /** Put `at_hash` (OIDC Core §3.1.3.6) in ID tokens. Default `false`. */
+  idTokenAtHash?: boolean;
+  /**
+   * Receives audit events: tokens issued, codes redeemed and replayed, refresh tokens rotated and
+   * reused, tokens revoked, requests rejected. Never a code, verifier, token or key. What it
+   * throws is swallowed.
+   */
+  onEvent?: TokenRouterEventListener;
+  /** Which statuses errors get: `'ciam'` (the seed document's, default) or `'rfc6749'`. */
+  errorProfile?: ErrorProfile;
+  /** Largest accepted request body in bytes. Default 16384. */
+  bodyLimit?: number;
+  /** The clock for every time decision: epoch milliseconds. Default `Date.now`. */
+  now?: Clock;
+}
+
+/** The options after checking, with every default filled in. */
+export interface RouterConfig {
+  issuer: string;
+  codeStore: AuthorizationCodeStore;
+  keyStore: KeyStore;
+  refreshTokenStore: RefreshTokenStore;
+  clients: ClientRegistry | undefined;
+  /** Origins allowed by configuration (router option and static clients). */
+  staticOrigins: ReadonlySet<string>;
+  tokenPath: string;
+  jwksPath: string | false;
+  revocationPath: string | false;
+  discoveryPath: string | false;
+  discoveryMetadata: Readonly<Record<string, unknown>>;
+  jwksMaxAge: number;
+  accessTokenTtl: number;
+  idTokenTtl: number;
+  refreshTokenTtl: number;
+  refreshTokenMaxAge: number;
+  accessTokenFormat: AccessTokenFormat;
+  accessTokenAudience: string | readonly string[] | undefined;
+  idTokenAtHash: boolean;
+  /** Raises an audit event to `onEvent`, if any; never throws. */
+  emit: EmitEvent;
+  errorProfile: ErrorProfile;
+  bodyLimit: number;
+  now: Clock;
+}
+
+const KNOWN_OPTIONS = [
+  'issuer',
+  'codeStore',
+  'keyStore',
+  'refreshTokenStore',
+  'clients',
+  'allowedOrigins',
+  'tokenPath',
+  'jwksPath',
+  'revocationPath',
+  'discoveryPath',
+  'discoveryMetadata',
+  'jwksMaxAge',
+  'accessTokenTtl',
+  'idTokenTtl',
+  'refreshTokenTtl',
+  'refreshTokenMaxAge',
+  'accessTokenFormat',
+  'accessTokenAudience',
+  'idTokenAtHash',
+  'onEvent',
+  'errorProfile',
+  'bodyLimit',
+  'now',
+] as const satisfies readonly (keyof TokenRouterOptions)[];
+
+/** Check every option and fill in the defaults. Throws a {@link ConfigurationError}. */
+export function resolveOptions(options: unknown): RouterConfig {
+  if (typeof options === 'object' && options !== null && 'headers' in options && 'method' in options) {
+    throw new ConfigurationError(
+      'ERR_OPTIONS_NOT_OBJECT',
+      'options',
+      'createTokenRouter was called as middleware; write app.use(createTokenRouter({ ... })), not app.use(createTokenRouter)',
+    );
+  }
+  const given = checkOptionsObject('createTokenRouter', options, KNOWN_OPTIONS);
+
+  const clients = resolveClients(given.clients);
+  const staticOrigins = new Set(
+    optionalArray(given.allowedOrigins, 'allowedOrigins').map((origin) =>
+      normaliseOrigin(origin, 'allowedOrigins'),
+    ),
+  );
+  if (clients instanceof StaticClientRegistry) {
+    for (const origin of clients.origins) staticOrigins.add(origin);
+  }
+  const tokenPath = resolvePath(given.tokenPath, 'tokenPath', '/oauth2/token');
+  const jwksPath = optionalPath(given.jwksPath, 'jwksPath', '/oauth2/jwks');
+  const revocationPath = optionalPath(given.revocationPath, 'revocationPath', '/oauth2/revoke');
+  const discoveryPath = optionalPath(given.discoveryPath, 'discoveryPath', '/.well-known/openid-configuration');
+  checkDistinctPaths({ tokenPath, jwksPath, revocationPath, discoveryPath });
+  const refreshTokenTtl = lifetime(given.refreshTokenTtl, 'refreshTokenTtl', 30 * DAY, YEAR, '1 year');
+  const refreshTokenMaxAge = lifetime(given.refreshTokenMaxAge, 'refreshTokenMaxAge', 90 * DAY, YEAR, '1 year');
+  if (refreshTokenMaxAge < refreshTokenTtl) {
+    throw invalidOption('refreshTokenMaxAge', `at least refreshTokenTtl (${refreshTokenTtl})`, refreshTokenMaxAge);
+  }
+  const issuer = resolveIssuer(given.issuer);
+  const codeStore = adapter<AuthorizationCodeStore>(given.codeStore, 'codeStore', ['save', 'redeem'], 'new MemoryCodeStore()');
+  const accessTokenTtl = lifetime(given.accessTokenTtl, 'accessTokenTtl', 300, DAY, '1 day');
+  const idTokenTtl = lifetime(given.idTokenTtl, 'idTokenTtl', 1800, DAY, '1 day');
+  const keyStore = adapter<KeyStore>(given.keyStore, 'keyStore', ['signingKey', 'publicJwks'], 'await MemoryKeyStore.generate()');
+  checkRetiredKeysOutliveTokens(keyStore, Math.max(accessTokenTtl, idTokenTtl));
+  const accessTokenFormat = resolveAccessTokenFormat(given.accessTokenFormat);
+  const now = clockOption(given.now);
+  return {
+    issuer,
+    codeStore,
+    keyStore,
+    refreshTokenStore:
+      given.refreshTokenStore === undefined
+        ? new MemoryRefreshTokenStore({ now })
+        : adapter(given.refreshTokenStore, 'refreshTokenStore', ['save', 'rotate', 'revokeFamily'], 'new MemoryRefreshTokenStore()'),
+    clients,
+    staticOrigins,
+    tokenPath,
+    jwksPath,
+    revocationPath,
+    discoveryPath,
+    discoveryMetadata: resolveDiscoveryMetadata(given.discoveryMetadata, discoveryPath),
+    jwksMaxAge: nonNegativeSeconds(given.jwksMaxAge, 'jwksMaxAge', 300),
+    accessTokenTtl,
+    idTokenTtl,
+    refreshTokenTtl,
+    refreshTokenMaxAge,
+    accessTokenFormat,
+    accessTokenAudience: resolveAccessTokenAudience(given.accessTokenAudience, accessTokenFormat),
+    idTokenAtHash: booleanOption(given.idTokenAtHash, 'idTokenAtHash', false),
+    emit: eventEmitter(resolveListener(given.onEvent), now),
+    errorProfile: resolveErrorProfile(given.errorProfile),
+    bodyLimit: positiveInteger(given.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT, 'bytes'),
+    now,
+  };
+}
+
+/**
+ * RFC 8414 §2 / OIDC Discovery §4.3: the issuer is compared as a string, so it must be exactly
+ * what a URL parser makes of it (no stray space or newline, lowercase host, no default port, no
+ * dot segments), with no userinfo, query or fragment; https, or http on a loopback host for
+ * development.
+ */
+function resolveIssuer(value: unknown): string {
+  if (value === undefined) {
+    throw new ConfigurationError('ERR_OPTION_MISSING', 'issuer', 'option issuer is required, e.g. "https://login.example.com"');
+  }
+  const expected = 'an absolute https URL without userinfo, query or fragment, written as a URL parser writes it (http only for a loopback host)';
+  if (typeof value !== 'string' || !URL.canParse(value)) throw invalidOption('issuer', expected, value);
+  const url = new URL(value);
+  if (url.username !== '' || url.password !== '') {
+    // Not quoted: userinfo may hold a password.
+    throw new ConfigurationError('ERR_OPTION_INVALID', 'issuer', `option issuer must be ${expected}; received a URL with userinfo`);
+  }
+  const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  if (!schemeOk || value.includes('?') || value.includes('#')) throw invalidOption('issuer', expected, value);
+  // The parser adds "/" to an empty path; an issuer without it is the usual form.
+  const parsed = url.href;
+  if (value !== parsed && !(url.pathname === '/' && `${value}/` === parsed)) {
+    const written = url.pathname === '/' ? parsed.slice(0, -1) : parsed;
+    throw invalidOption('issuer', `${expected}: ${JSON.stringify(written)}`, value);
+  }
+  return value;
+}
+
+/** Duck-type an injected adapter, so a wrong object fails now rather than on the first request. */
+function adapter<T>(value: unknown, option: string, methods: readonly string[], suggestion: string): T {
+  if (value === undefined || value === null) {
+    throw new ConfigurationError('ERR_OPTION_MISSING', option, `option ${option} is required; for one process, pass ${suggestion}`);
+  }
+  const missing = methods.filter((method) => typeof (value as Record<string, unknown>)[method] !== 'function');
+  if (missing.length > 0) {
+    throw invalidOption(option, `an object with methods ${methods.join(', ')} (missing ${missing.join(', ')})`, value);
+  }
+  return value as T;
+}
+
+function resolveClients(value: unknown): ClientRegistry | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return new StaticClientRegistry(validateClients(value));
+  if (typeof value === 'object' && value !== null && typeof (value as ClientRegistry).findClient === 'function') {
+    const { isAllowedOrigin } = value as ClientRegistry;
+    if (isAllowedOrigin !== undefined && typeof isAllowedOrigin !== 'function') {
+      throw invalidOption('clients.isAllowedOrigin', 'a function (origin) => Promise<boolean>, or left out', isAllowedOrigin);
+    }
+    return value as ClientRegistry;
+  }
+  throw invalidOption('clients', 'an array of { clientId, redirectUris } or an object with findClient()', value);
+}
+
+function optionalArray(value: unknown, option: string): readonly unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidOption(option, 'an array', value);
+  return value;
+}
+
+function resolvePath(value: unknown, option: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/.test(value)) {
+    throw invalidOption(option, 'a path starting with "/"', value);
+  }
+  return value;
+}
+
+function optionalPath(value: unknown, option: string, fallback: string): string | false {
+  return value === false ? false : resolvePath(value, option, fallback);
+}
+
+/** Every endpoint needs a path of its own. */
+function checkDistinctPaths(paths: Record<string, string | false>): void {
+  const seen = new Map<string, string>();
+  for (const [option, path] of Object.entries(paths)) {
+    if (path === false) continue;
+    const other = seen.get(path);
+    if (other !== undefined) throw invalidOption(option, `a different path from ${other}`, path);
+    seen.set(path, option);
+  }
+}
+
+const DAY = 86_400;
+const YEAR = 365 * DAY;
+
+/**
+ * A token lifetime: a whole number of seconds up to a sane bound. A bearer token that lives
+ * longer is a stolen token that lives longer (RFC 6750 §5.3: issue short-lived bearer tokens;
+ * RFC 9700 §4.14.2 for refresh tokens); a typo such as a lifetime in milliseconds is refused.
+ */
+function lifetime(value: unknown, option: string, fallback: number, max: number, maxLabel: string): number {
+  return boundedPositiveInteger(value, option, fallback, 'seconds', max, maxLabel);
+}
+
+function resolveErrorProfile(value: unknown): ErrorProfile {
+  if (value === undefined) return 'ciam';
+  if (!(ERROR_PROFILES as readonly unknown[]).includes(value)) {
+    throw invalidOption('errorProfile', ERROR_PROFILES.map((profile) => `"${profile}"`).join(' or '), value);
+  }
+  return value as ErrorProfile;
+}
+
+function nonNegativeSeconds(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalidOption(option, 'a whole number of seconds, 0 or more', value);
+  }
+  return value;
+}
+
+function resolveAccessTokenFormat(value: unknown): AccessTokenFormat {
+  if (value === undefined) return 'ciam';
+  if (!(ACCESS_TOKEN_FORMATS as readonly unknown[]).includes(value)) {
+    throw invalidOption('accessTokenFormat', ACCESS_TOKEN_FORMATS.map((format) => `"${format}"`).join(' or '), value);
+  }
+  return value as AccessTokenFormat;
+}
+
+/** RFC 9068 §3: the `aud` of an access token names the resource it is for. */
+function resolveAccessTokenAudience(value: unknown, format: AccessTokenFormat): string | readonly string[] | undefined {
+  if (format === 'ciam') {
+    if (value !== undefined) {
+      throw invalidOption('accessTokenAudience', 'left out unless accessTokenFormat is "rfc9068" (ciam access tokens are for the client)', value);
+    }
+    return undefined;
+  }
+  if (value === undefined) {
+    throw new ConfigurationError(
+      'ERR_OPTION_MISSING',
+      'accessTokenAudience',
+      'option accessTokenAudience is required with accessTokenFormat "rfc9068", e.g. "https://api.example.com"',
+    );
+  }
+  const isName = (entry: unknown): entry is string => typeof entry === 'string' && entry !== '';
+  if (isName(value)) return value;
+  if (Array.isArray(value) && value.length > 0 && value.every(isName)) return [...value];
+  throw invalidOption('accessTokenAudience', 'a non-empty string or a non-empty array of them', value);
+}
+
+/**
+ * Metadata the router owns, computed from its own configuration; a host cannot set these
+ * through `discoveryMetadata` (the option is checked against this list; the discovery endpoint sets each of them).
+ */
+const ROUTER_OWNED_METADATA: readonly string[] = [
+  'issuer',
+  'token_endpoint',
+  'jwks_uri',
+  'revocation_endpoint',
+  'grant_types_supported',
+  'code_challenge_methods_supported',
+  'token_endpoint_auth_methods_supported',
+  'revocation_endpoint_auth_methods_supported',
+  'id_token_signing_alg_values_supported',
+];
+
+/** Host metadata for discovery: a plain object, JSON-ready, not touching what the router owns. */
+function resolveDiscoveryMetadata(value: unknown, discoveryPath: string | false): Readonly<Record<string, unknown>> {
+  if (value === undefined) return {};
+  if (discoveryPath === false) {
+    throw invalidOption('discoveryMetadata', 'left out when discoveryPath is false (there is no document to add it to)', value);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidOption('discoveryMetadata', 'an object of metadata, such as { authorization_endpoint: "https://…" }', value);
+  }
+  for (const name of Object.keys(value)) {
+    if (ROUTER_OWNED_METADATA.includes(name)) {
+      throw new ConfigurationError(
+        'ERR_OPTION_INVALID',
+        `discoveryMetadata.${name}`,
+        `discoveryMetadata.${name} is set by the router from its own options and cannot be given`,
+      );
+    }
+  }
+  try {
+    // A copy through JSON: what is served is exactly what was checked, and later edits cannot leak in.
+    return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+  } catch {
+    throw invalidOption('discoveryMetadata', 'JSON-serialisable', value);
+  }
+}
+
+function resolveListener(value: unknown): TokenRouterEventListener | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalidOption('onEvent', 'a function receiving each event', value);
+  return value as TokenRouterEventListener;
+}
+
+/**
+ * A retired key must stay published as long as a token it signed may be checked: a
+ * `MemoryKeyStore` that drops retired keys sooner than the tokens expire would break them.
+ */
+function checkRetiredKeysOutliveTokens(keyStore: KeyStore, longestTokenTtl: number): void {
+  if (keyStore instanceof MemoryKeyStore && keyStore.maxTokenTtl < longestTokenTtl) {
+    throw invalidOption(
+      'keyStore',
+      `a key store that keeps retired keys published at least as long as tokens live (${longestTokenTtl} s); pass { maxTokenTtl: ${longestTokenTtl} } to MemoryKeyStore`,
+      keyStore,
+    );
+  }
+}

@@ -1,0 +1,45 @@
+import { publicKeysOf } from './jwks.js';
+import type { RouterConfig } from '../config/configuration.js';
+import { publicJsonEndpoint } from './public-json.js';
+import { SUPPORTED_GRANT_TYPES } from '../request/validation.js';
+
+/**
+ * `GET {discoveryPath}`: OpenID Connect Discovery 1.0 §3 / RFC 8414 §2 metadata, readable from
+ * any origin like the JWKS. Endpoint URLs are the issuer followed by each path, so the router is
+ * expected where the issuer points (usually mounted at `/`).
+ */
+export function discoveryEndpoint(config: RouterConfig) {
+  const base = config.issuer.replace(/\/$/, '');
+  const endpoints: Record<string, string> = { token_endpoint: `${base}${config.tokenPath}` };
+  if (config.jwksPath !== false) endpoints.jwks_uri = `${base}${config.jwksPath}`;
+  if (config.revocationPath !== false) endpoints.revocation_endpoint = `${base}${config.revocationPath}`;
+  const fixed = {
+    issuer: config.issuer,
+    ...endpoints,
+    // What the host's authorization endpoint issues; the host may say otherwise.
+    response_types_supported: ['code'],
+    subject_types_supported: ['public'],
+    ...config.discoveryMetadata,
+    grant_types_supported: [...SUPPORTED_GRANT_TYPES],
+    code_challenge_methods_supported: ['S256'],
+    // Public clients: PKCE, not a secret, binds the code to the client.
+    token_endpoint_auth_methods_supported: ['none'],
+    ...(config.revocationPath === false ? {} : { revocation_endpoint_auth_methods_supported: ['none'] }),
+  };
+  // Same max-age as the JWKS: the algorithm list changes when a key of another algorithm is added.
+  return publicJsonEndpoint(config, async () => ({
+    ...fixed,
+    id_token_signing_alg_values_supported: await signingAlgorithms(config),
+  }));
+}
+
+/**
+ * The algorithms of the published keys: during a rotation to another algorithm, both. A key store
+ * whose JWKs carry no `alg` is asked for its signing key's.
+ */
+async function signingAlgorithms(config: RouterConfig): Promise<string[]> {
+  const keys = publicKeysOf(await config.keyStore.publicJwks());
+  const algorithms = new Set(keys.map((key) => key.alg).filter((alg) => typeof alg === 'string'));
+  if (algorithms.size === 0) algorithms.add((await config.keyStore.signingKey()).alg);
+  return [...algorithms];
+}

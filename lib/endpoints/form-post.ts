@@ -1,0 +1,73 @@
+import type { Request, Response } from 'express';
+import type { Client } from '../contracts.js';
+import { CorsPolicy } from '../request/cors.js';
+import { detachedCopy } from '../crypto/detached-string.js';
+import type { RequestRejectedEvent, RequestTrail } from '../events.js';
+import { isFormUtf8, readFormParams, type ParsedForm } from '../request/form-body.js';
+import type { RouterConfig } from '../config/configuration.js';
+import { RequestError } from '../response/request-error.js';
+import { sendEmptyOk, sendJson, sendRejection } from '../response/respond.js';
+import type { GrantType } from '../request/validation.js';
+
+/** What a request has established so far: for the rejection event, and for CORS. */
+export interface RequestState {
+  trail: RequestTrail;
+  /** The registered client the request named, once found. */
+  client?: Client;
+}
+
+/** How a form-POST endpoint handles a request once step 1 (method, content type, body) passed. */
+export interface FormPostHandler {
+  /** Which endpoint, for `request_rejected` events. */
+  endpoint: RequestRejectedEvent['endpoint'];
+  /** The body parameters it reads; all others are ignored (RFC 6749 §3.2). */
+  parameters: ReadonlySet<string>;
+  /** The answer's JSON body, or `undefined` for an empty 200. Throws a RequestError to refuse. */
+  handle(form: ParsedForm, state: RequestState): Promise<unknown>;
+}
+
+const METHODS = 'POST, OPTIONS';
+
+/**
+ * The plumbing the token and revocation endpoints share: the CORS preflight, SPEC "Order of
+ * checks" step 1, CORS on the answer, and one JSON answer per request, success or refusal.
+ */
+export function formPostEndpoint(config: RouterConfig, handler: FormPostHandler): (req: Request, res: Response) => Promise<void> {
+  const cors = new CorsPolicy(config.staticOrigins, config.clients);
+  return async (req, res) => {
+    if (req.method === 'OPTIONS') {
+      await cors.answerPreflight(req, res);
+      return;
+    }
+    const state: RequestState = { trail: {} };
+    let outcome: { body: unknown } | { refusal: unknown };
+    try {
+      // 1. Method, content type, body size and parse.
+      if (req.method !== 'POST') throw new RequestError('method_not_allowed', { allow: METHODS });
+      if (!isFormUtf8(req.headers['content-type'])) throw new RequestError('unsupported_content_type');
+      outcome = { body: await handler.handle(await readFormParams(req, handler.parameters, config.bodyLimit), state) };
+    } catch (refusal) {
+      outcome = { refusal };
+    }
+    // Decided after the request, so a registry's client is allowed from its own origins.
+    await cors.applyToResponse(req, res, state.client);
+    if ('body' in outcome) {
+      if (outcome.body === undefined) sendEmptyOk(res);
+      else sendJson(res, 200, outcome.body);
+      return;
+    }
+    const { status, error, reason } = sendRejection(res, config, outcome.refusal);
+    config.emit({ type: 'request_rejected', endpoint: handler.endpoint, reason, status, error, ...detachedTrail(state.trail) });
+  };
+}
+
+/**
+ * The trail as the event carries it: its client_id and grant_type were cut from the request's
+ * body, and a host may keep events; copies keep the body (and its secrets) out of them.
+ */
+function detachedTrail(trail: RequestTrail): RequestTrail {
+  const detached: RequestTrail = { ...trail };
+  if (trail.clientId !== undefined) detached.clientId = detachedCopy(trail.clientId);
+  if (trail.grantType !== undefined) detached.grantType = detachedCopy(trail.grantType) as GrantType;
+  return detached;
+}

@@ -1,0 +1,68 @@
+import type { AtomicCodeExchange, SigningKey } from '../contracts.js';
+import { findRegisteredClient } from '../clients/registry.js';
+import { exchangeCode } from '../grants/authorization-code.js';
+import { rejectAmbiguous, type ParsedForm } from '../request/form-body.js';
+import { formPostEndpoint, type RequestState } from './form-post.js';
+import type { RouterConfig } from '../config/configuration.js';
+import { exchangeRefreshToken } from '../grants/refresh-token.js';
+import { guard, RequestError } from '../response/request-error.js';
+import { checkStoreSigningKey } from '../crypto/signing-key-check.js';
+import type { TokenResponse } from '../tokens/issuance.js';
+import { parametersOfGrant, TOKEN_PARAMETERS, validateTokenRequest } from '../request/validation.js';
+
+/** The token endpoint: `POST {tokenPath}`, plus its CORS preflight. */
+export function tokenEndpoint(config: RouterConfig) {
+  // Asked once: whether the code store can redeem a code and store its first refresh token in one
+  // atomic step with this refresh-token store (the same backend and server).
+  const codeExchange = config.codeStore.atomicExchange?.(config.refreshTokenStore);
+  return formPostEndpoint(config, {
+    endpoint: 'token',
+    parameters: TOKEN_PARAMETERS,
+    handle: (form, state) => exchange(config, codeExchange, form, state),
+  });
+}
+
+/**
+ * SPEC "Order of checks", after step 1's method, content type and body; the first failure
+ * answers. Steps 1 to 6 are the same for every grant type; from step 7 on, each grant has its
+ * own module.
+ */
+async function exchange(
+  config: RouterConfig,
+  codeExchange: AtomicCodeExchange | undefined,
+  form: ParsedForm,
+  state: RequestState,
+): Promise<TokenResponse> {
+  const { trail } = state;
+  // 1. Repeated or bracketed parameters, of those this request's grant type reads.
+  rejectAmbiguous(form, parametersOfGrant(form.params.grant_type));
+  // 2–4. Parameters present, within limits, well-formed; grant type supported.
+  const validated = await validateTokenRequest(form.params);
+  if ('failure' in validated) {
+    Object.assign(trail, validated.known);
+    throw new RequestError(validated.failure);
+  }
+  const { request } = validated;
+  trail.clientId = request.client_id;
+  trail.grantType = request.grant_type;
+  // 5. The client, when a registry is configured.
+  const client = await findRegisteredClient(config.clients, request.client_id);
+  if (client !== undefined) state.client = client;
+  // 6. A signing key, before the code or token is spent: a key outage must not cost the user it.
+  const key = await signingKey(config);
+  return request.grant_type === 'authorization_code'
+    ? exchangeCode(config, codeExchange, request, client, key, trail)
+    : exchangeRefreshToken(config, request, key, trail);
+}
+
+/**
+ * The key store's signing key; any failure, even a synchronous throw, is `key_unavailable`, and
+ * so is a key the router cannot sign with (signing-key-check.ts), found here rather than at step 7.
+ */
+async function signingKey(config: RouterConfig): Promise<SigningKey> {
+  const key = await guard(Promise.resolve().then(() => config.keyStore.signingKey()), 'key_unavailable');
+  const problem = checkStoreSigningKey(key);
+  if (problem !== undefined) throw new RequestError('key_unavailable', { cause: new TypeError(problem) });
+  return key;
+}
+

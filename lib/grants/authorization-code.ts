@@ -1,0 +1,85 @@
+import type { AtomicCodeExchange, AuthorizationCodeGrant, Client, RedeemResult, SigningKey } from '../contracts.js';
+import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
+import type { RequestTrail } from '../events.js';
+import type { RouterConfig } from '../config/configuration.js';
+import { verifierMatchesChallenge } from './pkce.js';
+import { guard, RequestError, type RejectReason } from '../response/request-error.js';
+import { familyIdFor, hashSecret } from '../crypto/secrets.js';
+import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenResponse } from '../tokens/issuance.js';
+import type { AuthorizationCodeParams } from '../request/validation.js';
+
+/**
+ * The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6), from SPEC "Order of checks"
+ * step 7 on: the client and the signing key are already in hand.
+ *
+ * With the stores' atomic exchange (`exchange`), step 7 redeems the code and stores the family's
+ * first refresh token in one store call: a store failure (503) leaves the code as it was, and a
+ * redeemed code always has its refresh token stored. Without one, the token is stored after the
+ * redeem, beside the signing, and a store failure then costs the code (README "When the store is
+ * down").
+ */
+export async function exchangeCode(
+  config: RouterConfig,
+  exchange: AtomicCodeExchange | undefined,
+  request: AuthorizationCodeParams,
+  client: Client | undefined,
+  key: SigningKey,
+  trail: RequestTrail,
+): Promise<TokenResponse> {
+  const nowMs = config.now();
+  // 7. Redeem: from here on the code is spent, whatever happens next.
+  const codeKey = hashSecret(request.code);
+  const refresh = newRefreshTokenOf(config, familyIdFor(codeKey), nowMs);
+  const redeemed = exchange === undefined ? config.codeStore.redeem(codeKey) : exchange(codeKey, refresh);
+  const grant = await redeemedGrant(config, await guard(redeemed, 'store_unavailable'), request, client, refresh.familyId);
+  trail.subject = grant.subject;
+  // 8. The code's bindings: client, redirect URI, then the PKCE verifier.
+  const failure = bindingFailure(grant, request, client);
+  if (failure !== undefined) throw new RequestError(failure);
+  config.emit({ type: 'code_redeemed', clientId: grant.clientId, subject: grant.subject, familyId: refresh.familyId });
+  return issueTokens(
+    config,
+    key,
+    { grantType: 'authorization_code', tokens: grant, refresh, ...(exchange === undefined ? { store: () => storeFirst(config, grant, refresh) } : {}) },
+    nowMs,
+  );
+}
+
+/** The grant of a code this request redeemed; any other outcome is refused. */
+async function redeemedGrant(
+  config: RouterConfig,
+  result: RedeemResult,
+  request: AuthorizationCodeParams,
+  client: Client | undefined,
+  familyId: string,
+): Promise<AuthorizationCodeGrant> {
+  if (result.outcome === 'unknown') throw new RequestError('code_invalid');
+  if (result.outcome === 'replayed') {
+    // RFC 6749 §4.1.2: a replayed code revokes what was issued from it; but only a replay that
+    // passes the code's bindings (its client, redirect URI and verifier) may, or anyone who saw a
+    // used code (in a log, a referrer) could sign its user out.
+    if (bindingFailure(result.grant, request, client) === undefined) {
+      await guard(config.refreshTokenStore.revokeFamily(familyId), 'store_unavailable');
+      const { clientId, subject } = result.grant;
+      config.emit({ type: 'code_replayed', clientId, subject, familyId });
+    }
+    throw new RequestError('code_invalid');
+  }
+  // A store may keep a code past its expiry; the router's own clock has the last word.
+  if (result.grant.expiresAt * 1000 <= config.now()) throw new RequestError('code_invalid');
+  return result.grant;
+}
+
+/** Step 8: why the code's bindings refuse this request, if they do. */
+function bindingFailure(grant: AuthorizationCodeGrant, request: AuthorizationCodeParams, client: Client | undefined): RejectReason | undefined {
+  if (grant.clientId !== request.client_id) return 'client_mismatch';
+  if (grant.redirectUri !== request.redirect_uri) return 'redirect_uri_mismatch';
+  if (grant.codeChallengeMethod === 'plain' && client?.allowPlainPkce !== true) return 'pkce_method_not_allowed';
+  if (!verifierMatchesChallenge(request.code_verifier, grant.codeChallenge, grant.codeChallengeMethod)) return 'pkce_mismatch';
+  return undefined;
+}
+
+/** Without an atomic exchange: store the family's first token, as the exchange would have. */
+function storeFirst(config: RouterConfig, grant: AuthorizationCodeGrant, refresh: NewRefreshToken): Promise<void> {
+  return config.refreshTokenStore.save(refresh.key, firstRefreshTokenRecord(grant, refresh), refresh.expiresAt);
+}

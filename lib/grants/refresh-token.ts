@@ -1,0 +1,107 @@
+import type { RefreshTokenRecord, RotateResult, SigningKey } from '../contracts.js';
+import { carriedFacts } from '../stores/refresh-records.js';
+import type { RequestTrail } from '../events.js';
+import type { RouterConfig } from '../config/configuration.js';
+import { guard, RequestError, type RejectReason } from '../response/request-error.js';
+import { familyNamedBy, hashSecret } from '../crypto/secrets.js';
+import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenResponse } from '../tokens/issuance.js';
+import type { RefreshTokenParams } from '../request/validation.js';
+
+/**
+ * The refresh grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2), from SPEC "Order of checks"
+ * step 7 on: the client and the signing key are already in hand, so a key outage never costs
+ * the user a token.
+ *
+ * 7. Rotate: the store spends the token atomically. From here on it is spent, whatever happens
+ *    next; a token spent before is reuse, and revokes its whole family. With the store's
+ *    `rotateAndSave`, the successor is stored in the same atomic step, so a store failure (503)
+ *    leaves the presented token as it was, and a rotated token always has its successor.
+ * 8. The token's client, its idle and absolute lifetimes by the router's clock, then the scope.
+ *    A refusal here revokes the family too: the presented token is already spent, and a family
+ *    left with no live token would only turn the client's retry into a false reuse alarm.
+ */
+export async function exchangeRefreshToken(
+  config: RouterConfig,
+  request: RefreshTokenParams,
+  key: SigningKey,
+  trail: RequestTrail,
+): Promise<TokenResponse> {
+  const nowMs = config.now();
+  const rotation = await rotate(config, request.refresh_token, nowMs);
+  const { result } = rotation;
+  if (result.outcome === 'unknown') throw new RequestError('refresh_token_invalid');
+  const { record } = result;
+  trail.subject = record.subject;
+  trail.familyId = record.familyId;
+  if (result.outcome === 'reused') {
+    // Both the thief and the victim lose the family: whoever presents its newest token next is refused.
+    await revokeFamily(config, record);
+    config.emit({ type: 'refresh_reuse_detected', clientId: record.clientId, subject: record.subject, familyId: record.familyId });
+    throw new RequestError('refresh_token_reused');
+  }
+  const checked = checkRecord(config, record, request, rotation.successor);
+  if ('failure' in checked) {
+    await revokeFamily(config, record);
+    throw new RequestError(checked.failure);
+  }
+  config.emit({ type: 'refresh_rotated', clientId: record.clientId, subject: record.subject, familyId: record.familyId });
+  // OIDC Core §12.2: the same iss, sub and aud, auth_time of the original authentication, no nonce.
+  const tokens = { ...carriedFacts(record), scope: checked.scope };
+  if (rotation.successor !== undefined) {
+    return issueTokens(config, key, { grantType: 'refresh_token', tokens, refresh: rotation.successor }, nowMs);
+  }
+  // RFC 6749 §6: the new refresh token keeps the family's scope, whatever this request narrowed.
+  const refresh = newRefreshTokenOf(config, record.familyId, nowMs, record.familyExpiresAt);
+  const next: RefreshTokenRecord = { ...carriedFacts(record), familyId: record.familyId, familyExpiresAt: refresh.familyExpiresAt, expiresAt: refresh.expiresAt };
+  const store = (): Promise<void> => config.refreshTokenStore.save(refresh.key, next, refresh.expiresAt);
+  return issueTokens(config, key, { grantType: 'refresh_token', tokens, refresh, store }, nowMs);
+}
+
+/**
+ * Step 7. A token that names its family, on a store with `rotateAndSave`: the rotation and the
+ * successor's save in one atomic call (the successor is the rotated record, as the store keeps
+ * it). Otherwise (a store without it, or a token of an earlier version that names no family)
+ * the rotation alone; the successor is stored after it.
+ */
+async function rotate(
+  config: RouterConfig,
+  token: string,
+  nowMs: number,
+): Promise<{ result: RotateResult; successor?: NewRefreshToken }> {
+  const store = config.refreshTokenStore;
+  const key = hashSecret(token);
+  const familyHint = familyNamedBy(token);
+  if (familyHint === undefined || store.rotateAndSave === undefined) {
+    return { result: await guard(store.rotate(key, familyHint), 'store_unavailable') };
+  }
+  // The family's end is the store's to apply: the successor is kept until the earlier of the two.
+  const successor = newRefreshTokenOf(config, familyHint, nowMs, Number.POSITIVE_INFINITY);
+  const result = await guard(store.rotateAndSave(key, { key: successor.key, expiresAt: successor.expiresAt }, familyHint), 'store_unavailable');
+  if (result.outcome === 'unknown') return { result };
+  return { result, successor: { ...successor, familyExpiresAt: result.record.familyExpiresAt } };
+}
+
+/** Step 8: the failure to answer, or the scopes the new access token carries. */
+function checkRecord(
+  config: RouterConfig,
+  record: RefreshTokenRecord,
+  request: RefreshTokenParams,
+  successor: NewRefreshToken | undefined,
+): { failure: RejectReason } | { scope: string[] } {
+  if (record.clientId !== request.client_id) return { failure: 'refresh_client_mismatch' };
+  // The token names its family; a store that found it in another is answered as if unknown.
+  if (successor !== undefined && successor.familyId !== record.familyId) return { failure: 'refresh_token_invalid' };
+  // A store may keep a token past its expiry; the router's own clock has the last word.
+  const nowMs = config.now();
+  const expired = (at: number | undefined): boolean => at !== undefined && at * 1000 <= nowMs;
+  if (expired(record.expiresAt) || expired(record.familyExpiresAt)) return { failure: 'refresh_token_invalid' };
+  if (request.scope === undefined || request.scope === '') return { scope: [...record.scope] };
+  // RFC 6749 §6: the scope may narrow the original grant, never widen it.
+  const requested = [...new Set(request.scope.split(' '))];
+  if (!requested.every((scope) => record.scope.includes(scope))) return { failure: 'scope_widened' };
+  return { scope: requested };
+}
+
+function revokeFamily(config: RouterConfig, record: RefreshTokenRecord): Promise<void> {
+  return guard(config.refreshTokenStore.revokeFamily(record.familyId), 'store_unavailable');
+}

@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { ConfigurationError, describeValue } from '../../config/configuration-error.js';
+import { publicPartOf } from '../../crypto/jwk.js';
+import { clockOption, positiveInteger } from '../../config/option-checks.js';
+import { jwkProblem, keyVerdict, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../crypto/signing-key-check.js';
+import type { Clock, EpochSeconds, KeyStore, SigningKey } from '../../contracts.js';
+
+export type { SigningAlgorithm } from '../../crypto/signing-key-check.js';
+
+/** The algorithm a private JWK without `alg` is used with. */
+function inferAlgorithm(jwk: JWK): SigningAlgorithm | undefined {
+  if (jwk.kty === 'RSA') return 'RS256';
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA';
+  return undefined;
+}
+
+/** Options of the key store's factories. */
+export interface MemoryKeyStoreOptions {
+  /**
+   * The longest lifetime, in seconds, of any token its keys sign. A retired key stays published
+   * this long (plus a minute of leeway) after it stops signing. Default 86400 (a day); the router
+   * refuses a store whose value is below its own token lifetimes.
+   */
+  maxTokenTtl?: number;
+  /** The clock: epoch milliseconds. Default `Date.now`. */
+  now?: Clock;
+}
+
+/**
+ * Where a key is in its life: `active` signs (one key at a time); `standby` is published but
+ * does not sign (a key added ahead of its promotion, or a further key given to `fromJwks`);
+ * `retired` no longer signs and is published until every token it signed has expired.
+ */
+export type KeyStatus = 'active' | 'standby' | 'retired';
+
+/** One key as {@link MemoryKeyStore.list} describes it. Never key material. */
+export interface KeyInfo {
+  kid: string;
+  alg: string;
+  status: KeyStatus;
+  /** For a retired key: when it leaves the JWKS (epoch seconds). */
+  publishedUntil?: EpochSeconds;
+}
+
+/** Beyond `maxTokenTtl`, for requests in flight and verifiers whose clocks run behind. */
+const RETIREMENT_LEEWAY = 60;
+
+interface HeldKey {
+  signing: SigningKey;
+  publicJwk: JWK;
+  status: KeyStatus;
+  publishedUntil?: EpochSeconds;
+}
+
+/**
+ * Signing keys held in this process: one active key signs, and every key whose tokens may still
+ * be live is published. Keys rotate at runtime without downtime:
+ *
+ * 1. `addGenerated()` (or `add(jwk)`): the new key is published, not yet signing;
+ * 2. after `jwksMaxAge`, when every cached JWKS holds it, `promote(kid)`: it signs from now on,
+ *    and the previous key is retired, still published until the tokens it signed have expired;
+ * 3. the retired key then leaves the JWKS by itself (or `retire(kid)` a standby key).
+ *
+ * For several processes, give each the same keys with {@link MemoryKeyStore.fromJwks} and make
+ * the same calls on each.
+ */
+export class MemoryKeyStore implements KeyStore {
+  /** See {@link MemoryKeyStoreOptions.maxTokenTtl}. */
+  readonly maxTokenTtl: number;
+  readonly #now: Clock;
+  /** In the order they were added; expired retired keys are dropped as they are met. */
+  readonly #keys = new Map<string, HeldKey>();
+  #active: HeldKey;
+
+  private constructor(keys: readonly HeldKey[], options: MemoryKeyStoreOptions) {
+    const maxTokenTtl = positiveInteger(options.maxTokenTtl, 'maxTokenTtl', 86_400, 'seconds', 'MemoryKeyStore');
+    const now = clockOption(options.now, 'MemoryKeyStore');
+    this.maxTokenTtl = maxTokenTtl;
+    this.#now = now;
+    for (const held of keys) this.#keys.set(held.signing.kid, held);
+    this.#active = keys[0]!;
+    this.#active.status = 'active';
+  }
+
+  /** A store with one fresh key: RS256 with 2048-bit RSA by default, and a random UUID `kid`. */
+  static async generate(options: { alg?: SigningAlgorithm } & MemoryKeyStoreOptions = {}): Promise<MemoryKeyStore> {
+    const { alg, ...storeOptions } = options;
+    return new MemoryKeyStore([await generateHeldKey(alg)], storeOptions);
+  }
+
+  /**
+   * A store over private JWKs (`{ keys: [...] }`): the first signs, all are published (the others
+   * on standby). A key without `kid` gets its RFC 7638 thumbprint; without `alg`, the usual one
+   * for its type.
+   */
+  static async fromJwks(jwks: { keys: JWK[] }, options: MemoryKeyStoreOptions = {}): Promise<MemoryKeyStore> {
+    if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
+      throw new ConfigurationError('ERR_KEY_INVALID', 'keys', 'fromJwks takes { keys: [...] } with at least one private JWK');
+    }
+    const held = await Promise.all(jwks.keys.map((jwk, index) => importPrivateJwk(jwk, 'fromJwks', `keys[${index}]`)));
+    const kids = new Set(held.map((key) => key.signing.kid));
+    if (kids.size !== held.length) {
+      throw new ConfigurationError('ERR_KEY_INVALID', 'keys', 'fromJwks: every key needs a distinct kid');
+    }
+    return new MemoryKeyStore(held, options);
+  }
+
+  signingKey(): Promise<SigningKey> {
+    return Promise.resolve(this.#active.signing);
+  }
+
+  publicJwks(): Promise<{ keys: JWK[] }> {
+    return Promise.resolve({ keys: this.#liveKeys().map((held) => structuredClone(held.publicJwk)) });
+  }
+
+  /**
+   * Add a private JWK on standby: published from now on, signing only once promoted. Returns its
+   * `kid` (its RFC 7638 thumbprint when it has none).
+   */
+  async add(privateJwk: JWK): Promise<string> {
+    return this.#addHeld(await importPrivateJwk(privateJwk, 'add', 'key'));
+  }
+
+  /** Generate a key (RS256 by default) and add it on standby. Returns its `kid`, a random UUID. */
+  async addGenerated(options: { alg?: SigningAlgorithm } = {}): Promise<string> {
+    return this.#addHeld(await generateHeldKey(options.alg));
+  }
+
+  /**
+   * Make `kid` the key that signs. The key that signed until now is retired: still published
+   * until the tokens it signed have expired. A retired key still published may be promoted back.
+   */
+  promote(kid: string): void {
+    const next = this.#find(kid, 'promote');
+    if (next === this.#active) return;
+    this.#retire(this.#active);
+    next.status = 'active';
+    delete next.publishedUntil;
+    this.#active = next;
+  }
+
+  /**
+   * Retire a key that does not sign: it stays published for `maxTokenTtl` (plus a minute), in
+   * case it signed before this process knew it, then leaves the JWKS. To retire the active key,
+   * promote another.
+   */
+  retire(kid: string): void {
+    const held = this.#find(kid, 'retire');
+    if (held === this.#active) {
+      throw new ConfigurationError('ERR_KEY_INVALID', 'kid', `retire: key ${JSON.stringify(kid)} is the active key; promote another key first`);
+    }
+    if (held.status !== 'retired') this.#retire(held);
+  }
+
+  /** Every key still held, with its status: for dashboards and rotation scripts. */
+  list(): KeyInfo[] {
+    return this.#liveKeys().map(({ signing, status, publishedUntil }) => ({
+      kid: signing.kid,
+      alg: signing.alg,
+      status,
+      ...(publishedUntil === undefined ? {} : { publishedUntil }),
+    }));
+  }
+
+  #addHeld(held: HeldKey): string {
+    const { kid } = held.signing;
+    if (this.#keys.has(kid)) {
+      throw new ConfigurationError('ERR_KEY_INVALID', 'kid', `the store already holds a key with kid ${JSON.stringify(kid)}`);
+    }
+    held.status = 'standby';
+    this.#keys.set(kid, held);
+    return kid;
+  }
+
+  #retire(held: HeldKey): void {
+    held.status = 'retired';
+    held.publishedUntil = Math.floor(this.#now() / 1000) + this.maxTokenTtl + RETIREMENT_LEEWAY;
+  }
+
+  #find(kid: string, action: string): HeldKey {
+    const held = this.#liveKeys().find((candidate) => candidate.signing.kid === kid);
+    if (held === undefined) {
+      throw new ConfigurationError('ERR_KEY_INVALID', 'kid', `${action}: the store holds no key with kid ${describeValue(kid)}`);
+    }
+    return held;
+  }
+
+  /** The keys still published, dropping retired keys whose tokens have all expired. */
+  #liveKeys(): HeldKey[] {
+    const nowSeconds = this.#now() / 1000;
+    for (const [kid, held] of this.#keys) {
+      if (held.publishedUntil !== undefined && held.publishedUntil <= nowSeconds) this.#keys.delete(kid);
+    }
+    return [...this.#keys.values()];
+  }
+}
+
+/** A fresh key pair for `alg` (RS256 by default) under a random UUID `kid`. */
+async function generateHeldKey(alg: SigningAlgorithm = 'RS256'): Promise<HeldKey> {
+  if (!SIGNING_ALGORITHMS.includes(alg)) {
+    throw new ConfigurationError(
+      'ERR_KEY_INVALID',
+      'alg',
+      `alg must be one of ${SIGNING_ALGORITHMS.join(', ')}; received ${describeValue(alg)}`,
+    );
+  }
+  const { privateKey, publicKey } = await generateKeyPair(alg, { modulusLength: 2048 });
+  const kid = randomUUID();
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  return { signing: { kid, alg, key: privateKey }, publicJwk, status: 'standby' };
+}
+
+/**
+ * A private JWK as a held key, refused with ERR_KEY_INVALID unless the router can sign with it
+ * (signing-key-check.ts): so a bad key fails here, at startup or rotation, not at signing time
+ * after a code or refresh token was spent.
+ */
+async function importPrivateJwk(jwk: JWK, method: 'add' | 'fromJwks', name: string): Promise<HeldKey> {
+  const fail = (why: string): never => {
+    // The kid says which key; nothing else of the key is quoted.
+    const kid = typeof jwk === 'object' && jwk !== null && typeof jwk.kid === 'string' ? ` (kid ${describeValue(jwk.kid)})` : '';
+    throw new ConfigurationError('ERR_KEY_INVALID', name, `${method}: ${name}${kid} ${why}`);
+  };
+  if (typeof jwk !== 'object' || jwk === null) return fail('is not a JWK object');
+  const alg = jwk.alg ?? inferAlgorithm(jwk);
+  const problem = jwkProblem(jwk, alg);
+  if (problem !== undefined || alg === undefined) return fail(problem ?? 'has no alg');
+  // The thumbprint (RFC 7638 §3.2) reads only the key type's required members.
+  const publicPart = publicPartOf(jwk) ?? fail('has an unsupported kty');
+  const kid = jwk.kid ?? (await calculateJwkThumbprint(publicPart));
+  let key: SigningKey['key'];
+  try {
+    key = (await importJWK({ ...jwk, alg }, alg)) as SigningKey['key'];
+  } catch {
+    // The library's message may quote key material; say only which key failed.
+    return fail(`cannot be imported as an ${alg} private key`);
+  }
+  const verdict = keyVerdict(key, alg);
+  if (!verdict.usable) return fail(verdict.why);
+  return { signing: { kid, alg, key }, publicJwk: { ...publicPart, kid, alg, use: 'sig' }, status: 'standby' };
+}

@@ -1,0 +1,119 @@
+import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type Expiring, type MemoryStoreOptions } from './expiring-map.js';
+import type { Clock, EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
+import { successorRecord } from '../refresh-records.js';
+import { UNSEEN_FAMILY_REVOCATION_TTL } from '../revocation-memory.js';
+
+interface StoredToken {
+  record: RefreshTokenRecord;
+  spent: boolean;
+  /** When the store forgets the token: `save`'s `expiresAt`. */
+  readonly expiresAt: EpochSeconds;
+}
+
+/**
+ * Refresh tokens in this process's memory: they are lost on restart and not shared between
+ * processes. The router warns once when it runs on this store with `NODE_ENV=production`.
+ *
+ * A revoked family's tokens are not looked for: the family is marked revoked, its tokens answer
+ * `'unknown'` from then on, and each is swept at its own expiry. A family that was never
+ * revoked has no entry at all: memory holds each token until it expires, and one entry per
+ * revoked family, until no token saved before the revocation can be live. Every object held
+ * per token is one more for each garbage collection to copy and mark, under a load that saves
+ * thousands of tokens a second (README "Performance", item 16).
+ */
+export class MemoryRefreshTokenStore implements RefreshTokenStore {
+  readonly #tokens: ExpiringMap<StoredToken>;
+  /** The revoked families, each until no token of it can be live any more. */
+  readonly #revokedFamilies: ExpiringMap<Expiring>;
+  /**
+   * The latest moment any token saved here stops working, or any family ends (epoch seconds).
+   * No token saved so far outlives it, and the router stamps every later token of a family to
+   * end by the family's end, so a revocation remembered until then holds for all of that
+   * family's tokens, without an entry per family to say when the family ends. It only rises:
+   * with families of different lengths, a revocation is remembered as long as the longest.
+   */
+  #latestEnd: EpochSeconds = 0;
+  readonly #now: Clock;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const config = resolveMemoryStoreOptions('MemoryRefreshTokenStore', options);
+    this.#now = config.now;
+    this.#tokens = new ExpiringMap(config);
+    this.#revokedFamilies = new ExpiringMap(config);
+    memorySavers.set(this, (key, record, expiresAt) => this.#save(key, record, expiresAt));
+  }
+
+  save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
+    this.#save(key, record, expiresAt);
+    return Promise.resolve();
+  }
+
+  #save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): void {
+    if (this.#isRevoked(record.familyId)) return;
+    // Compared one by one, so that a NaN is passed over rather than kept for good (Math.max
+    // would give NaN, and every later revocation would never expire).
+    if (expiresAt > this.#latestEnd) this.#latestEnd = expiresAt;
+    if (record.familyExpiresAt > this.#latestEnd) this.#latestEnd = record.familyExpiresAt;
+    this.#tokens.set(key, { record: copyRecord(record), spent: false, expiresAt });
+  }
+
+  rotate(key: string): Promise<RotateResult> {
+    const stored = this.#live(key);
+    if (stored === undefined) return Promise.resolve({ outcome: 'unknown' });
+    const outcome = stored.spent ? 'reused' : 'rotated';
+    stored.spent = true;
+    return Promise.resolve({ outcome, record: copyRecord(stored.record) });
+  }
+
+  rotateAndSave(key: string, successor: { key: string; expiresAt: EpochSeconds }): Promise<RotateResult> {
+    const stored = this.#live(key);
+    if (stored === undefined) return Promise.resolve({ outcome: 'unknown' });
+    if (stored.spent) return Promise.resolve({ outcome: 'reused', record: copyRecord(stored.record) });
+    stored.spent = true;
+    // In the same turn of the event loop as the rotation: nothing can come between the two.
+    const next = successorRecord(stored.record, successor.expiresAt);
+    this.#tokens.set(successor.key, { record: copyRecord(next), spent: false, expiresAt: next.expiresAt ?? successor.expiresAt });
+    return Promise.resolve({ outcome: 'rotated', record: copyRecord(stored.record) });
+  }
+
+  find(key: string): Promise<RefreshTokenRecord | undefined> {
+    const stored = this.#live(key);
+    return Promise.resolve(stored === undefined ? undefined : copyRecord(stored.record));
+  }
+
+  revokeFamily(familyId: string): Promise<void> {
+    if (this.#isRevoked(familyId)) return Promise.resolve();
+    // Remembered until no token saved so far can be live, and at least a day: a family never
+    // seen may have its first token still on its way to `save`, which must not revive it.
+    const unseenEnd = Math.floor(this.#now() / 1000) + UNSEEN_FAMILY_REVOCATION_TTL;
+    this.#revokedFamilies.set(familyId, { expiresAt: Math.max(this.#latestEnd, unseenEnd) });
+    return Promise.resolve();
+  }
+
+  /** Stop the sweep timers. */
+  close(): void {
+    this.#tokens.close();
+    this.#revokedFamilies.close();
+  }
+
+  #isRevoked(familyId: string): boolean {
+    return this.#revokedFamilies.get(familyId) !== undefined;
+  }
+
+  /** The stored token, unless it expired or its family was revoked. */
+  #live(key: string): StoredToken | undefined {
+    const stored = this.#tokens.get(key);
+    if (stored === undefined || this.#isRevoked(stored.record.familyId)) return undefined;
+    return stored;
+  }
+}
+
+/** A `MemoryRefreshTokenStore`'s save, done at once: for `MemoryCodeStore`'s atomic exchange. */
+export type MemorySave = (key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds) => void;
+
+const memorySavers = new WeakMap<RefreshTokenStore, MemorySave>();
+
+/** The save of `store` when it is a `MemoryRefreshTokenStore`. */
+export function memorySaveOf(store: RefreshTokenStore): MemorySave | undefined {
+  return memorySavers.get(store);
+}

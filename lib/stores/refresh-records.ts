@@ -1,0 +1,44 @@
+import type { AuthorizationCodeGrant, FirstRefreshToken, RefreshTokenRecord } from '../contracts.js';
+
+/**
+ * The facts a refresh token carries forward from the grant it was born of: who, for which
+ * client, with which scopes, and how the user authenticated (OIDC Core §12.2: a refreshed ID token
+ * keeps `auth_time`, `acr`, `amr`, and never the `nonce`).
+ */
+export const CARRIED_FIELDS = ['clientId', 'subject', 'scope', 'authTime', 'acr', 'amr', 'idTokenClaims', 'accessTokenClaims'] as const;
+
+type Carried = Pick<RefreshTokenRecord, (typeof CARRIED_FIELDS)[number]>;
+
+/** The carried facts of `source` (a grant, a record, or a store's stored form of either), copied. */
+export function carriedFacts(source: Carried): Carried {
+  const facts: Partial<Record<(typeof CARRIED_FIELDS)[number], unknown>> = {};
+  for (const field of CARRIED_FIELDS) {
+    const value = source[field];
+    if (value !== undefined) facts[field] = Array.isArray(value) ? [...(value as unknown[])] : value;
+  }
+  return facts as Carried;
+}
+
+/**
+ * The record of the first refresh token of the family a code exchange starts: the grant's
+ * carried facts, with the family and the times of `first`. Every store's atomic exchange saves
+ * exactly this (see `AtomicCodeExchange`).
+ */
+export function firstRefreshTokenRecord(grant: AuthorizationCodeGrant, first: FirstRefreshToken): RefreshTokenRecord {
+  return { ...carriedFacts(grant), familyId: first.familyId, familyExpiresAt: first.familyExpiresAt, expiresAt: first.expiresAt };
+}
+
+/**
+ * A record as a store keeps it, which may hold more than a record (a grant's own fields, when
+ * the store copied the grant as it was), back to exactly a `RefreshTokenRecord`.
+ */
+export function storedRefreshTokenRecord(stored: RefreshTokenRecord): RefreshTokenRecord {
+  const record: RefreshTokenRecord = { ...carriedFacts(stored), familyId: stored.familyId, familyExpiresAt: stored.familyExpiresAt };
+  if (stored.expiresAt !== undefined) record.expiresAt = stored.expiresAt;
+  return record;
+}
+
+/** The successor of a rotated record: the same facts, kept until `expiresAt` or the family's end. */
+export function successorRecord(record: RefreshTokenRecord, expiresAt: number): RefreshTokenRecord {
+  return { ...record, expiresAt: Math.min(expiresAt, record.familyExpiresAt) };
+}

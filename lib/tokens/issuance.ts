@@ -1,0 +1,92 @@
+import type { EpochSeconds, SigningKey } from '../contracts.js';
+import type { RouterConfig } from '../config/configuration.js';
+import { guard } from '../response/request-error.js';
+import { hashSecret, newRefreshToken } from '../crypto/secrets.js';
+import { signTokens, type TokenSubject } from './claims.js';
+import type { GrantType } from '../request/validation.js';
+
+/** RFC 6749 §5.1: the success body. */
+export interface TokenResponse {
+  access_token: string;
+  refresh_token: string;
+  scope: string;
+  id_token?: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+/** A refresh token about to be issued: the token, its key, and the times of its record. */
+export interface NewRefreshToken {
+  /** The token the client gets; never stored, only its hash (`key`). */
+  token: string;
+  key: string;
+  familyId: string;
+  /** When the family ends (epoch seconds). */
+  familyExpiresAt: EpochSeconds;
+  /** When this token stops working unless rotated: its idle lifetime, never past the family's end. */
+  expiresAt: EpochSeconds;
+}
+
+/**
+ * A fresh refresh token of `familyId`, issued at `nowMs`. A new family (no `familyExpiresAt`)
+ * lives `refreshTokenMaxAge`; a rotated one keeps its end.
+ */
+export function newRefreshTokenOf(config: RouterConfig, familyId: string, nowMs: number, familyExpiresAt?: EpochSeconds): NewRefreshToken {
+  const iat = Math.floor(nowMs / 1000);
+  const familyEnd = familyExpiresAt ?? iat + config.refreshTokenMaxAge;
+  const token = newRefreshToken(familyId);
+  return { token, key: hashSecret(token), familyId, familyExpiresAt: familyEnd, expiresAt: Math.min(iat + config.refreshTokenTtl, familyEnd) };
+}
+
+/** What a grant decided to issue. */
+export interface Issuance {
+  grantType: GrantType;
+  /** Who the access and ID tokens are for, with the scopes the access token carries. */
+  tokens: TokenSubject;
+  /** The new refresh token. */
+  refresh: NewRefreshToken;
+  /**
+   * Stores the refresh token, when the grant's store call did not already (a store without an
+   * atomic step): run beside the signing, and the answer waits for both.
+   */
+  store?: () => Promise<void>;
+}
+
+/**
+ * The common end of every grant: sign the tokens (issued at `nowMs`), raise `token_issued` and
+ * build the answer. The refresh token is stored by then: by the grant's atomic store call, or
+ * by `issuance.store`.
+ */
+export async function issueTokens(config: RouterConfig, key: SigningKey, issuance: Issuance, nowMs: number): Promise<TokenResponse> {
+  const signing = signTokens(issuance.tokens, {
+    issuer: config.issuer,
+    key,
+    iat: Math.floor(nowMs / 1000),
+    accessTokenTtl: config.accessTokenTtl,
+    idTokenTtl: config.idTokenTtl,
+    accessTokenFormat: config.accessTokenFormat,
+    accessTokenAudience: config.accessTokenAudience,
+    idTokenAtHash: config.idTokenAtHash,
+  });
+  const { store } = issuance;
+  const [tokens] = await Promise.all([signing, store === undefined ? undefined : guard(Promise.resolve().then(store), 'store_unavailable')]);
+  config.emit({
+    type: 'token_issued',
+    grantType: issuance.grantType,
+    clientId: issuance.tokens.clientId,
+    subject: issuance.tokens.subject,
+    scope: [...issuance.tokens.scope],
+    accessTokenJti: tokens.accessTokenJti,
+    ...(tokens.idTokenJti === undefined ? {} : { idTokenJti: tokens.idTokenJti }),
+    familyId: issuance.refresh.familyId,
+  });
+  return {
+    access_token: tokens.accessToken,
+    refresh_token: issuance.refresh.token,
+    scope: issuance.tokens.scope.join(' '),
+    ...(tokens.idToken === undefined ? {} : { id_token: tokens.idToken }),
+    token_type: 'Bearer',
+    // Whole seconds left at issuance: 299 for a 300 s token issued mid-second, as in the seed.
+    expires_in: Math.floor((tokens.accessTokenExpiresAt * 1000 - nowMs) / 1000),
+  };
+}
