@@ -16,7 +16,7 @@ import {
 } from '../support/helpers.js';
 
 /*
- * Issue 13 §4: what a ClientRegistry returns is validated at step 5 (SPEC "Order of checks"),
+ * Issue 13 §4: what a ClientRegistry returns is validated at step 5 (docs/contract.md "Order of checks"),
  * before anything is spent; and the CORS step after the exchange never throws, so tokens are
  * either delivered or not issued.
  */
@@ -62,7 +62,7 @@ const MALFORMED: Array<[string, () => unknown]> = [
   ['a record whose redirectUris getter throws', throwingGetter],
 ];
 
-describe('a ClientRegistry record is validated before anything is spent (SPEC "Order of checks" step 5)', () => {
+describe('a ClientRegistry record is validated before anything is spent (docs/contract.md "Order of checks", step 5)', () => {
   let warning: jest.SpiedFunction<typeof process.emitWarning>;
   beforeEach(() => {
     warning = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});

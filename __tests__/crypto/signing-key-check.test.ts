@@ -14,7 +14,7 @@ import { harness, postToken, refreshForm, sharedKeyStore, signIn } from '../supp
 
 /*
  * Issue 13 §4: a key the router cannot sign with is refused when it is added to a MemoryKeyStore,
- * and, from a custom KeyStore, at step 6 (SPEC "Order of checks") as a 503 that spends nothing.
+ * and, from a custom KeyStore, at step 6 (docs/contract.md "Order of checks") as a 503 that spends nothing.
  */
 
 const rsa = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits });
@@ -112,7 +112,7 @@ describe('MemoryKeyStore refuses a key the router cannot sign with, when it is a
   });
 });
 
-describe('the rule "can this key sign with this alg" (lib/signing-key-check.ts)', () => {
+describe('the rule "can this key sign with this alg" (lib/crypto/signing-key-check.ts)', () => {
   it('reaches its verdict once per key object and alg, then answers from the cache', () => {
     const key = p256.privateKey;
     expect(keyVerdict(key, 'ES256')).toBe(keyVerdict(key, 'ES256'));
@@ -151,7 +151,7 @@ async function switchableKeyStore(): Promise<{ keyStore: KeyStore; use(key: Sign
   };
 }
 
-describe('a custom KeyStore returning a key the router cannot sign with (SPEC "Order of checks" step 6)', () => {
+describe('a custom KeyStore returning a key the router cannot sign with (docs/contract.md "Order of checks", step 6)', () => {
   let warning: jest.SpiedFunction<typeof process.emitWarning>;
   beforeEach(() => {
     warning = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { MemoryKeyStore, type KeyStore } from '../../lib/index.js';
 import { harness, postToken, SPA_ORIGIN, type Harness } from '../support/helpers.js';
 
-describe('CORS on the token path (SPEC "Browsers and apps")', () => {
+describe('CORS on the token path (docs/contract.md "Browsers and apps")', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await harness({
@@ -112,7 +112,7 @@ describe('CORS on the token path (SPEC "Browsers and apps")', () => {
   });
 });
 
-describe('public keys (SPEC "Public keys")', () => {
+describe('public keys (docs/contract.md "Public keys")', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await harness();

@@ -17,10 +17,10 @@ const without = (valid: Form, name: string): Form => {
   return copy;
 };
 
-/** SPEC "Errors": code unknown, expired or already used. */
+/** docs/contract.md "Errors": code unknown, expired or already used. */
 const CODE_REFUSED: Record<ErrorProfile, [number, string]> = { ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_grant'] };
 
-/** SPEC "Errors": each row, both profiles. */
+/** docs/contract.md "Errors": each row, both profiles. */
 const ROWS: Row[] = [
   { rule: 'client_id missing', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => without(v, 'client_id') },
   { rule: 'client_id empty', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, client_id: '' }) },
@@ -64,7 +64,7 @@ const ROWS: Row[] = [
   { rule: 'code_verifier\'s S256 hash differs from the code\'s challenge', ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_grant'], make: (v) => ({ ...v, code_verifier: `${v.code_verifier!.slice(0, -1)}${v.code_verifier!.endsWith('A') ? 'B' : 'A'}` }) },
 ];
 
-describe.each(['ciam', 'rfc6749'] as const)('errors under the %s profile (SPEC "Errors")', (profile: ErrorProfile) => {
+describe.each(['ciam', 'rfc6749'] as const)('errors under the %s profile (docs/contract.md "Errors")', (profile: ErrorProfile) => {
   let h: Harness;
   beforeAll(async () => {
     h = await harness({
@@ -150,7 +150,7 @@ describe.each(['ciam', 'rfc6749'] as const)('errors under the %s profile (SPEC "
   });
 });
 
-describe('accepted request forms (SPEC "Request")', () => {
+describe('accepted request forms (docs/contract.md "Request")', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await harness();
@@ -220,7 +220,7 @@ describe('accepted request forms (SPEC "Request")', () => {
   });
 });
 
-describe('order of checks (SPEC "Order of checks": the first failing step decides)', () => {
+describe('order of checks (docs/contract.md "Order of checks": the first failing step decides)', () => {
   let h: Harness;
   /** The internal reason of the last refusal, from the audit event: which check answered. */
   let lastReason: string | undefined;
@@ -287,7 +287,7 @@ describe('order of checks (SPEC "Order of checks": the first failing step decide
   });
 });
 
-describe('every bad input gets JSON (SPEC "Limits on input")', () => {
+describe('every bad input gets JSON (docs/contract.md "Limits on input")', () => {
   it.each([
     ['an empty body', ''],
     ['only ampersands', '&&&'],

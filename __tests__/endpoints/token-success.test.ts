@@ -7,7 +7,7 @@ import { CLIENT_ID, harness, ISSUER, postToken, type Harness } from '../support/
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe('token endpoint: success (SPEC "Success")', () => {
+describe('token endpoint: success (docs/contract.md "Success")', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await harness();
@@ -32,7 +32,7 @@ describe('token endpoint: success (SPEC "Success")', () => {
     expect(res.headers['pragma']).toBe('no-cache');
   });
 
-  it('returns access_token, refresh_token, scope, id_token, token_type Bearer and expires_in, in the seed order', async () => {
+  it('returns access_token, refresh_token, scope, id_token, token_type Bearer and expires_in, in the contract's order', async () => {
     const res = await redeem();
     expect(Object.keys(res.body)).toEqual(['access_token', 'refresh_token', 'scope', 'id_token', 'token_type', 'expires_in']);
     expect(res.body.token_type).toBe('Bearer');
@@ -112,7 +112,7 @@ describe('token endpoint: success (SPEC "Success")', () => {
   it.each([
     ['exactly 43 characters, the shortest', 'a'.repeat(43)],
     ['exactly 128 characters, the longest', '-._~'.repeat(32)],
-  ])('accepts a code_verifier of %s (SPEC input limits: 43–128)', async (_name, verifier) => {
+  ])('accepts a code_verifier of %s (docs/contract.md "Limits on input": 43–128)', async (_name, verifier) => {
     const form = await h.issue({ codeChallenge: s256Challenge(verifier) });
     const res = await postToken(h.app, { ...form, code_verifier: verifier });
     expect(res.status).toBe(200);
@@ -138,8 +138,8 @@ describe('token endpoint: success (SPEC "Success")', () => {
   });
 });
 
-describe('expires_in (SPEC "Success")', () => {
-  it('is the whole seconds left: 299 for a 300 s token issued mid-second, as in the seed', async () => {
+describe('expires_in (docs/contract.md "Success")', () => {
+  it('is the whole seconds left: 299 for a 300 s token issued mid-second, as the Tencent Cloud CIAM token API answers', async () => {
     const h = await harness({ now: () => 1_700_000_000_500 });
     const res = await postToken(h.app, await h.issue());
     expect(res.body.expires_in).toBe(299);

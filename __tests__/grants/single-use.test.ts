@@ -13,7 +13,7 @@ import {
 import { hashSecret } from '../../lib/crypto/secrets.js';
 import { CLIENT_ID, harness, ISSUER, pkcePair, postToken, REDIRECT_URI, sharedKeyStore, TWO_CLIENTS } from '../support/helpers.js';
 
-describe('single use, and replay (SPEC "Single use, and replay")', () => {
+describe('single use, and replay (docs/contract.md "Single use, and replay")', () => {
   it('a code is redeemed at most once', async () => {
     const h = await harness();
     const valid = await h.issue();
@@ -126,7 +126,7 @@ describe('the router\'s clock (DESIGN: `now` is used for every time decision)', 
   });
 });
 
-describe('adapter failures (SPEC "Errors": 503 temporarily_unavailable, no internals)', () => {
+describe('adapter failures (docs/contract.md "Errors": 503 temporarily_unavailable, no internals)', () => {
   const secretMessage = 'connect ECONNREFUSED 10.0.0.7:6379 password=hunter2';
 
   async function appWith(overrides: { codeStore?: AuthorizationCodeStore; keyStore?: KeyStore; refreshTokenStore?: RefreshTokenStore }) {

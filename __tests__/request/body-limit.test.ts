@@ -4,7 +4,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import { form, harness, type Harness } from '../support/helpers.js';
 
 /*
- * SPEC "Errors": a body over the size limit is 413 invalid_request, whether the router reads the
+ * docs/contract.md "Errors": a body over the size limit is 413 invalid_request, whether the router reads the
  * body itself or a host parser read it first, and whatever the client declared (or did not).
  */
 

@@ -19,7 +19,7 @@ const TOKEN = '/oauth2/token';
 const REVOKE = '/oauth2/revoke';
 
 /**
- * A request for each reason that either profile answers with 401 (SPEC "Errors"), on each
+ * A request for each reason that either profile answers with 401 (docs/contract.md "Errors"), on each
  * endpoint that can refuse for it. The test below fails for a 401 reason missing here.
  */
 const PROVOCATIONS: Partial<Record<RejectReason, Provocation[]>> = {

@@ -23,7 +23,7 @@ import { DATABASE_URL, describeWithServer, REDIS_URL } from '../support/services
 import { CLIENT_ID, expectError, ISSUER, pkcePair, postToken, REDIRECT_URI, refreshForm, sharedKeyStore } from '../support/helpers.js';
 
 /*
- * SPEC "Single use, and replay" and README "When the store is down": a 503 never costs the user
+ * docs/contract.md "Single use, and replay" and README "When the store is down": a 503 never costs the user
  * what they presented. Every call a token request makes to something that can fail (the client
  * registry, the key store, the store's server) is made to fail in turn, before it reaches its
  * target; the request must then be answered 503 and the same code or refresh token must work
@@ -134,7 +134,7 @@ function nothingLost(name: string, storeCalls: number, deploy: (plan: FaultPlan)
   });
 }
 
-describe('nothing is lost when a call fails mid-request (SPEC "Single use, and replay")', () => {
+describe('nothing is lost when a call fails mid-request (docs/contract.md "Single use, and replay")', () => {
   // The memory stores cannot fail: only the registry and the key store can.
   nothingLost('memory stores', 0, async () => {
     const codeStore = new MemoryCodeStore();

@@ -91,7 +91,7 @@ export async function harness(options: Partial<TokenRouterOptions> = {}): Promis
   };
 }
 
-/** Assert the JSON error answer SPEC "Errors" names, with its headers and nothing else in the body. */
+/** Assert the JSON error answer docs/contract.md "Errors" names, with its headers and nothing else in the body. */
 export function expectError(res: request.Response, status: number, error: string): void {
   expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
   expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');

@@ -89,7 +89,7 @@ describe('ID token: nonce, auth_time, acr, amr, at_hash', () => {
 });
 
 describe('access-token format', () => {
-  it("'ciam' (the default) is the seed's shape", async () => {
+  it("'ciam' (the default) is the Tencent Cloud CIAM token API's shape", async () => {
     const h = await harness({ accessTokenFormat: 'ciam' });
     const res = await postToken(h.app, await h.issue({ scope: ['openid', 'api'] }));
     expect(decodeProtectedHeader(res.body.access_token).typ).toBe('JWT');

@@ -51,7 +51,7 @@ export interface TokenRouterOptions {
   /** Absolute lifetime of a refresh-token family in seconds. Default 7776000 (90 days). */
   refreshTokenMaxAge?: number;
   /**
-   * The access token's shape: `'ciam'` (the seed's, default: `aud` = client_id, `scope` an array)
+   * The access token's shape: `'ciam'` (the Tencent Cloud CIAM token API's, default: `aud` = client_id, `scope` an array)
    * or `'rfc9068'` (`typ: at+jwt`, `aud` = `accessTokenAudience`, `client_id`, `scope` a string).
    */
   accessTokenFormat?: AccessTokenFormat;
@@ -65,7 +65,8 @@ export interface TokenRouterOptions {
    * throws is swallowed.
    */
   onEvent?: TokenRouterEventListener;
-  /** Which statuses errors get: `'ciam'` (the seed document's, default) or `'rfc6749'`. */
+  /** Which statuses errors get: `'ciam'` (the Tencent Cloud CIAM token API's, default) or `'rfc6749'`
+   * (docs/contract.md "Errors"). */
   errorProfile?: ErrorProfile;
   /** Largest accepted request body in bytes. Default 16384. */
   bodyLimit?: number;
