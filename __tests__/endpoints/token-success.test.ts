@@ -32,7 +32,7 @@ describe('token endpoint: success (docs/contract.md "Success")', () => {
     expect(res.headers['pragma']).toBe('no-cache');
   });
 
-  it('returns access_token, refresh_token, scope, id_token, token_type Bearer and expires_in, in the contract's order', async () => {
+  it('returns access_token, refresh_token, scope, id_token, token_type Bearer and expires_in, in the order of docs/contract.md "Success"', async () => {
     const res = await redeem();
     expect(Object.keys(res.body)).toEqual(['access_token', 'refresh_token', 'scope', 'id_token', 'token_type', 'expires_in']);
     expect(res.body.token_type).toBe('Bearer');

@@ -13,7 +13,7 @@ describe('refresh grant: success (RFC 6749 §6)', () => {
   });
   afterAll(() => h.close());
 
-  it('answers 200 with new access, refresh and ID tokens, in the contract's order and headers', async () => {
+  it('answers 200 with new access, refresh and ID tokens, with the headers and in the order of docs/contract.md "Success"', async () => {
     const first = await signIn(h);
     const res = await postToken(h.app, refreshForm(first.refresh_token!));
     expect(res.status).toBe(200);
