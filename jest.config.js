@@ -7,7 +7,7 @@ export default {
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
   // The failover suite kills servers the other suites use: it runs alone (jest.failover.config.js).
-  testPathIgnorePatterns: ['/node_modules/', '/__tests__/adapters/failover\\.test\\.ts$'],
+  testPathIgnorePatterns: ['/node_modules/', '/__tests__/stores/failover\\.test\\.ts$'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
 };

@@ -9,5 +9,5 @@ export default {
   moduleNameMapper: { ...base.moduleNameMapper, '^express$': 'express4' },
   // Beside what the base leaves out, the two-process tests: they start example-app processes,
   // which load the installed Express 5 whatever this run maps, so a second pass would test nothing new.
-  testPathIgnorePatterns: [...base.testPathIgnorePatterns, '/__tests__/adapters/two-instances\\.test\\.ts$'],
+  testPathIgnorePatterns: [...base.testPathIgnorePatterns, '/__tests__/stores/two-instances\\.test\\.ts$'],
 };

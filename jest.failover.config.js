@@ -6,6 +6,6 @@ import base from './jest.config.js';
 export default {
   ...base,
   displayName: 'failover',
-  testMatch: ['**/__tests__/adapters/failover.test.ts'],
+  testMatch: ['**/__tests__/stores/failover.test.ts'],
   testPathIgnorePatterns: ['/node_modules/'],
 };

@@ -1,8 +1,8 @@
 import { jest } from '@jest/globals';
 import request from 'supertest';
 import type { TokenRouterEvent } from '../lib/index.js';
-import { heapAfterGc } from './heap.js';
-import { CLIENT_ID, form, harness, postToken, REDIRECT_URI, refreshForm, TWO_CLIENTS, type Harness } from './helpers.js';
+import { heapAfterGc } from './support/heap.js';
+import { CLIENT_ID, form, harness, postToken, REDIRECT_URI, refreshForm, TWO_CLIENTS, type Harness } from './support/helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const NOW = 1_700_000_000_000;

@@ -1,7 +1,7 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import request from 'supertest';
 import { createExampleApp } from '../example-app/app.js';
-import { pkcePair } from './helpers.js';
+import { pkcePair } from './support/helpers.js';
 
 const ISSUER = 'http://localhost:3000';
 const REDIRECT_URI = `${ISSUER}/spa/callback`;

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import express, { type ErrorRequestHandler } from 'express';
 import request from 'supertest';
 import { createTokenRouter, MemoryCodeStore } from '../lib/index.js';
-import { form, harness, ISSUER, postToken, sharedKeyStore } from './helpers.js';
+import { form, harness, ISSUER, postToken, sharedKeyStore } from './support/helpers.js';
 
 describe('the host app is someone else\'s house', () => {
   it('works mounted under a prefix', async () => {

@@ -1,5 +1,5 @@
 export { createTokenRouter } from './router.js';
-export type { TokenRouterOptions } from './config/configuration.js';
+export type { TokenRouterOptions } from './config/options.js';
 export { issueAuthorizationCode } from './authorize/issue-code.js';
 export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorize/issue-code.js';
 export { ConfigurationError } from './config/configuration-error.js';

@@ -4,7 +4,8 @@ import { MemoryRefreshTokenStore } from './stores/memory/memory-refresh-token-st
 import { discoveryEndpoint } from './endpoints/discovery.js';
 import { answerFor } from './response/error-profiles.js';
 import { jwksEndpoint } from './endpoints/jwks.js';
-import { resolveOptions, type RouterConfig, type TokenRouterOptions } from './config/configuration.js';
+import { resolveOptions, type RouterConfig } from './config/configuration.js';
+import type { TokenRouterOptions } from './config/options.js';
 import { sendError } from './response/respond.js';
 import { revocationEndpoint } from './endpoints/revocation.js';
 import { tokenEndpoint } from './endpoints/token.js';

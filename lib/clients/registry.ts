@@ -104,7 +104,7 @@ function redirectUriDanger(uri: string, allowInsecure: boolean): string | undefi
 }
 
 /**
- * SPEC "Order of checks" step 5: the client, when a registry is configured. Unknown (`undefined`
+ * docs/contract.md "Order of checks", step 5: the client, when a registry is configured. Unknown (`undefined`
  * or `null`, as database lookups often resolve) is refused as `client_unknown`; a record the
  * router cannot use is `client_record_invalid` (503), with a process warning naming the client_id:
  * both before anything is spent, so a registry's bad data never costs a code, and the CORS step

@@ -1,11 +1,4 @@
-import type {
-  AuthorizationCodeStore,
-  Client,
-  ClientRegistry,
-  Clock,
-  KeyStore,
-  RefreshTokenStore,
-} from '../contracts.js';
+import type { AuthorizationCodeStore, ClientRegistry, Clock, KeyStore, RefreshTokenStore } from '../contracts.js';
 import { MemoryKeyStore } from '../stores/memory/memory-key-store.js';
 import { MemoryRefreshTokenStore } from '../stores/memory/memory-refresh-token-store.js';
 import { StaticClientRegistry, validateClients } from '../clients/registry.js';
@@ -22,71 +15,8 @@ import {
   positiveInteger,
 } from './option-checks.js';
 import { isLoopbackHost, normaliseOrigin } from '../request/origins.js';
+import { OPTION_NAMES } from './options.js';
 import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from '../tokens/claims.js';
-
-/** The options of {@link createTokenRouter}. Every one is checked when the router is created. */
-export interface TokenRouterOptions {
-  /** The `iss` of every token: an absolute https URL (http only for localhost). */
-  issuer: string;
-  /** Where authorization codes are kept; see `MemoryCodeStore`. */
-  codeStore: AuthorizationCodeStore;
-  /** Where the signing keys come from; see `MemoryKeyStore`. */
-  keyStore: KeyStore;
-  /** Where refresh tokens are kept. Default: a `MemoryRefreshTokenStore`. */
-  refreshTokenStore?: RefreshTokenStore;
-  /**
-   * The registered clients, or a registry to look them up. Without it, any well-formed
-   * client_id is accepted and only matched against the code.
-   */
-  clients?: readonly Client[] | ClientRegistry;
-  /** Extra browser origins allowed to call the token endpoint (CORS). */
-  allowedOrigins?: readonly string[];
-  /** Path of the token endpoint, relative to where the router is mounted. Default `/oauth2/token`. */
-  tokenPath?: string;
-  /** Path of the JWKS endpoint, or `false` for none. Default `/oauth2/jwks`. */
-  jwksPath?: string | false;
-  /** Path of the revocation endpoint (RFC 7009), or `false` for none. Default `/oauth2/revoke`. */
-  revocationPath?: string | false;
-  /** Path of the discovery document, or `false` for none. Default `/.well-known/openid-configuration`. */
-  discoveryPath?: string | false;
-  /**
-   * Metadata the host adds to the discovery document: `authorization_endpoint`,
-   * `userinfo_endpoint`, `scopes_supported`… It cannot set what the router owns (`issuer`, its
-   * endpoints, grant types, PKCE methods, auth methods, signing algorithms).
-   */
-  discoveryMetadata?: Readonly<Record<string, unknown>>;
-  /** How long caches may keep the JWKS and the discovery document, in seconds. Default 300. */
-  jwksMaxAge?: number;
-  /** Access-token lifetime in seconds. Default 300. */
-  accessTokenTtl?: number;
-  /** ID-token lifetime in seconds. Default 1800. */
-  idTokenTtl?: number;
-  /** Refresh-token idle lifetime in seconds. Default 2592000 (30 days). */
-  refreshTokenTtl?: number;
-  /** Absolute lifetime of a refresh-token family in seconds. Default 7776000 (90 days). */
-  refreshTokenMaxAge?: number;
-  /**
-   * The access token's shape: `'ciam'` (the seed's, default: `aud` = client_id, `scope` an array)
-   * or `'rfc9068'` (`typ: at+jwt`, `aud` = `accessTokenAudience`, `client_id`, `scope` a string).
-   */
-  accessTokenFormat?: AccessTokenFormat;
-  /** The resource server(s) `rfc9068` access tokens are for: their `aud`. Required with that format. */
-  accessTokenAudience?: string | readonly string[];
-  /** Put `at_hash` (OIDC Core §3.1.3.6) in ID tokens. Default `false`. */
-  idTokenAtHash?: boolean;
-  /**
-   * Receives audit events: tokens issued, codes redeemed and replayed, refresh tokens rotated and
-   * reused, tokens revoked, requests rejected. Never a code, verifier, token or key. What it
-   * throws is swallowed.
-   */
-  onEvent?: TokenRouterEventListener;
-  /** Which statuses errors get: `'ciam'` (the seed document's, default) or `'rfc6749'`. */
-  errorProfile?: ErrorProfile;
-  /** Largest accepted request body in bytes. Default 16384. */
-  bodyLimit?: number;
-  /** The clock for every time decision: epoch milliseconds. Default `Date.now`. */
-  now?: Clock;
-}
 
 /** The options after checking, with every default filled in. */
 export interface RouterConfig {
@@ -117,32 +47,6 @@ export interface RouterConfig {
   now: Clock;
 }
 
-const KNOWN_OPTIONS = [
-  'issuer',
-  'codeStore',
-  'keyStore',
-  'refreshTokenStore',
-  'clients',
-  'allowedOrigins',
-  'tokenPath',
-  'jwksPath',
-  'revocationPath',
-  'discoveryPath',
-  'discoveryMetadata',
-  'jwksMaxAge',
-  'accessTokenTtl',
-  'idTokenTtl',
-  'refreshTokenTtl',
-  'refreshTokenMaxAge',
-  'accessTokenFormat',
-  'accessTokenAudience',
-  'idTokenAtHash',
-  'onEvent',
-  'errorProfile',
-  'bodyLimit',
-  'now',
-] as const satisfies readonly (keyof TokenRouterOptions)[];
-
 /** Check every option and fill in the defaults. Throws a {@link ConfigurationError}. */
 export function resolveOptions(options: unknown): RouterConfig {
   if (typeof options === 'object' && options !== null && 'headers' in options && 'method' in options) {
@@ -152,7 +56,7 @@ export function resolveOptions(options: unknown): RouterConfig {
       'createTokenRouter was called as middleware; write app.use(createTokenRouter({ ... })), not app.use(createTokenRouter)',
     );
   }
-  const given = checkOptionsObject('createTokenRouter', options, KNOWN_OPTIONS);
+  const given = checkOptionsObject('createTokenRouter', options, OPTION_NAMES);
 
   const clients = resolveClients(given.clients);
   const staticOrigins = new Set(

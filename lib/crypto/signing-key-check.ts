@@ -4,7 +4,7 @@ import { describeValue } from '../config/configuration-error.js';
 
 /*
  * One rule for "can this key sign with this alg", read by MemoryKeyStore when a key is added and
- * by the token endpoint on the key a custom KeyStore returns (SPEC "Order of checks" step 6), so a
+ * by the token endpoint on the key a custom KeyStore returns (docs/contract.md "Order of checks", step 6), so a
  * key the router cannot sign with is refused before a code or refresh token is spent.
  */
 

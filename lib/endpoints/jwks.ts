@@ -4,7 +4,7 @@ import type { RouterConfig } from '../config/configuration.js';
 import { publicJsonEndpoint } from './public-json.js';
 
 /**
- * `GET {jwksPath}`: the public keys (SPEC "Public keys"). Whatever the key store returns, only
+ * `GET {jwksPath}`: the public keys (docs/contract.md "Public keys"). Whatever the key store returns, only
  * public members are served: a store that hands back a private key leaks nothing here.
  */
 export function jwksEndpoint(config: RouterConfig) {

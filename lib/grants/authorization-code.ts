@@ -9,8 +9,8 @@ import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenRespons
 import type { AuthorizationCodeParams } from '../request/validation.js';
 
 /**
- * The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6), from SPEC "Order of checks"
- * step 7 on: the client and the signing key are already in hand.
+ * The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6), from docs/contract.md
+ * "Order of checks", step 7 on: the client and the signing key are already in hand.
  *
  * With the stores' atomic exchange (`exchange`), step 7 redeems the code and stores the family's
  * first refresh token in one store call: a store failure (503) leaves the code as it was, and a

@@ -8,8 +8,8 @@ import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenRespons
 import type { RefreshTokenParams } from '../request/validation.js';
 
 /**
- * The refresh grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2), from SPEC "Order of checks"
- * step 7 on: the client and the signing key are already in hand, so a key outage never costs
+ * The refresh grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2), from docs/contract.md
+ * "Order of checks", step 7 on: the client and the signing key are already in hand, so a key outage never costs
  * the user a token.
  *
  * 7. Rotate: the store spends the token atomically. From here on it is spent, whatever happens

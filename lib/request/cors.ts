@@ -3,7 +3,7 @@ import type { Client, ClientRegistry } from '../contracts.js';
 import { clientOrigins } from './origins.js';
 
 /**
- * CORS for the form-POST endpoints (SPEC "Browsers and apps"): an allowed origin is echoed back,
+ * CORS for the form-POST endpoints (docs/contract.md "Browsers and apps"): an allowed origin is echoed back,
  * never `*` and never with credentials; `null` is never allowed.
  *
  * Allowed: the configured origins (the router's `allowedOrigins` and, for a client list, its

@@ -14,7 +14,7 @@ export interface ParsedForm {
   ambiguous: ReadonlySet<string>;
 }
 
-/** SPEC "Request": a known parameter sent twice, or in bracket form, is an error. */
+/** docs/contract.md "Request": a known parameter sent twice, or in bracket form, is an error. */
 export function rejectAmbiguous(form: ParsedForm, names: Iterable<string>): void {
   for (const name of names) {
     if (form.ambiguous.has(name)) throw new RequestError('parameter_repeated');
@@ -25,7 +25,7 @@ const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * SPEC "Request": `application/x-www-form-urlencoded`, with no charset or `charset=UTF-8`.
+ * docs/contract.md "Request": `application/x-www-form-urlencoded`, with no charset or `charset=UTF-8`.
  * Parsed by hand because the content-type module's strictness differs between Express majors.
  */
 export function isFormUtf8(contentType: string | undefined): boolean {

@@ -1,5 +1,5 @@
 /**
- * SPEC "Limits on input". Every limit counts UTF-16 code units, JavaScript's `string.length`:
+ * docs/contract.md "Limits on input". Every limit counts UTF-16 code units, JavaScript's `string.length`:
  * a character outside the Basic Multilingual Plane (an emoji) counts 2, and a variation selector
  * after a character 1 more (README "The token endpoint", Limits). That is the unit the memory a
  * value takes is bounded by (at most 2 bytes a unit in V8), so what is remembered or stored stays

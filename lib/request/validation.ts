@@ -60,7 +60,7 @@ export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 
 
 /*
  * How the schemas are written. A length check refuses a value that is not a string, so a
- * minimum length of 1 says "present and non-empty" (SPEC: empty counts as missing). Each field's checks
+ * minimum length of 1 says "present and non-empty" (docs/contract.md "Request": empty counts as missing). Each field's checks
  * run in the order listed and only its first error is read, so a later check needs no `bail`
  * to stay unheard when an earlier one failed. Every check and every `bail` is one more step
  * on every request (about 2 µs each), so a field has as few as say what it must; where one
@@ -135,7 +135,7 @@ const CLIENT_ID: ParamSchema = {
 };
 
 /**
- * SPEC "Order of checks", steps 2 and 3, shared by every grant type, built once. Step 3 only
+ * docs/contract.md "Order of checks", steps 2 and 3, shared by every grant type, built once. Step 3 only
  * asks more of grant_type, so it ends grant_type's chain: client_id is still checked first, and
  * grant_type present and within limits before it is asked to be supported.
  */
@@ -213,7 +213,7 @@ export interface ValidatedSoFar {
 }
 
 /**
- * SPEC "Order of checks", steps 2 to 4: the reason the first failing check gives (with what
+ * docs/contract.md "Order of checks", steps 2 to 4: the reason the first failing check gives (with what
  * passed before it), or the well-formed request.
  */
 export async function validateTokenRequest(

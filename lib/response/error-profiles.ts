@@ -8,7 +8,8 @@ export interface ErrorAnswer {
   description: string;
 }
 
-/** Which table maps reasons to answers: the seed document's (`ciam`) or RFC 6749 §5.2's. */
+/** Which table maps reasons to answers: the Tencent Cloud CIAM token API's (`ciam`, docs/contract.md
+ * "The ciam profile") or RFC 6749 §5.2's. */
 export type ErrorProfile = 'ciam' | 'rfc6749';
 
 export const ERROR_PROFILES: readonly ErrorProfile[] = ['ciam', 'rfc6749'];
@@ -34,7 +35,7 @@ const COMMON = {
   parameter_repeated: answer(400, 'invalid_request', 'a parameter is repeated or malformed'),
   client_id_invalid: answer(400, 'invalid_request', 'client_id is missing or invalid'),
   parameter_invalid: answer(400, 'invalid_request', 'a required parameter is missing or invalid'),
-  // RFC 6749 §5.2 in both profiles: the seed's own refresh API answers 400 invalid_grant.
+  // RFC 6749 §5.2 in both profiles: the Tencent Cloud CIAM token API answers a bad refresh token 400 invalid_grant too.
   refresh_token_invalid: answer(400, 'invalid_grant', 'the refresh token is invalid, expired or revoked'),
   refresh_token_reused: answer(400, 'invalid_grant', 'the refresh token is invalid, expired or revoked'),
   refresh_client_mismatch: answer(400, 'invalid_grant', 'the refresh token was not issued to this client'),
@@ -46,7 +47,7 @@ const COMMON = {
   client_record_invalid: answer(503, 'temporarily_unavailable', 'try again later'),
 } as const satisfies Partial<ProfileTable>;
 
-/** SPEC.md "Errors", column `ciam`: the statuses of the seed document. */
+/** docs/contract.md "Errors", column `ciam`: the statuses of the Tencent Cloud CIAM token API. */
 const CIAM: ProfileTable = {
   ...COMMON,
   client_unknown: answer(400, 'invalid_request', 'client_id is missing or invalid'),
@@ -59,7 +60,7 @@ const CIAM: ProfileTable = {
   pkce_method_not_allowed: answer(401, 'invalid_client', 'the code challenge method is not allowed'),
 };
 
-/** SPEC.md "Errors", column `rfc6749`: RFC 6749 §5.2. */
+/** docs/contract.md "Errors", column `rfc6749`: RFC 6749 §5.2. */
 const RFC6749: ProfileTable = {
   ...COMMON,
   client_unknown: answer(401, 'invalid_client', 'unknown client'),

@@ -1,6 +1,6 @@
 /**
  * Why a request was refused. The error profiles map each reason to the status and OAuth `error`
- * the client sees (SPEC.md "Errors"); audit events carry it as it is.
+ * the client sees (docs/contract.md "Errors"); audit events carry it as it is.
  */
 export type RejectReason =
   | 'method_not_allowed'

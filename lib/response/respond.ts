@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { answerFor, type ErrorAnswer, type ErrorProfile } from './error-profiles.js';
 import { RequestError, type RejectReason } from './request-error.js';
 
-/** SPEC "Success": the content type of every JSON answer, success or error. */
+/** docs/contract.md "Success": the content type of every JSON answer, success or error. */
 const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';
 
 /**

@@ -29,7 +29,7 @@ function freshKey(): string {
 }
 
 /**
- * The `AuthorizationCodeStore` contract (SPEC "Single use, and replay"), as tests. Run it on any
+ * The `AuthorizationCodeStore` contract (docs/contract.md "Single use, and replay"), as tests. Run it on any
  * code store with the test framework's own functions:
  *
  * ```ts

@@ -4,7 +4,8 @@ import type { EpochSeconds, ExtraClaims, SigningKey } from '../contracts.js';
 import { atHash } from './at-hash.js';
 import { signCompactJws } from '../crypto/jws.js';
 
-/** The access token's shape: the seed's (`ciam`), or the JWT profile of RFC 9068. */
+/** The access token's shape: the Tencent Cloud CIAM token API's (`ciam`, docs/contract.md
+ * "The ciam profile"), or the JWT profile of RFC 9068. */
 export type AccessTokenFormat = 'ciam' | 'rfc9068';
 
 export const ACCESS_TOKEN_FORMATS: readonly AccessTokenFormat[] = ['ciam', 'rfc9068'];
@@ -83,7 +84,7 @@ function authenticationClaims(subject: TokenSubject): JWTPayload {
 
 /**
  * Sign the access token and, for `openid`, the ID token. Host claims go first and never carry a
- * registered name, so the claims set here always win (SPEC "Success").
+ * registered name, so the claims set here always win (docs/contract.md "Success").
  */
 export async function signTokens(subject: TokenSubject, context: SigningContext): Promise<SignedTokens> {
   const accessTokenExpiresAt = context.iat + context.accessTokenTtl;
@@ -109,7 +110,7 @@ export async function signTokens(subject: TokenSubject, context: SigningContext)
   return { accessToken, accessTokenJti, accessTokenExpiresAt, idToken, idTokenJti };
 }
 
-/** SPEC "Success": the seed's access token. */
+/** docs/contract.md "Success": the access token of the Tencent Cloud CIAM token API. */
 function ciamAccessClaims(subject: TokenSubject, { issuer, iat }: SigningContext, exp: EpochSeconds, jti: string): JWTPayload {
   return {
     ...hostClaims(subject.accessTokenClaims),

@@ -1,7 +1,6 @@
 import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type Expiring, type MemoryStoreOptions } from './expiring-map.js';
 import type { Clock, EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
-import { successorRecord } from '../refresh-records.js';
-import { UNSEEN_FAMILY_REVOCATION_TTL } from '../revocation-memory.js';
+import { successorRecord, UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
 
 interface StoredToken {
   record: RefreshTokenRecord;

@@ -11,7 +11,7 @@ import {
   type Statement,
 } from './postgres-pool.js';
 import { DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
-import { UNSEEN_FAMILY_REVOCATION_TTL } from '../revocation-memory.js';
+import { UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
 import type { StatementBatch } from './statement-batch.js';
 
 /** A refresh token as the save statement reads it, with the columns' names. */

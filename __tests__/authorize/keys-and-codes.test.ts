@@ -1,0 +1,99 @@
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { ConfigurationError, issueAuthorizationCode, MemoryCodeStore, MemoryKeyStore } from '../../lib/index.js';
+import { hashSecret } from '../../lib/crypto/secrets.js';
+import { pkcePair } from '../support/helpers.js';
+
+describe('MemoryKeyStore', () => {
+  it('generates RS256 with a 2048-bit key and a random UUID kid by default', async () => {
+    const store = await MemoryKeyStore.generate();
+    const [jwk] = (await store.publicJwks()).keys;
+    expect(jwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    expect(Buffer.from(jwk!.n!, 'base64url').length * 8).toBe(2048);
+    expect(jwk!.kid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('refuses an unsupported algorithm', async () => {
+    await expect(MemoryKeyStore.generate({ alg: 'HS256' as never })).rejects.toBeInstanceOf(ConfigurationError);
+  });
+
+  it('fromJwks: the first key signs, all are published, no private member', async () => {
+    const a = await generateKeyPair('ES256', { extractable: true });
+    const b = await generateKeyPair('RS256', { extractable: true });
+    const privateA: JWK = { ...(await exportJWK(a.privateKey)), kid: 'a', alg: 'ES256' };
+    const privateB: JWK = { ...(await exportJWK(b.privateKey)), kid: 'b' };
+    const store = await MemoryKeyStore.fromJwks({ keys: [privateA, privateB] });
+    expect((await store.signingKey()).kid).toBe('a');
+    const { keys } = await store.publicJwks();
+    expect(keys.map((key) => [key.kid, key.alg])).toEqual([['a', 'ES256'], ['b', 'RS256']]);
+    expect(keys.every((key) => key.d === undefined && key.p === undefined)).toBe(true);
+  });
+
+  it('fromJwks: a key without kid gets its RFC 7638 thumbprint', async () => {
+    const pair = await generateKeyPair('EdDSA', { extractable: true });
+    const store = await MemoryKeyStore.fromJwks({ keys: [await exportJWK(pair.privateKey)] });
+    expect((await store.signingKey()).kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('fromJwks: refuses a public key, naming it and quoting no key material', async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const publicJwk = await exportJWK(pair.publicKey);
+    const error = await MemoryKeyStore.fromJwks({ keys: [publicJwk] }).catch((e: unknown) => e as ConfigurationError);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).message).toContain('keys[0]');
+    expect((error as ConfigurationError).message).not.toContain(publicJwk.x!);
+  });
+});
+
+describe('issueAuthorizationCode', () => {
+  const store = new MemoryCodeStore();
+  afterAll(() => store.close());
+  const grant = () => ({
+    clientId: 'web',
+    redirectUri: 'https://app.example.com/cb',
+    codeChallenge: pkcePair().challenge,
+    codeChallengeMethod: 'S256' as const,
+    subject: 'u',
+    scope: ['openid'],
+  });
+
+  it('makes a fresh code of at least 256 random bits, base64url', async () => {
+    const codes = await Promise.all(Array.from({ length: 20 }, () => issueAuthorizationCode(store, grant())));
+    expect(new Set(codes).size).toBe(20);
+    for (const code of codes) expect(code).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+  });
+
+  it('stores the grant under the code\'s hash, never the code, stamped with expiresAt = now + ttl', async () => {
+    const saved: [string, unknown, number][] = [];
+    const spy = { save: async (key: string, value: unknown, expiresAt: number) => void saved.push([key, value, expiresAt]), redeem: async () => ({ outcome: 'unknown' as const }) };
+    const code = await issueAuthorizationCode(spy, grant(), { ttl: 30, now: () => 1_700_000_000_400 });
+    expect(saved[0]![0]).toBe(hashSecret(code));
+    expect(JSON.stringify(saved[0])).not.toContain(code);
+    expect(saved[0]![2]).toBe(1_700_000_030);
+    expect(saved[0]![1]).toMatchObject({ expiresAt: 1_700_000_030 });
+  });
+
+  it('defaults the ttl to 600 seconds', async () => {
+    let expiresAt = 0;
+    const spy = { save: async (_k: string, _v: unknown, e: number) => void (expiresAt = e), redeem: async () => ({ outcome: 'unknown' as const }) };
+    await issueAuthorizationCode(spy, grant(), { now: () => 1_000_000 });
+    expect(expiresAt).toBe(1_600);
+  });
+
+  it.each([
+    ['clientId', { clientId: '' }],
+    ['redirectUri', { redirectUri: 42 }],
+    ['codeChallengeMethod', { codeChallengeMethod: 'S512' }],
+    ['codeChallenge', { codeChallenge: 'too-short' }],
+    ['subject', { subject: undefined }],
+    ['scope', { scope: 'openid' }],
+    ['scope', { scope: ['open id'] }],
+    ['nonce', { nonce: '' }],
+    ['authTime', { authTime: 1.5 }],
+    ['idTokenClaims', { idTokenClaims: ['x'] }],
+  ])('refuses a grant with a bad %s', async (field, change) => {
+    const error = await issueAuthorizationCode(store, { ...grant(), ...change } as never).catch((e: unknown) => e as ConfigurationError);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).code).toBe('ERR_GRANT_INVALID');
+    expect((error as ConfigurationError).option).toBe(field);
+  });
+});

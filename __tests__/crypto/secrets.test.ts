@@ -1,0 +1,24 @@
+import { createHash } from 'node:crypto';
+import { hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../../lib/crypto/secrets.js';
+
+describe('secrets', () => {
+  it('hashSecret is SHA-256 of the UTF-8 text, base64url', () => {
+    const secret = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+    expect(hashSecret(secret)).toBe(createHash('sha256').update(secret, 'utf8').digest('base64url'));
+  });
+
+  it('randomSecret gives each byte of its random pool once: 1,000 refresh tokens (16 refills) are all distinct and whole', () => {
+    const tokens = Array.from({ length: 1000 }, () => randomSecret(REFRESH_TOKEN_BYTES));
+    expect(new Set(tokens).size).toBe(tokens.length);
+    for (const token of tokens) {
+      expect(token).toMatch(/^[A-Za-z0-9_-]{128}$/);
+    }
+  });
+
+  it('randomSecret serves sizes that do not divide the pool, and sizes larger than it', () => {
+    const odd = Array.from({ length: 500 }, () => randomSecret(37));
+    expect(new Set(odd).size).toBe(odd.length);
+    expect(odd.every((secret) => Buffer.from(secret, 'base64url').length === 37)).toBe(true);
+    expect(Buffer.from(randomSecret(10_000), 'base64url').length).toBe(10_000);
+  });
+});

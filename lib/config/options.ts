@@ -1,0 +1,107 @@
+import type { AuthorizationCodeStore, Client, ClientRegistry, Clock, KeyStore, RefreshTokenStore } from '../contracts.js';
+import type { TokenRouterEventListener } from '../events.js';
+import type { ErrorProfile } from '../response/error-profiles.js';
+import type { AccessTokenFormat } from '../tokens/claims.js';
+
+/*
+ * What a host passes to createTokenRouter: the public type, and its names for the unknown-option
+ * check. What the router runs on, checked and with every default, is `RouterConfig`
+ * (./configuration.ts).
+ */
+
+/** The options of {@link createTokenRouter}. Every one is checked when the router is created. */
+export interface TokenRouterOptions {
+  /** The `iss` of every token: an absolute https URL (http only for localhost). */
+  issuer: string;
+  /** Where authorization codes are kept; see `MemoryCodeStore`. */
+  codeStore: AuthorizationCodeStore;
+  /** Where the signing keys come from; see `MemoryKeyStore`. */
+  keyStore: KeyStore;
+  /** Where refresh tokens are kept. Default: a `MemoryRefreshTokenStore`. */
+  refreshTokenStore?: RefreshTokenStore;
+  /**
+   * The registered clients, or a registry to look them up. Without it, any well-formed
+   * client_id is accepted and only matched against the code.
+   */
+  clients?: readonly Client[] | ClientRegistry;
+  /** Extra browser origins allowed to call the token endpoint (CORS). */
+  allowedOrigins?: readonly string[];
+  /** Path of the token endpoint, relative to where the router is mounted. Default `/oauth2/token`. */
+  tokenPath?: string;
+  /** Path of the JWKS endpoint, or `false` for none. Default `/oauth2/jwks`. */
+  jwksPath?: string | false;
+  /** Path of the revocation endpoint (RFC 7009), or `false` for none. Default `/oauth2/revoke`. */
+  revocationPath?: string | false;
+  /** Path of the discovery document, or `false` for none. Default `/.well-known/openid-configuration`. */
+  discoveryPath?: string | false;
+  /**
+   * Metadata the host adds to the discovery document: `authorization_endpoint`,
+   * `userinfo_endpoint`, `scopes_supported`… It cannot set what the router owns (`issuer`, its
+   * endpoints, grant types, PKCE methods, auth methods, signing algorithms).
+   */
+  discoveryMetadata?: Readonly<Record<string, unknown>>;
+  /** How long caches may keep the JWKS and the discovery document, in seconds. Default 300. */
+  jwksMaxAge?: number;
+  /** Access-token lifetime in seconds. Default 300. */
+  accessTokenTtl?: number;
+  /** ID-token lifetime in seconds. Default 1800. */
+  idTokenTtl?: number;
+  /** Refresh-token idle lifetime in seconds. Default 2592000 (30 days). */
+  refreshTokenTtl?: number;
+  /** Absolute lifetime of a refresh-token family in seconds. Default 7776000 (90 days). */
+  refreshTokenMaxAge?: number;
+  /**
+   * The access token's shape: `'ciam'` (the Tencent Cloud CIAM token API's, default: `aud` = client_id, `scope` an array)
+   * or `'rfc9068'` (`typ: at+jwt`, `aud` = `accessTokenAudience`, `client_id`, `scope` a string).
+   */
+  accessTokenFormat?: AccessTokenFormat;
+  /** The resource server(s) `rfc9068` access tokens are for: their `aud`. Required with that format. */
+  accessTokenAudience?: string | readonly string[];
+  /** Put `at_hash` (OIDC Core §3.1.3.6) in ID tokens. Default `false`. */
+  idTokenAtHash?: boolean;
+  /**
+   * Receives audit events: tokens issued, codes redeemed and replayed, refresh tokens rotated and
+   * reused, tokens revoked, requests rejected. Never a code, verifier, token or key. What it
+   * throws is swallowed.
+   */
+  onEvent?: TokenRouterEventListener;
+  /** Which statuses errors get: `'ciam'` (the Tencent Cloud CIAM token API's, default) or `'rfc6749'`
+   * (docs/contract.md "Errors"). */
+  errorProfile?: ErrorProfile;
+  /** Largest accepted request body in bytes. Default 16384. */
+  bodyLimit?: number;
+  /** The clock for every time decision: epoch milliseconds. Default `Date.now`. */
+  now?: Clock;
+}
+
+/** Every option's name, for the unknown-option check and its "did you mean" hint. */
+export const OPTION_NAMES = [
+  'issuer',
+  'codeStore',
+  'keyStore',
+  'refreshTokenStore',
+  'clients',
+  'allowedOrigins',
+  'tokenPath',
+  'jwksPath',
+  'revocationPath',
+  'discoveryPath',
+  'discoveryMetadata',
+  'jwksMaxAge',
+  'accessTokenTtl',
+  'idTokenTtl',
+  'refreshTokenTtl',
+  'refreshTokenMaxAge',
+  'accessTokenFormat',
+  'accessTokenAudience',
+  'idTokenAtHash',
+  'onEvent',
+  'errorProfile',
+  'bodyLimit',
+  'now',
+] as const satisfies readonly (keyof TokenRouterOptions)[];
+
+// Every option of the type is in the list (the `satisfies` above checks the converse).
+type Unlisted = Exclude<keyof TokenRouterOptions, (typeof OPTION_NAMES)[number]>;
+const everyOptionListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyOptionListed;
