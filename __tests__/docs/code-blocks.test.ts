@@ -149,9 +149,20 @@ function describeDiagnostic(diagnostic: ts.Diagnostic): { fileName: string | und
   return { fileName, text: `${where}: TS${diagnostic.code}: ${message}` };
 }
 
+/** The type entry points package.json exports: what a block's imports resolve to. */
+function builtTypes(): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+  return Object.values(manifest.exports ?? {}).flatMap((target) =>
+    typeof target === 'object' && target !== null && typeof (target as { types?: unknown }).types === 'string'
+      ? [(target as { types: string }).types]
+      : [],
+  );
+}
+
 beforeAll(() => {
-  if (!existsSync(path.join(REPO, 'dist/index.d.ts')) || !existsSync(path.join(REPO, 'dist/testing/index.d.ts'))) {
-    throw new Error('dist/ is missing: the blocks import the built package. Run `npm run build` first (`npm test` does).');
+  const missing = builtTypes().filter((file) => !existsSync(path.join(REPO, file)));
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(', ')} missing: the blocks import the built package. Run \`npm run build\` first (\`npm test\` does).`);
   }
   mkdirSync(srcDir, { recursive: true });
   let ordinal = 0;
