@@ -13,6 +13,9 @@
  * Blocks tagged `ts`, `typescript`, `mts`, `js`, `javascript` or `mjs` are checked; tag anything else
  * `text`, `sh`, `json`, `http`… A fragment must compile on its own: declare what it uses
  * (`declare const app: import('express').Express;`).
+ *
+ * The same program also reads `TokenRouterOptions` from the built package, so the README's
+ * options table is checked to list exactly its options.
  */
 import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
 import { spawn } from 'node:child_process';
@@ -103,6 +106,8 @@ const sources = new Map<string, Block>();
 const problems = new Map<Block, string[]>();
 let selfCheckProblems: string[] = [];
 let selfCheckFile = '';
+/** The property names of `TokenRouterOptions`, as the built package declares them. */
+let routerOptionNames: string[] = [];
 /** Block → the emitted JavaScript to run. */
 const emitted = new Map<Block, string>();
 
@@ -144,9 +149,20 @@ function describeDiagnostic(diagnostic: ts.Diagnostic): { fileName: string | und
   return { fileName, text: `${where}: TS${diagnostic.code}: ${message}` };
 }
 
+/** The type entry points package.json exports: what a block's imports resolve to. */
+function builtTypes(): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+  return Object.values(manifest.exports ?? {}).flatMap((target) =>
+    typeof target === 'object' && target !== null && typeof (target as { types?: unknown }).types === 'string'
+      ? [(target as { types: string }).types]
+      : [],
+  );
+}
+
 beforeAll(() => {
-  if (!existsSync(path.join(REPO, 'dist/index.d.ts')) || !existsSync(path.join(REPO, 'dist/testing/index.d.ts'))) {
-    throw new Error('dist/ is missing: the blocks import the built package. Run `npm run build` first (`npm test` does).');
+  const missing = builtTypes().filter((file) => !existsSync(path.join(REPO, file)));
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(', ')} missing: the blocks import the built package. Run \`npm run build\` first (\`npm test\` does).`);
   }
   mkdirSync(srcDir, { recursive: true });
   let ordinal = 0;
@@ -161,7 +177,15 @@ beforeAll(() => {
   selfCheckFile = path.join(srcDir, `self-check-${ordinal}.ts`);
   writeFileSync(selfCheckFile, SELF_CHECK);
 
-  const program = ts.createProgram([...sources.keys(), selfCheckFile], compilerOptions());
+  const optionsProbe = path.join(srcDir, `options-probe-${ordinal}.ts`);
+  writeFileSync(optionsProbe, "import type { TokenRouterOptions } from 'pkce-token-router';\nexport type Probe = TokenRouterOptions;\n");
+
+  const program = ts.createProgram([...sources.keys(), selfCheckFile, optionsProbe], compilerOptions());
+  const probe = program.getSourceFile(optionsProbe)?.statements.find(ts.isTypeAliasDeclaration);
+  if (probe !== undefined) {
+    const checker = program.getTypeChecker();
+    routerOptionNames = checker.getPropertiesOfType(checker.getTypeAtLocation(probe.type)).map((symbol) => symbol.name);
+  }
   const global: string[] = [];
   for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
     const { fileName, text } = describeDiagnostic(diagnostic);
@@ -195,6 +219,14 @@ it('the checker reports a type error in a block (self-check)', () => {
 
 it('README.md has TypeScript blocks to check', () => {
   expect(blocksByFile.get('README.md')?.length ?? 0).toBeGreaterThan(0);
+});
+
+it("README.md's options table lists every option of createTokenRouter, and no other", () => {
+  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const section = /^## Options\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? '';
+  const listed = [...section.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((match) => match[1]);
+  expect(routerOptionNames.length).toBeGreaterThan(0);
+  expect([...listed].sort()).toEqual([...routerOptionNames].sort());
 });
 
 describe.each([...blocksByFile.keys()])('%s', (file) => {
