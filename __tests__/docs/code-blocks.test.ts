@@ -17,11 +17,12 @@
  * The same program also reads `TokenRouterOptions` from the built package, so the README's
  * options table is checked to list exactly its options.
  */
-import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
+
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
