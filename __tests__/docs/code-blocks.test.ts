@@ -17,11 +17,12 @@
  * The same program also reads `TokenRouterOptions` from the built package, so the README's
  * options table is checked to list exactly its options.
  */
-import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
+
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,7 +46,9 @@ function markdownFiles(): string[] {
   const files = existsSync(path.join(REPO, 'README.md')) ? ['README.md'] : [];
   const walk = (dir: string): void => {
     if (!existsSync(path.join(REPO, dir))) return;
-    for (const entry of readdirSync(path.join(REPO, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(path.join(REPO, dir), { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const relative = `${dir}/${entry.name}`;
       if (entry.isDirectory()) walk(relative);
       else if (entry.name.endsWith('.md')) files.push(relative);
@@ -56,7 +59,7 @@ function markdownFiles(): string[] {
 }
 
 /** The fenced code blocks of a CommonMark document (``` or ~~~ fences, up to 3 spaces of indent). */
-export function extractBlocks(file: string, markdown: string): Block[] {
+function extractBlocks(file: string, markdown: string): Block[] {
   const lines = markdown.split(/\r?\n/);
   const blocks: Block[] = [];
   let open: { fence: string; indent: number; tag: string; line: number; body: string[]; runnable: boolean } | undefined;
@@ -104,7 +107,7 @@ const outDir = path.join(tempDir, 'out');
 const sources = new Map<string, Block>();
 /** Block → the problems tsc found in it, as `file.md:line: TSnnnn message`. */
 const problems = new Map<Block, string[]>();
-let selfCheckProblems: string[] = [];
+const selfCheckProblems: string[] = [];
 let selfCheckFile = '';
 /** The property names of `TokenRouterOptions`, as the built package declares them. */
 let routerOptionNames: string[] = [];
@@ -145,13 +148,16 @@ function describeDiagnostic(diagnostic: ts.Diagnostic): { fileName: string | und
   const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
   const fileName = path.resolve(diagnostic.file.fileName);
   const block = sources.get(fileName);
-  const where = block === undefined ? `${fileName}:${line + 1}` : `${block.file}:${block.line + 1 + line}:${character + 1}`;
+  const where =
+    block === undefined ? `${fileName}:${line + 1}` : `${block.file}:${block.line + 1 + line}:${character + 1}`;
   return { fileName, text: `${where}: TS${diagnostic.code}: ${message}` };
 }
 
 /** The type entry points package.json exports: what a block's imports resolve to. */
 function builtTypes(): string[] {
-  const manifest = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+  const manifest = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+    exports?: Record<string, unknown>;
+  };
   return Object.values(manifest.exports ?? {}).flatMap((target) =>
     typeof target === 'object' && target !== null && typeof (target as { types?: unknown }).types === 'string'
       ? [(target as { types: string }).types]
@@ -162,7 +168,9 @@ function builtTypes(): string[] {
 beforeAll(() => {
   const missing = builtTypes().filter((file) => !existsSync(path.join(REPO, file)));
   if (missing.length > 0) {
-    throw new Error(`${missing.join(', ')} missing: the blocks import the built package. Run \`npm run build\` first (\`npm test\` does).`);
+    throw new Error(
+      `${missing.join(', ')} missing: the blocks import the built package. Run \`npm run build\` first (\`npm test\` does).`,
+    );
   }
   mkdirSync(srcDir, { recursive: true });
   let ordinal = 0;
@@ -178,7 +186,10 @@ beforeAll(() => {
   writeFileSync(selfCheckFile, SELF_CHECK);
 
   const optionsProbe = path.join(srcDir, `options-probe-${ordinal}.ts`);
-  writeFileSync(optionsProbe, "import type { TokenRouterOptions } from 'pkce-token-router';\nexport type Probe = TokenRouterOptions;\n");
+  writeFileSync(
+    optionsProbe,
+    "import type { TokenRouterOptions } from 'pkce-token-router';\nexport type Probe = TokenRouterOptions;\n",
+  );
 
   const program = ts.createProgram([...sources.keys(), selfCheckFile, optionsProbe], compilerOptions());
   const probe = program.getSourceFile(optionsProbe)?.statements.find(ts.isTypeAliasDeclaration);
@@ -240,13 +251,19 @@ describe.each([...blocksByFile.keys()])('%s', (file) => {
 
   const runnable = blocks.filter((block) => block.runnable);
   if (runnable.length > 0) {
-    it.each(runnable.map((block) => [`${file}:${block.line}`, block] as const))('%s runs with node and exits 0', async (_where, block) => {
-      expect(problems.get(block)).toEqual([]);
-      const script = emitted.get(block);
-      if (script === undefined) throw new Error(`nothing was emitted for ${file}:${block.line}`);
-      const result = await runNode(script);
-      expect({ where: `${file}:${block.line}`, ...result }).toEqual(expect.objectContaining({ code: 0, signal: null }));
-    }, RUN_TIMEOUT_MS + 10_000);
+    it.each(runnable.map((block) => [`${file}:${block.line}`, block] as const))(
+      '%s runs with node and exits 0',
+      async (_where, block) => {
+        expect(problems.get(block)).toEqual([]);
+        const script = emitted.get(block);
+        if (script === undefined) throw new Error(`nothing was emitted for ${file}:${block.line}`);
+        const result = await runNode(script);
+        expect({ where: `${file}:${block.line}`, ...result }).toEqual(
+          expect.objectContaining({ code: 0, signal: null }),
+        );
+      },
+      RUN_TIMEOUT_MS + 10_000,
+    );
   }
 });
 
