@@ -29,8 +29,9 @@ export interface FormPostHandler {
 const METHODS = 'POST, OPTIONS';
 
 /**
- * The plumbing the token and revocation endpoints share: the CORS preflight,
- * docs/contract.md "Order of checks", step 1, CORS on the answer, and one JSON answer per request, success or refusal.
+ * The plumbing the token and revocation endpoints share: the CORS preflight, docs/contract.md
+ * "Order of checks", step 1, CORS on the answer, and one JSON answer per request, success or
+ * refusal.
  */
 export function formPostEndpoint(config: RouterConfig, handler: FormPostHandler): (req: Request, res: Response) => Promise<void> {
   const cors = new CorsPolicy(config.staticOrigins, config.clients);

@@ -23,8 +23,8 @@ export function tokenEndpoint(config: RouterConfig) {
 }
 
 /**
- * docs/contract.md "Order of checks", after step 1's method, content type and body; the first failure
- * answers. Steps 1 to 6 are the same for every grant type; from step 7 on, each grant has its
+ * docs/contract.md "Order of checks", after step 1's method, content type and body; the first
+ * failure answers. Steps 1 to 6 are the same for every grant type; from step 7 on, each grant has its
  * own module.
  */
 async function exchange(

@@ -60,9 +60,9 @@ export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 
 
 /*
  * How the schemas are written. A length check refuses a value that is not a string, so a
- * minimum length of 1 says "present and non-empty" (docs/contract.md "Request": empty counts as missing). Each field's checks
- * run in the order listed and only its first error is read, so a later check needs no `bail`
- * to stay unheard when an earlier one failed. Every check and every `bail` is one more step
+ * minimum length of 1 says "present and non-empty" (docs/contract.md "Request": empty counts as
+ * missing). Each field's checks run in the order listed and only its first error is read, so a
+ * later check needs no `bail` to stay unheard when an earlier one failed. Every check and every `bail` is one more step
  * on every request (about 2 µs each), so a field has as few as say what it must; where one
  * check covers two rules, its message tells them apart.
  */

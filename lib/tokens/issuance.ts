@@ -86,7 +86,8 @@ export async function issueTokens(config: RouterConfig, key: SigningKey, issuanc
     scope: issuance.tokens.scope.join(' '),
     ...(tokens.idToken === undefined ? {} : { id_token: tokens.idToken }),
     token_type: 'Bearer',
-    // Whole seconds left at issuance: 299 for a 300 s token issued mid-second, as the Tencent Cloud CIAM token API answers.
+    // Whole seconds left at issuance: 299 for a 300 s token issued mid-second, as the Tencent
+    // Cloud CIAM token API answers.
     expires_in: Math.floor((tokens.accessTokenExpiresAt * 1000 - nowMs) / 1000),
   };
 }
