@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { describeValue, ERRORS_DOCUMENT_URL } from '../../lib/config/configuration-error.js';
 import {
   ConfigurationError,
   createTokenRouter,
@@ -10,7 +11,6 @@ import {
   type ConfigurationErrorCode,
   type TokenRouterOptions,
 } from '../../lib/index.js';
-import { describeValue, ERRORS_DOCUMENT_URL } from '../../lib/config/configuration-error.js';
 import { pkcePair, sharedKeyStore } from '../support/helpers.js';
 
 /*

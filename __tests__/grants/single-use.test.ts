@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
+import { hashSecret } from '../../lib/crypto/secrets.js';
 import {
   createTokenRouter,
   issueAuthorizationCode,
@@ -10,7 +11,6 @@ import {
   type KeyStore,
   type RefreshTokenStore,
 } from '../../lib/index.js';
-import { hashSecret } from '../../lib/crypto/secrets.js';
 import { CLIENT_ID, harness, ISSUER, pkcePair, postToken, REDIRECT_URI, sharedKeyStore, TWO_CLIENTS } from '../support/helpers.js';
 
 describe('single use, and replay (docs/contract.md "Single use, and replay")', () => {

@@ -17,10 +17,10 @@ import {
   type RedisScriptClient,
   type RefreshTokenStore,
 } from '../../lib/index.js';
-import { connectRedis, deletePrefix, freshPrefix } from '../support/redis-fixture.js';
-import { createPool, dropTables, freshTable } from '../support/postgres-fixture.js';
-import { DATABASE_URL, describeWithServer, REDIS_URL } from '../support/services.js';
 import { CLIENT_ID, expectError, ISSUER, pkcePair, postToken, REDIRECT_URI, refreshForm, sharedKeyStore } from '../support/helpers.js';
+import { createPool, dropTables, freshTable } from '../support/postgres-fixture.js';
+import { connectRedis, deletePrefix, freshPrefix } from '../support/redis-fixture.js';
+import { DATABASE_URL, describeWithServer, REDIS_URL } from '../support/services.js';
 
 /*
  * docs/contract.md "Single use, and replay" and README "When the store is down": a 503 never costs the user

@@ -1,9 +1,9 @@
-import type { AuthorizationCodeGrant, AuthorizationCodeStore, Clock } from '../contracts.js';
 import { ConfigurationError, describeValue } from '../config/configuration-error.js';
 import { nearestName } from '../config/nearest-name.js';
 import { clockOption, positiveInteger } from '../config/option-checks.js';
-import { isWellFormedVerifier } from '../grants/pkce.js';
+import type { AuthorizationCodeGrant, AuthorizationCodeStore, Clock } from '../contracts.js';
 import { CODE_BYTES, hashSecret, randomSecret } from '../crypto/secrets.js';
+import { isWellFormedVerifier } from '../grants/pkce.js';
 
 /** What the host's authorization step passes to {@link issueAuthorizationCode}. */
 export type AuthorizationCodeRequest = Omit<AuthorizationCodeGrant, 'expiresAt'>;

@@ -1,6 +1,6 @@
-import type { Client, ClientRegistry } from '../contracts.js';
 import { ConfigurationError, describeValue } from '../config/configuration-error.js';
 import { checkKnownFields } from '../config/option-checks.js';
+import type { Client, ClientRegistry } from '../contracts.js';
 import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from '../request/limits.js';
 import { clientOrigins, isLoopbackHost, normaliseOrigin } from '../request/origins.js';
 import { guard, RequestError } from '../response/request-error.js';

@@ -1,5 +1,5 @@
-import type { Client } from '../contracts.js';
 import { ConfigurationError, describeValue } from '../config/configuration-error.js';
+import type { Client } from '../contracts.js';
 
 /**
  * The serialised origin of an http(s) URL (RFC 6454), or `undefined` for any other scheme

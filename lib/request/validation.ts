@@ -1,6 +1,7 @@
 import { checkSchema, type ParamSchema, type Schema, type ValidationChain } from 'express-validator';
-import { BoundedSet } from './bounded-set.js';
 import { VERIFIER_FORMAT } from '../grants/pkce.js';
+import type { RejectReason } from '../response/request-error.js';
+import { BoundedSet } from './bounded-set.js';
 import type { FormParams } from './form-body.js';
 import {
   CLIENT_ID_PARAMETER,
@@ -12,7 +13,6 @@ import {
   MAX_TOKEN_TYPE_HINT_LENGTH,
   SCOPE_FORMAT,
 } from './limits.js';
-import type { RejectReason } from '../response/request-error.js';
 
 /** The grant types the token endpoint serves. */
 export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;

@@ -1,6 +1,6 @@
 import type { AtomicCodeExchange, AuthorizationCodeStore, FirstRefreshToken, RefreshTokenStore } from '../contracts.js';
-import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
 import { CODE_BYTES, familyIdFor, hashSecret, newRefreshToken, randomSecret } from '../crypto/secrets.js';
+import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
 import { fullGrant } from './code-store-contract.js';
 import { contractContext, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
 

@@ -1,9 +1,9 @@
-import type { EpochSeconds, SigningKey } from '../contracts.js';
 import type { RouterConfig } from '../config/configuration.js';
-import { guard } from '../response/request-error.js';
+import type { EpochSeconds, SigningKey } from '../contracts.js';
 import { hashSecret, newRefreshToken } from '../crypto/secrets.js';
-import { signTokens, type TokenSubject } from './claims.js';
 import type { GrantType } from '../request/validation.js';
+import { guard } from '../response/request-error.js';
+import { signTokens, type TokenSubject } from './claims.js';
 
 /** RFC 6749 §5.1: the success body. */
 export interface TokenResponse {

@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
-import { StoreTimeoutError } from '../../../lib/stores/bounded-call.js';
 import { RedisCodeStore } from '../../../lib/index.js';
+import { StoreTimeoutError } from '../../../lib/stores/bounded-call.js';
 import { CLUSTER_SETTINGS, SENTINEL_SETTINGS } from '../../support/deployment-clients.js';
 import { closedPort } from '../../support/tcp-proxy.js';
 

@@ -1,6 +1,6 @@
-import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type Expiring, type MemoryStoreOptions } from './expiring-map.js';
 import type { Clock, EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
 import { successorRecord, UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
+import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type Expiring, type MemoryStoreOptions } from './expiring-map.js';
 
 interface StoredToken {
   record: RefreshTokenRecord;

@@ -1,8 +1,8 @@
 import { hash } from 'node:crypto';
 import { ConfigurationError, describeValue } from '../../config/configuration-error.js';
 import { booleanOption, checkOptionsObject, clockOption } from '../../config/option-checks.js';
-import { resolveTimeout } from '../bounded-call.js';
 import type { Clock } from '../../contracts.js';
+import { resolveTimeout } from '../bounded-call.js';
 import { resolveTableName, type TableName } from './postgres-schema.js';
 import { StatementBatch } from './statement-batch.js';
 
