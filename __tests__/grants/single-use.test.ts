@@ -168,7 +168,7 @@ describe('adapter failures (docs/contract.md "Errors": 503 temporarily_unavailab
     expectUnavailable(await postToken(app, valid));
   });
 
-  it('with stores that have no atomic exchange, a failed save gives 503, and the code stays spent (README "When the store is down")', async () => {
+  it('with stores that have no atomic exchange, a failed save gives 503, and the code stays spent (docs/contract.md "When a store fails")', async () => {
     // A third-party pair written against the first contract: redeem, then save.
     const memory = new MemoryRefreshTokenStore();
     let saveFails = true;

@@ -123,7 +123,7 @@ function redirectUriDanger(uri: string, allowInsecure: boolean): string | undefi
  * or `null`, as database lookups often resolve) is refused as `client_unknown`; a record the
  * router cannot use is `client_record_invalid` (503), with a process warning naming the client_id:
  * both before anything is spent, so a registry's bad data never costs a code, and the CORS step
- * that reads the record after the exchange cannot fail (README "Stores and keys").
+ * that reads the record after the exchange cannot fail (docs/stores.md).
  */
 export async function findRegisteredClient(
   registry: ClientRegistry | undefined,

@@ -15,8 +15,8 @@ import { verifierMatchesChallenge } from './pkce.js';
  * With the stores' atomic exchange (`exchange`), step 7 redeems the code and stores the family's
  * first refresh token in one store call: a store failure (503) leaves the code as it was, and a
  * redeemed code always has its refresh token stored. Without one, the token is stored after the
- * redeem, beside the signing, and a store failure then costs the code (README "When the store is
- * down").
+ * redeem, beside the signing, and a store failure then costs the code (docs/contract.md "When a
+ * store fails").
  */
 export async function exchangeCode(
   config: RouterConfig,

@@ -100,7 +100,7 @@ interface FieldCheck {
 /**
  * The parameters whose accepted values are remembered, so that a value seen again is not judged
  * again: a client sends the same client_id, grant_type and redirect_uri on every request, and
- * judging them is most of what validation costs (README "Performance"). They are not secrets
+ * judging them is most of what validation costs (docs/performance.md). They are not secrets
  * (they travel in authorization URLs). Codes, verifiers and tokens are secret and used once: they
  * are judged every time and never kept. Remembering is sound because a chain's verdict depends on
  * its own field's value alone: no schema here reads another field or the request.
@@ -110,7 +110,7 @@ const REPEATING_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 'grant_t
 /**
  * Accepted values kept per parameter. An accepted value is within its limit, counted in UTF-16
  * code units, and V8 stores a string in at most 2 bytes a unit: a set holds at most 1 MiB (256
- * values of up to 2,048 units, for redirect_uri and scope), README "Performance".
+ * values of up to 2,048 units, for redirect_uri and scope), docs/performance.md.
  */
 const ACCEPTED_VALUES_KEPT = 256;
 

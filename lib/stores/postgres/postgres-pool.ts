@@ -36,7 +36,7 @@ export interface PostgresStoreOptions {
   /**
    * Send the store's statements as named prepared statements, parsed and planned once per
    * connection instead of on every call: about 40% less database CPU a token request
-   * (README "Performance"). Default `true`. Set `false` behind a pooler that cannot keep
+   * (docs/performance.md). Default `true`. Set `false` behind a pooler that cannot keep
    * prepared statements across transactions, such as PgBouncer in transaction mode (before
    * 1.21, or without `max_prepared_statements` set).
    */
