@@ -69,7 +69,7 @@ export interface AuthorizationCodeStore {
    *
    * With an exchange, a 503 never costs the user the code: the redeem and the save of the first
    * refresh token succeed or fail together. Without one, the router redeems, then saves, and a
-   * save that fails leaves the code spent (README "When the store is down").
+   * save that fails leaves the code spent (docs/contract.md "When a store fails").
    */
   atomicExchange?(refreshTokenStore: RefreshTokenStore): AtomicCodeExchange | undefined;
 }
@@ -143,7 +143,7 @@ export interface RefreshTokenStore {
    * `'unknown'`: never issued, expired, or its family revoked.
    *
    * `familyHint`, when given, is the family id the presented token names (refresh tokens begin
-   * with their family's id, README "Refreshing tokens"): a store that keeps a family's tokens
+   * with their family's id, docs/contract.md "Refreshing tokens"): a store that keeps a family's tokens
    * together (one Redis Cluster hash slot, say) may look there without an index. It comes from
    * the client, so it is only a hint: a token stored under `key` in another family is `'unknown'`
    * when looked for under the hint. Stores that look tokens up by `key` alone ignore it. The
@@ -157,7 +157,7 @@ export interface RefreshTokenStore {
    * successor's record is the rotated record with `expiresAt` set to the earlier of
    * `successor.expiresAt` and the record's `familyExpiresAt`; it is kept until that moment. On
    * `'reused'` or `'unknown'` nothing is saved. Without this method, the router rotates and then
-   * saves, and a save that fails costs the user the family (README "When the store is down").
+   * saves, and a save that fails costs the user the family (docs/contract.md "When a store fails").
    *
    * `familyHint` is the family the presented token names (see {@link RefreshTokenStore.rotate}).
    */

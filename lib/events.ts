@@ -1,6 +1,6 @@
 import type { Clock } from './contracts.js';
-import type { RejectReason } from './response/request-error.js';
 import type { GrantType } from './request/validation.js';
+import type { RejectReason } from './response/request-error.js';
 
 /*
  * Audit events. They say who, what and why: client ids, subjects, scopes, the `jti` of issued

@@ -1,14 +1,14 @@
 import express, { type Router } from 'express';
-import { MemoryCodeStore } from './stores/memory/memory-code-store.js';
-import { MemoryRefreshTokenStore } from './stores/memory/memory-refresh-token-store.js';
-import { discoveryEndpoint } from './endpoints/discovery.js';
-import { answerFor } from './response/error-profiles.js';
-import { jwksEndpoint } from './endpoints/jwks.js';
 import { resolveOptions, type RouterConfig } from './config/configuration.js';
 import type { TokenRouterOptions } from './config/options.js';
-import { sendError } from './response/respond.js';
+import { discoveryEndpoint } from './endpoints/discovery.js';
+import { jwksEndpoint } from './endpoints/jwks.js';
 import { revocationEndpoint } from './endpoints/revocation.js';
 import { tokenEndpoint } from './endpoints/token.js';
+import { answerFor } from './response/error-profiles.js';
+import { sendError } from './response/respond.js';
+import { MemoryCodeStore } from './stores/memory/memory-code-store.js';
+import { MemoryRefreshTokenStore } from './stores/memory/memory-refresh-token-store.js';
 
 type Endpoint = (req: express.Request, res: express.Response) => Promise<void>;
 

@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import { ConfigurationError, issueAuthorizationCode, MemoryCodeStore, MemoryKeyStore } from '../../lib/index.js';
 import { hashSecret } from '../../lib/crypto/secrets.js';
+import { ConfigurationError, issueAuthorizationCode, MemoryCodeStore, MemoryKeyStore } from '../../lib/index.js';
 import { pkcePair } from '../support/helpers.js';
 
 describe('MemoryKeyStore', () => {

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import request from 'supertest';
-import { createTokenRouter, ConfigurationError, type Client, type ClientRegistry, type TokenRouterEvent } from '../../lib/index.js';
 import { hashSecret } from '../../lib/crypto/secrets.js';
+import { createTokenRouter, ConfigurationError, type Client, type ClientRegistry, type TokenRouterEvent } from '../../lib/index.js';
 import {
   CLIENT_ID,
   expectError,

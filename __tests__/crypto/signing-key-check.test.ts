@@ -1,6 +1,8 @@
 import { jest } from '@jest/globals';
 import { createSecretKey, generateKeyPairSync, type KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
+import { hashSecret } from '../../lib/crypto/secrets.js';
+import { keyVerdict, signingKeyProblem } from '../../lib/crypto/signing-key-check.js';
 import {
   ConfigurationError,
   MemoryKeyStore,
@@ -8,8 +10,6 @@ import {
   type SigningKey,
   type TokenRouterEvent,
 } from '../../lib/index.js';
-import { hashSecret } from '../../lib/crypto/secrets.js';
-import { keyVerdict, signingKeyProblem } from '../../lib/crypto/signing-key-check.js';
 import { harness, postToken, refreshForm, sharedKeyStore, signIn } from '../support/helpers.js';
 
 /*

@@ -47,7 +47,7 @@ const ROWS: Row[] = [
   { rule: 'code_verifier longer than 128 characters', ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, code_verifier: 'a'.repeat(129) }) },
   { rule: 'code_verifier with a character outside A-Z a-z 0-9 - . _ ~', ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, code_verifier: `${'a'.repeat(42)}+` }) },
   { rule: 'grant_type over 64 characters (this library\'s limit)', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, grant_type: 'g'.repeat(65) }) },
-  // Limits count UTF-16 code units (README "The token endpoint"): a character outside the BMP is two.
+  // Limits count UTF-16 code units (docs/contract.md "Limits on input"): a character outside the BMP is two.
   { rule: 'grant_type of 64 UTF-16 units (32 characters outside the BMP) is within the limit, then not supported', ciam: [401, 'unsupported_grant_type'], rfc6749: [400, 'unsupported_grant_type'], make: (v) => ({ ...v, grant_type: '\u{1F600}'.repeat(32) }) },
   { rule: 'grant_type of 64 characters outside the BMP (128 UTF-16 units) is over the limit', ciam: [400, 'invalid_request'], rfc6749: [400, 'invalid_request'], make: (v) => ({ ...v, grant_type: '\u{1F600}'.repeat(64) }) },
   { rule: 'redirect_uri of exactly 2048 UTF-16 units, in characters outside the BMP with variation selectors, passes the limit, then differs from the code\'s', ciam: [401, 'invalid_client'], rfc6749: [400, 'invalid_grant'], make: (v) => ({ ...v, redirect_uri: `https://app.example.com/${'\u{1F600}\uFE0F'.repeat(674)}ab` }) },

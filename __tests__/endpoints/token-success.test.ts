@@ -1,8 +1,8 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import request from 'supertest';
-import { MemoryKeyStore } from '../../lib/index.js';
-import { s256Challenge } from '../../lib/grants/pkce.js';
 import { familyIdFor, hashSecret } from '../../lib/crypto/secrets.js';
+import { s256Challenge } from '../../lib/grants/pkce.js';
+import { MemoryKeyStore } from '../../lib/index.js';
 import { CLIENT_ID, harness, ISSUER, postToken, type Harness } from '../support/helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

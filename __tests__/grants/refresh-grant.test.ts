@@ -1,9 +1,9 @@
 import { jest } from '@jest/globals';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
 import request from 'supertest';
+import { hashSecret } from '../../lib/crypto/secrets.js';
 import type { ErrorProfile, KeyStore, RefreshTokenStore } from '../../lib/index.js';
 import { MemoryRefreshTokenStore } from '../../lib/index.js';
-import { hashSecret } from '../../lib/crypto/secrets.js';
 import { CLIENT_ID, expectError, harness, ISSUER, postToken, refreshForm, sharedKeyStore, signIn, TWO_CLIENTS, type Harness } from '../support/helpers.js';
 
 describe('refresh grant: success (RFC 6749 §6)', () => {

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
+import { hashSecret } from '../../lib/crypto/secrets.js';
 import {
   createTokenRouter,
   issueAuthorizationCode,
@@ -10,7 +11,6 @@ import {
   type KeyStore,
   type RefreshTokenStore,
 } from '../../lib/index.js';
-import { hashSecret } from '../../lib/crypto/secrets.js';
 import { CLIENT_ID, harness, ISSUER, pkcePair, postToken, REDIRECT_URI, sharedKeyStore, TWO_CLIENTS } from '../support/helpers.js';
 
 describe('single use, and replay (docs/contract.md "Single use, and replay")', () => {
@@ -168,7 +168,7 @@ describe('adapter failures (docs/contract.md "Errors": 503 temporarily_unavailab
     expectUnavailable(await postToken(app, valid));
   });
 
-  it('with stores that have no atomic exchange, a failed save gives 503, and the code stays spent (README "When the store is down")', async () => {
+  it('with stores that have no atomic exchange, a failed save gives 503, and the code stays spent (docs/contract.md "When a store fails")', async () => {
     // A third-party pair written against the first contract: redeem, then save.
     const memory = new MemoryRefreshTokenStore();
     let saveFails = true;

@@ -14,7 +14,7 @@ import { validateRevocationRequest, validateTokenRequest } from '../../lib/reque
 import { heapAfterGc } from '../support/heap.js';
 
 /*
- * README "The token endpoint", Limits: every limit counts UTF-16 code units. The fillers are the
+ * docs/contract.md "Limits on input": every limit counts UTF-16 code units. The fillers are the
  * characters that express-validator's isLength counts as one although they take two or three units.
  */
 const FILLERS = [
@@ -92,7 +92,7 @@ const LIMITED: Limited[] = [
   { parameter: 'token_type_hint', limit: MAX_TOKEN_TYPE_HINT_LENGTH, base: revocationRequest, atLimit: 'accepted', overLimit: 'parameter_invalid', validate: verdictOfRevocation },
 ];
 
-describe('limits count UTF-16 code units (README "The token endpoint", Limits)', () => {
+describe('limits count UTF-16 code units (docs/contract.md "Limits on input")', () => {
   describe.each(LIMITED)('$parameter: at most $limit units', (limited) => {
     it.each(FILLERS)(`%s: exactly the limit passes it`, async (_name, filler) => {
       const params = { ...limited.base(), [limited.parameter]: value(limited.limit, filler, `${limited.prefix ?? ''}${randomUUID()}`) };

@@ -2,8 +2,8 @@ import { connect } from 'node:net';
 import express, { type Express } from 'express';
 import * as oauth from 'oauth4webapi';
 import request from 'supertest';
-import { answerFor, REJECT_REASONS } from '../../lib/response/error-profiles.js';
 import type { ErrorProfile, TokenRouterEvent } from '../../lib/index.js';
+import { answerFor, REJECT_REASONS } from '../../lib/response/error-profiles.js';
 import type { RejectReason } from '../../lib/response/request-error.js';
 import { CLIENT_ID, expectError, expectRouterHeaders, harness, ISSUER, postToken, SPA_ORIGIN, TWO_CLIENTS, type Harness } from '../support/helpers.js';
 

@@ -102,13 +102,13 @@ describe('Redis scripts go by SHA-1, and are sent in full when the server lacks 
         calls.push(`eval ${script.includes('HSETNX')} ${numkeys} ${rest.join(' ')}`);
         const seconds = String(Math.floor(Date.now() / 1000));
         // The fence's first question, the server's clock; then what the fenced script answers
-        // when its body returns nil (README "When the store is down").
+        // when its body returns nil (docs/contract.md "When a store fails").
         return Promise.resolve(numkeys === 0 ? [seconds, '0'] : [1, seconds, '0']);
       },
     };
     expect(await new RedisCodeStore({ client, prefix: 'p:' }).redeem('k')).toEqual({ outcome: 'unknown' });
     // The code's key, in its family's hash slot; then, for a code of 0.1.0, its key of then. The
-    // last argument is the deadline fence (README "When the store is down"), in the server's clock.
+    // last argument is the deadline fence (docs/contract.md "When a store fails"), in the server's clock.
     const slotted = `p:code:{${familyIdFor('k')}}:k`;
     expect(calls.map((call) => call.replace(/ \d+$/, ' <deadline>'))).toEqual([
       'eval false 0 ',

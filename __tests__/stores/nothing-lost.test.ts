@@ -17,13 +17,13 @@ import {
   type RedisScriptClient,
   type RefreshTokenStore,
 } from '../../lib/index.js';
-import { connectRedis, deletePrefix, freshPrefix } from '../support/redis-fixture.js';
-import { createPool, dropTables, freshTable } from '../support/postgres-fixture.js';
-import { DATABASE_URL, describeWithServer, REDIS_URL } from '../support/services.js';
 import { CLIENT_ID, expectError, ISSUER, pkcePair, postToken, REDIRECT_URI, refreshForm, sharedKeyStore } from '../support/helpers.js';
+import { createPool, dropTables, freshTable } from '../support/postgres-fixture.js';
+import { connectRedis, deletePrefix, freshPrefix } from '../support/redis-fixture.js';
+import { DATABASE_URL, describeWithServer, REDIS_URL } from '../support/services.js';
 
 /*
- * docs/contract.md "Single use, and replay" and README "When the store is down": a 503 never costs the user
+ * docs/contract.md "Single use, and replay" and docs/contract.md "When a store fails": a 503 never costs the user
  * what they presented. Every call a token request makes to something that can fail (the client
  * registry, the key store, the store's server) is made to fail in turn, before it reaches its
  * target; the request must then be answered 503 and the same code or refresh token must work

@@ -1,4 +1,5 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { DIRECT_POSTGRES, DISTRIBUTED_REDIS, PGBOUNCER, SINGLE_REDIS } from '../support/deployments.js';
 import {
   authorizeAt,
   CLIENT_ID,
@@ -11,7 +12,6 @@ import {
 } from '../support/example-instance.js';
 import { createPool, dropTables } from '../support/postgres-fixture.js';
 import { connectRedis, deletePrefix, freshPrefix } from '../support/redis-fixture.js';
-import { DIRECT_POSTGRES, DISTRIBUTED_REDIS, PGBOUNCER, SINGLE_REDIS } from '../support/deployments.js';
 import { DATABASE_URL, describeWithServer, REDIS_URL } from '../support/services.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 

@@ -3,16 +3,15 @@
  * Redis Sentinel and PgBouncer in transaction mode. Plain JavaScript, so that both the tests and
  * the processes `deployment-server.js` starts use the very same settings.
  *
- * Each is configured as the README ("Redis", "Redis Cluster and Sentinel", "PostgreSQL", "When
- * the store is down") recommends: fail at once while a server is unreachable (no offline queue),
- * give up on a command after a second, never resend after a reconnect a command whose caller was
- * already told it failed, and keep reconnecting. This file is the one place the tests take them
- * from.
+ * Each is configured as docs/stores.md (and docs/contract.md "When a store fails") recommends:
+ * fail at once while a server is unreachable (no offline queue), give up on a command after a
+ * second, never resend after a reconnect a command whose caller was already told it failed, and
+ * keep reconnecting. This file is the one place the tests take them from.
  */
 import { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
 
-/** The README's settings for one Redis server (README "Redis"). */
+/** The settings docs/stores.md gives for one Redis server. */
 export const SINGLE_REDIS_SETTINGS = {
   enableOfflineQueue: false,
   autoResendUnfulfilledCommands: false,
@@ -33,7 +32,7 @@ export function parseAddresses(/** @type {string} */ list) {
 }
 
 /**
- * The README's settings for a Redis Cluster ("Redis Cluster and Sentinel"). A Cluster gives its
+ * The settings docs/stores.md gives for a Redis Cluster. A Cluster gives its
  * node connections an offline queue whatever `redisOptions` says (ioredis 6), so a command can
  * wait there through a failover: the deadline fence keeps it from running late, and these
  * settings keep the wait short: a dead node's commands give up after a few quick retries, not
@@ -56,7 +55,7 @@ export const CLUSTER_SETTINGS = {
   },
 };
 
-/** The README's settings for Sentinel: the single-server settings, plus the Sentinel's own. */
+/** The settings docs/stores.md gives for Sentinel: the single-server settings, plus the Sentinel's own. */
 export const SENTINEL_SETTINGS = {
   ...SINGLE_REDIS_SETTINGS,
   sentinelRetryStrategy: SINGLE_REDIS_SETTINGS.retryStrategy,
@@ -91,7 +90,7 @@ export function redisSentinelClient(list, name, overrides = {}) {
 }
 
 /**
- * A pg Pool through PgBouncer, with the README's settings ("PostgreSQL"). PgBouncer before 1.21
+ * A pg Pool through PgBouncer, with the settings docs/stores.md gives. PgBouncer before 1.21
  * cannot keep a prepared statement across transactions in transaction mode, so the stores on it
  * take `preparedStatements: false` ({@link PGBOUNCER_STORE_OPTIONS}).
  * @param {string} url

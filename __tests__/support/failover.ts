@@ -50,7 +50,7 @@ export async function waitFor(what: string, ms: number, condition: () => Promise
   throw new Error(`${what}: not within ${ms} ms`);
 }
 
-/** The key hash of a code, as the stores keep it (README "Redis": `{prefix}code:{code hash}`). */
+/** The key hash of a code, as the stores keep it (docs/stores.md: `{prefix}code:{code hash}`). */
 export const codeHash = (code: string) => createHash('sha256').update(code).digest('base64url');
 
 /** What goes wrong, and how the deployment gets over it. */

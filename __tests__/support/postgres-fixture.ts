@@ -2,7 +2,7 @@ import pg from 'pg';
 import { uniqueName } from './services.js';
 
 /**
- * The pool settings the README recommends: give up on a connection after a second and on a
+ * The pool settings docs/stores.md recommends: give up on a connection after a second and on a
  * query after two, so an unreachable database fails fast instead of queueing requests.
  */
 export const RECOMMENDED_POOL_OPTIONS: pg.PoolConfig = {

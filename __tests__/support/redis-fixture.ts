@@ -5,7 +5,7 @@ import { SINGLE_REDIS_SETTINGS } from './deployment-clients.js';
 import { uniqueName } from './services.js';
 
 /**
- * The client settings the README recommends for one server (deployment-clients.js has them all):
+ * The client settings docs/stores.md recommends for one server (deployment-clients.js has them all):
  * fail at once while disconnected, give up on a command after a second, keep reconnecting, and
  * never send again, after a reconnect, a command whose caller was already told it failed: a
  * redeem replayed then would spend a code whose token request got 503.

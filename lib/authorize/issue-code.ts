@@ -1,8 +1,9 @@
-import type { AuthorizationCodeGrant, AuthorizationCodeStore, Clock } from '../contracts.js';
 import { ConfigurationError, describeValue } from '../config/configuration-error.js';
+import { nearestName } from '../config/nearest-name.js';
 import { clockOption, positiveInteger } from '../config/option-checks.js';
-import { isWellFormedVerifier } from '../grants/pkce.js';
+import type { AuthorizationCodeGrant, AuthorizationCodeStore, Clock } from '../contracts.js';
 import { CODE_BYTES, hashSecret, randomSecret } from '../crypto/secrets.js';
+import { isWellFormedVerifier } from '../grants/pkce.js';
 
 /** What the host's authorization step passes to {@link issueAuthorizationCode}. */
 export type AuthorizationCodeRequest = Omit<AuthorizationCodeGrant, 'expiresAt'>;
@@ -45,7 +46,12 @@ export async function issueAuthorizationCode(
 /** Check a grant field by field, and copy it so later edits by the caller cannot leak in. */
 function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeRequest {
   const fail = (field: string, expected: string, received: unknown): never => {
-    throw new ConfigurationError('ERR_GRANT_INVALID', field, `grant.${field} must be ${expected}; received ${describeValue(received)}`);
+    const at = field === '' ? 'grant' : `grant.${field}`;
+    throw new ConfigurationError(
+      'ERR_GRANT_INVALID',
+      field,
+      `${at} must be ${expected}; received ${describeValue(received)}${misspeltAs(grant, field, received)}`,
+    );
   };
   if (typeof grant !== 'object' || grant === null) return fail('', 'an object', grant);
   const nonEmpty = (field: 'clientId' | 'redirectUri' | 'subject'): string => {
@@ -89,4 +95,35 @@ function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeReques
   if (idTokenClaims !== undefined) copy.idTokenClaims = structuredClone(idTokenClaims);
   if (accessTokenClaims !== undefined) copy.accessTokenClaims = structuredClone(accessTokenClaims);
   return copy;
+}
+
+/** The fields of a grant. */
+const GRANT_FIELDS = [
+  'clientId',
+  'redirectUri',
+  'codeChallenge',
+  'codeChallengeMethod',
+  'subject',
+  'scope',
+  'nonce',
+  'authTime',
+  'acr',
+  'amr',
+  'idTokenClaims',
+  'accessTokenClaims',
+] as const satisfies readonly (keyof AuthorizationCodeRequest)[];
+// Every field of the type is in the list (the `satisfies` above checks the converse).
+const everyFieldListed: [Exclude<keyof AuthorizationCodeRequest, (typeof GRANT_FIELDS)[number]>] extends [never] ? true : never = true;
+void everyFieldListed;
+
+/**
+ * When a field is missing and the grant holds an unknown field one or two edits from its name
+ * (`codeChalenge`), the hint the options get: the host's other fields are left alone, as before.
+ */
+function misspeltAs(grant: unknown, field: string, received: unknown): string {
+  if (received !== undefined || field === '' || typeof grant !== 'object' || grant === null) return '';
+  const misspelt = Object.keys(grant).find(
+    (name) => !(GRANT_FIELDS as readonly string[]).includes(name) && nearestName(name, GRANT_FIELDS) === field,
+  );
+  return misspelt === undefined ? '' : `; the grant has "${misspelt}": did you mean "${field}"?`;
 }

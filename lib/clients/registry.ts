@@ -1,5 +1,6 @@
-import type { Client, ClientRegistry } from '../contracts.js';
 import { ConfigurationError, describeValue } from '../config/configuration-error.js';
+import { checkKnownFields } from '../config/option-checks.js';
+import type { Client, ClientRegistry } from '../contracts.js';
 import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from '../request/limits.js';
 import { clientOrigins, isLoopbackHost, normaliseOrigin } from '../request/origins.js';
 import { guard, RequestError } from '../response/request-error.js';
@@ -20,19 +21,33 @@ export class StaticClientRegistry implements ClientRegistry {
   }
 }
 
+/** The fields of a `Client` in the `clients` option. */
+const CLIENT_FIELDS = [
+  'clientId',
+  'redirectUris',
+  'allowedOrigins',
+  'allowPlainPkce',
+  'allowInsecureRedirectUris',
+] as const satisfies readonly (keyof Client)[];
+// Every field of the type is in the list (the `satisfies` above checks the converse).
+const everyFieldListed: [Exclude<keyof Client, (typeof CLIENT_FIELDS)[number]>] extends [never] ? true : never = true;
+void everyFieldListed;
+
 /** Check the `clients` option when it is an array, and copy it so later edits cannot leak in. */
 export function validateClients(value: readonly unknown[]): Client[] {
   const seen = new Set<string>();
   return value.map((entry, index) => {
     const option = `clients[${index}]`;
     const fail = (field: string, expected: string, received: unknown): never => {
-      throw new ConfigurationError(
-        'ERR_OPTION_INVALID',
-        `${option}.${field}`,
-        `${option}.${field} must be ${expected}; received ${describeValue(received)}`,
-      );
+      const at = field === '' ? option : `${option}.${field}`;
+      throw new ConfigurationError('ERR_OPTION_INVALID', at, `${at} must be ${expected}; received ${describeValue(received)}`);
     };
-    if (typeof entry !== 'object' || entry === null) return fail('', 'an object', entry);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      return fail('', 'an object such as { clientId, redirectUris }', entry);
+    }
+    // A misspelt field (redirectUri) is refused with a hint, as a misspelt option is, rather
+    // than read as absent.
+    checkKnownFields(option, entry, CLIENT_FIELDS);
     // Own properties only: an opt-in such as allowInsecureRedirectUris on a polluted prototype is no client's.
     const own = (name: string): unknown => (Object.hasOwn(entry, name) ? (entry as Record<string, unknown>)[name] : undefined);
     const [clientId, redirectUris, allowedOrigins, allowPlainPkce, allowInsecureRedirectUris] = [
@@ -108,7 +123,7 @@ function redirectUriDanger(uri: string, allowInsecure: boolean): string | undefi
  * or `null`, as database lookups often resolve) is refused as `client_unknown`; a record the
  * router cannot use is `client_record_invalid` (503), with a process warning naming the client_id:
  * both before anything is spent, so a registry's bad data never costs a code, and the CORS step
- * that reads the record after the exchange cannot fail (README "Stores and keys").
+ * that reads the record after the exchange cannot fail (docs/stores.md).
  */
 export async function findRegisteredClient(
   registry: ClientRegistry | undefined,

@@ -1,4 +1,4 @@
-/** Stable codes for developer mistakes, documented in the README. */
+/** Stable codes for developer mistakes, each a section of docs/errors.md. */
 export type ConfigurationErrorCode =
   | 'ERR_OPTIONS_NOT_OBJECT'
   | 'ERR_OPTION_UNKNOWN'
@@ -17,11 +17,19 @@ export class ConfigurationError extends TypeError {
   readonly option: string;
 
   constructor(code: ConfigurationErrorCode, option: string, message: string) {
-    super(`pkce-token-router: ${message}`);
+    super(`pkce-token-router: ${message}${/[.?!]$/.test(message) ? '' : '.'} See ${errorDocsUrl(code)}`);
     this.name = 'ConfigurationError';
     this.code = code;
     this.option = option;
   }
+}
+
+/** Where the errors are explained, one section a code; change it here if the docs move. */
+export const ERRORS_DOCUMENT_URL = 'https://github.com/pkce-token-router/pkce-token-router/blob/main/docs/errors.md';
+
+/** The section of docs/errors.md for `code`: its heading is the code, so the anchor is the code in lower case. */
+export function errorDocsUrl(code: ConfigurationErrorCode): string {
+  return `${ERRORS_DOCUMENT_URL}#${code.toLowerCase()}`;
 }
 
 /** How a received value reads in an error message: its type and a short rendering. */
@@ -33,5 +41,10 @@ export function describeValue(value: unknown): string {
   }
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no prototype'})`;
-  return `${typeof value} ${String(value)}`;
+  // Not `${typeof value} ${value}`: for a missing field that read "undefined undefined".
+  if (value === undefined) return 'nothing (undefined)';
+  if (typeof value === 'number') return `the number ${value}`;
+  if (typeof value === 'bigint') return `the bigint ${value}n`;
+  if (typeof value === 'symbol') return 'a symbol';
+  return String(value);
 }

@@ -1,11 +1,13 @@
-import type { AuthorizationCodeStore, ClientRegistry, Clock, KeyStore, RefreshTokenStore } from '../contracts.js';
-import { MemoryKeyStore } from '../stores/memory/memory-key-store.js';
-import { MemoryRefreshTokenStore } from '../stores/memory/memory-refresh-token-store.js';
 import { StaticClientRegistry, validateClients } from '../clients/registry.js';
-import { ConfigurationError } from './configuration-error.js';
-import { ERROR_PROFILES, type ErrorProfile } from '../response/error-profiles.js';
+import type { AuthorizationCodeStore, ClientRegistry, Clock, KeyStore, RefreshTokenStore } from '../contracts.js';
 import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from '../events.js';
 import { DEFAULT_BODY_LIMIT } from '../request/limits.js';
+import { isLoopbackHost, normaliseOrigin } from '../request/origins.js';
+import { ERROR_PROFILES, type ErrorProfile } from '../response/error-profiles.js';
+import { MemoryKeyStore } from '../stores/memory/memory-key-store.js';
+import { MemoryRefreshTokenStore } from '../stores/memory/memory-refresh-token-store.js';
+import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from '../tokens/claims.js';
+import { ConfigurationError } from './configuration-error.js';
 import {
   booleanOption,
   boundedPositiveInteger,
@@ -14,9 +16,7 @@ import {
   invalidOption,
   positiveInteger,
 } from './option-checks.js';
-import { isLoopbackHost, normaliseOrigin } from '../request/origins.js';
 import { OPTION_NAMES } from './options.js';
-import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from '../tokens/claims.js';
 
 /** The options after checking, with every default filled in. */
 export interface RouterConfig {

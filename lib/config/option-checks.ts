@@ -34,6 +34,22 @@ export function checkOptionsObject(owner: string, value: unknown, known: readonl
   return value as Record<string, unknown>;
 }
 
+/**
+ * Check that the object at `path` (such as `clients[0]`) holds only `known` fields, as
+ * {@link checkOptionsObject} does for a whole options object: a misspelt field gets a hint.
+ */
+export function checkKnownFields(path: string, value: object, known: readonly string[]): void {
+  for (const name of Object.keys(value)) {
+    if (known.includes(name)) continue;
+    const hint = nearestName(name, known);
+    throw new ConfigurationError(
+      'ERR_OPTION_UNKNOWN',
+      `${path}.${name}`,
+      `${path}: unknown field "${name}"; ${hint === undefined ? `a ${path.replace(/\[\d+\]$/, '')} entry takes ${known.join(', ')}` : `did you mean "${hint}"?`}`,
+    );
+  }
+}
+
 /** A positive whole number (of `unit`), or `fallback` when absent. */
 export function positiveInteger(value: unknown, option: string, fallback: number, unit: string, owner?: string): number {
   if (value === undefined) return fallback;

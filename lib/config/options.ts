@@ -51,8 +51,8 @@ export interface TokenRouterOptions {
   /** Absolute lifetime of a refresh-token family in seconds. Default 7776000 (90 days). */
   refreshTokenMaxAge?: number;
   /**
-   * The access token's shape: `'ciam'` (the Tencent Cloud CIAM token API's, default: `aud` = client_id, `scope` an array)
-   * or `'rfc9068'` (`typ: at+jwt`, `aud` = `accessTokenAudience`, `client_id`, `scope` a string).
+   * The access token's shape: `'ciam'` (the Tencent Cloud CIAM token API's, default: `aud` =
+   * client_id, `scope` an array) or `'rfc9068'` (`typ: at+jwt`, `aud` = `accessTokenAudience`, `client_id`, `scope` a string).
    */
   accessTokenFormat?: AccessTokenFormat;
   /** The resource server(s) `rfc9068` access tokens are for: their `aud`. Required with that format. */

@@ -44,7 +44,7 @@ const ALGORITHMS: Readonly<Record<string, Algorithm>> = {
  * BASE64URL(UTF8(header)) "." BASE64URL(payload JSON) "." BASE64URL(signature).
  *
  * The signature is made by node:crypto's asynchronous `sign`, on libuv's thread pool, so the
- * event loop keeps serving while RSA works; the benchmark (README "Performance") shows it faster
+ * event loop keeps serving while RSA works; the benchmark (docs/performance.md) shows it faster
  * than WebCrypto through jose. A key that does not suit `header.alg` is refused with a
  * `TypeError`, as jose would refuse it.
  */

@@ -8,7 +8,7 @@ import { describeValue } from '../config/configuration-error.js';
  * key the router cannot sign with is refused before a code or refresh token is spent.
  */
 
-/** The JWS algorithms the router signs tokens with (README "Stores and keys"). */
+/** The JWS algorithms the router signs tokens with (docs/keys.md). */
 export const SIGNING_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 
 /** The JWS algorithms a key store may sign with. */

@@ -1,7 +1,7 @@
-import { publicKeysOf } from './jwks.js';
 import type { RouterConfig } from '../config/configuration.js';
-import { publicJsonEndpoint } from './public-json.js';
 import { SUPPORTED_GRANT_TYPES } from '../request/validation.js';
+import { publicKeysOf } from './jwks.js';
+import { publicJsonEndpoint } from './public-json.js';
 
 /**
  * `GET {discoveryPath}`: OpenID Connect Discovery 1.0 §3 / RFC 8414 §2 metadata, readable from

@@ -1,13 +1,13 @@
 import type { Request, Response } from 'express';
+import type { RouterConfig } from '../config/configuration.js';
 import type { Client } from '../contracts.js';
-import { CorsPolicy } from '../request/cors.js';
 import { detachedCopy } from '../crypto/detached-string.js';
 import type { RequestRejectedEvent, RequestTrail } from '../events.js';
+import { CorsPolicy } from '../request/cors.js';
 import { isFormUtf8, readFormParams, type ParsedForm } from '../request/form-body.js';
-import type { RouterConfig } from '../config/configuration.js';
+import type { GrantType } from '../request/validation.js';
 import { RequestError } from '../response/request-error.js';
 import { sendEmptyOk, sendJson, sendRejection } from '../response/respond.js';
-import type { GrantType } from '../request/validation.js';
 
 /** What a request has established so far: for the rejection event, and for CORS. */
 export interface RequestState {
@@ -29,8 +29,9 @@ export interface FormPostHandler {
 const METHODS = 'POST, OPTIONS';
 
 /**
- * The plumbing the token and revocation endpoints share: the CORS preflight,
- * docs/contract.md "Order of checks", step 1, CORS on the answer, and one JSON answer per request, success or refusal.
+ * The plumbing the token and revocation endpoints share: the CORS preflight, docs/contract.md
+ * "Order of checks", step 1, CORS on the answer, and one JSON answer per request, success or
+ * refusal.
  */
 export function formPostEndpoint(config: RouterConfig, handler: FormPostHandler): (req: Request, res: Response) => Promise<void> {
   const cors = new CorsPolicy(config.staticOrigins, config.clients);

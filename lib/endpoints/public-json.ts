@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import { answerFor } from '../response/error-profiles.js';
 import type { RouterConfig } from '../config/configuration.js';
+import { answerFor } from '../response/error-profiles.js';
 import { sendCacheableJson, sendError } from '../response/respond.js';
 
 /** RFC 9110 §9.3.2: whatever answers GET answers HEAD the same way, without a body. */

@@ -1,11 +1,11 @@
-import type { RefreshTokenRecord, RefreshTokenStore } from '../contracts.js';
 import { findRegisteredClient } from '../clients/registry.js';
-import { rejectAmbiguous, type ParsedForm } from '../request/form-body.js';
-import { formPostEndpoint, type RequestState } from './form-post.js';
 import type { RouterConfig } from '../config/configuration.js';
-import { guard, RequestError } from '../response/request-error.js';
+import type { RefreshTokenRecord, RefreshTokenStore } from '../contracts.js';
 import { familyNamedBy, hashSecret } from '../crypto/secrets.js';
+import { rejectAmbiguous, type ParsedForm } from '../request/form-body.js';
 import { REVOCATION_PARAMETERS, validateRevocationRequest } from '../request/validation.js';
+import { guard, RequestError } from '../response/request-error.js';
+import { formPostEndpoint, type RequestState } from './form-post.js';
 
 /**
  * The revocation endpoint (RFC 7009): `POST {revocationPath}` with `client_id`, `token` and an

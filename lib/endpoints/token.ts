@@ -1,14 +1,14 @@
-import type { AtomicCodeExchange, SigningKey } from '../contracts.js';
 import { findRegisteredClient } from '../clients/registry.js';
-import { exchangeCode } from '../grants/authorization-code.js';
-import { rejectAmbiguous, type ParsedForm } from '../request/form-body.js';
-import { formPostEndpoint, type RequestState } from './form-post.js';
 import type { RouterConfig } from '../config/configuration.js';
-import { exchangeRefreshToken } from '../grants/refresh-token.js';
-import { guard, RequestError } from '../response/request-error.js';
+import type { AtomicCodeExchange, SigningKey } from '../contracts.js';
 import { checkStoreSigningKey } from '../crypto/signing-key-check.js';
-import type { TokenResponse } from '../tokens/issuance.js';
+import { exchangeCode } from '../grants/authorization-code.js';
+import { exchangeRefreshToken } from '../grants/refresh-token.js';
+import { rejectAmbiguous, type ParsedForm } from '../request/form-body.js';
 import { parametersOfGrant, TOKEN_PARAMETERS, validateTokenRequest } from '../request/validation.js';
+import { guard, RequestError } from '../response/request-error.js';
+import type { TokenResponse } from '../tokens/issuance.js';
+import { formPostEndpoint, type RequestState } from './form-post.js';
 
 /** The token endpoint: `POST {tokenPath}`, plus its CORS preflight. */
 export function tokenEndpoint(config: RouterConfig) {
@@ -23,8 +23,8 @@ export function tokenEndpoint(config: RouterConfig) {
 }
 
 /**
- * docs/contract.md "Order of checks", after step 1's method, content type and body; the first failure
- * answers. Steps 1 to 6 are the same for every grant type; from step 7 on, each grant has its
+ * docs/contract.md "Order of checks", after step 1's method, content type and body; the first
+ * failure answers. Steps 1 to 6 are the same for every grant type; from step 7 on, each grant has its
  * own module.
  */
 async function exchange(

@@ -1,12 +1,12 @@
-import type { AtomicCodeExchange, AuthorizationCodeGrant, Client, RedeemResult, SigningKey } from '../contracts.js';
-import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
-import type { RequestTrail } from '../events.js';
 import type { RouterConfig } from '../config/configuration.js';
-import { verifierMatchesChallenge } from './pkce.js';
-import { guard, RequestError, type RejectReason } from '../response/request-error.js';
+import type { AtomicCodeExchange, AuthorizationCodeGrant, Client, RedeemResult, SigningKey } from '../contracts.js';
 import { familyIdFor, hashSecret } from '../crypto/secrets.js';
-import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenResponse } from '../tokens/issuance.js';
+import type { RequestTrail } from '../events.js';
 import type { AuthorizationCodeParams } from '../request/validation.js';
+import { guard, RequestError, type RejectReason } from '../response/request-error.js';
+import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
+import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenResponse } from '../tokens/issuance.js';
+import { verifierMatchesChallenge } from './pkce.js';
 
 /**
  * The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6), from docs/contract.md
@@ -15,8 +15,8 @@ import type { AuthorizationCodeParams } from '../request/validation.js';
  * With the stores' atomic exchange (`exchange`), step 7 redeems the code and stores the family's
  * first refresh token in one store call: a store failure (503) leaves the code as it was, and a
  * redeemed code always has its refresh token stored. Without one, the token is stored after the
- * redeem, beside the signing, and a store failure then costs the code (README "When the store is
- * down").
+ * redeem, beside the signing, and a store failure then costs the code (docs/contract.md "When a
+ * store fails").
  */
 export async function exchangeCode(
   config: RouterConfig,

@@ -1,11 +1,11 @@
-import type { RefreshTokenRecord, RotateResult, SigningKey } from '../contracts.js';
-import { carriedFacts } from '../stores/refresh-records.js';
-import type { RequestTrail } from '../events.js';
 import type { RouterConfig } from '../config/configuration.js';
-import { guard, RequestError, type RejectReason } from '../response/request-error.js';
+import type { RefreshTokenRecord, RotateResult, SigningKey } from '../contracts.js';
 import { familyNamedBy, hashSecret } from '../crypto/secrets.js';
-import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenResponse } from '../tokens/issuance.js';
+import type { RequestTrail } from '../events.js';
 import type { RefreshTokenParams } from '../request/validation.js';
+import { guard, RequestError, type RejectReason } from '../response/request-error.js';
+import { carriedFacts } from '../stores/refresh-records.js';
+import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenResponse } from '../tokens/issuance.js';
 
 /**
  * The refresh grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2), from docs/contract.md

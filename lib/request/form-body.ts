@@ -53,7 +53,7 @@ export async function readFormParams(
   if (alreadyConsumed(req)) {
     // The host's parser has its own limit; ours still holds for what the client sent. The bytes
     // it read (chunked, or compressed and inflated) are gone: what is left to measure is the
-    // declared length and what the parser made of them (README "The token endpoint").
+    // declared length and what the parser made of them (docs/contract.md "Limits on input").
     if (declaredLength(req) > limit) throw new RequestError('body_too_large');
     return fromParsedBody(req.body, known, limit);
   }

@@ -1,9 +1,9 @@
 /**
- * docs/contract.md "Limits on input". Every limit counts UTF-16 code units, JavaScript's `string.length`:
- * a character outside the Basic Multilingual Plane (an emoji) counts 2, and a variation selector
- * after a character 1 more (README "The token endpoint", Limits). That is the unit the memory a
- * value takes is bounded by (at most 2 bytes a unit in V8), so what is remembered or stored stays
- * within the bound the README gives.
+ * docs/contract.md "Limits on input". Every limit counts UTF-16 code units, JavaScript's
+ * `string.length`: a character outside the Basic Multilingual Plane (an emoji) counts 2, and a
+ * variation selector after a character 1 more. That is the unit the memory a value takes is
+ * bounded by (at most 2 bytes a unit in V8), so what is remembered or stored stays within the
+ * bound the contract gives.
  */
 export const MAX_CLIENT_ID_LENGTH = 256;
 export const MAX_CODE_LENGTH = 512;

@@ -1,5 +1,5 @@
-import type { Client } from '../contracts.js';
 import { ConfigurationError, describeValue } from '../config/configuration-error.js';
+import type { Client } from '../contracts.js';
 
 /**
  * The serialised origin of an http(s) URL (RFC 6454), or `undefined` for any other scheme
@@ -23,7 +23,10 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
-/** A client's web origins (docs/contract.md "Browsers and apps"): its http(s) redirect URIs', and its `allowedOrigins`. */
+/**
+ * A client's web origins (docs/contract.md "Browsers and apps"): its http(s) redirect URIs', and
+ * its `allowedOrigins`.
+ */
 export function clientOrigins(client: Client): string[] {
   return [...client.redirectUris, ...(client.allowedOrigins ?? [])]
     .map(webOriginOf)

@@ -1,6 +1,7 @@
 import { checkSchema, type ParamSchema, type Schema, type ValidationChain } from 'express-validator';
-import { BoundedSet } from './bounded-set.js';
 import { VERIFIER_FORMAT } from '../grants/pkce.js';
+import type { RejectReason } from '../response/request-error.js';
+import { BoundedSet } from './bounded-set.js';
 import type { FormParams } from './form-body.js';
 import {
   CLIENT_ID_PARAMETER,
@@ -12,7 +13,6 @@ import {
   MAX_TOKEN_TYPE_HINT_LENGTH,
   SCOPE_FORMAT,
 } from './limits.js';
-import type { RejectReason } from '../response/request-error.js';
 
 /** The grant types the token endpoint serves. */
 export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
@@ -60,9 +60,9 @@ export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 
 
 /*
  * How the schemas are written. A length check refuses a value that is not a string, so a
- * minimum length of 1 says "present and non-empty" (docs/contract.md "Request": empty counts as missing). Each field's checks
- * run in the order listed and only its first error is read, so a later check needs no `bail`
- * to stay unheard when an earlier one failed. Every check and every `bail` is one more step
+ * minimum length of 1 says "present and non-empty" (docs/contract.md "Request": empty counts as
+ * missing). Each field's checks run in the order listed and only its first error is read, so a
+ * later check needs no `bail` to stay unheard when an earlier one failed. Every check and every `bail` is one more step
  * on every request (about 2 µs each), so a field has as few as say what it must; where one
  * check covers two rules, its message tells them apart.
  */
@@ -100,7 +100,7 @@ interface FieldCheck {
 /**
  * The parameters whose accepted values are remembered, so that a value seen again is not judged
  * again: a client sends the same client_id, grant_type and redirect_uri on every request, and
- * judging them is most of what validation costs (README "Performance"). They are not secrets
+ * judging them is most of what validation costs (docs/performance.md). They are not secrets
  * (they travel in authorization URLs). Codes, verifiers and tokens are secret and used once: they
  * are judged every time and never kept. Remembering is sound because a chain's verdict depends on
  * its own field's value alone: no schema here reads another field or the request.
@@ -110,7 +110,7 @@ const REPEATING_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 'grant_t
 /**
  * Accepted values kept per parameter. An accepted value is within its limit, counted in UTF-16
  * code units, and V8 stores a string in at most 2 bytes a unit: a set holds at most 1 MiB (256
- * values of up to 2,048 units, for redirect_uri and scope), README "Performance".
+ * values of up to 2,048 units, for redirect_uri and scope), docs/performance.md.
  */
 const ACCEPTED_VALUES_KEPT = 256;
 

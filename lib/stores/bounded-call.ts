@@ -30,7 +30,7 @@ export type OnDeadline = (giveUp: () => void) => void;
  * its late outcome is observed by the race and dropped. So that a command held back in a client
  * or a failover cannot take effect after its caller was answered, `operation` is also given the
  * deadline (epoch milliseconds, `Date.now()` clock): a Redis script carries it to the server,
- * which refuses to run it once the deadline has passed (README "When the store is down").
+ * which refuses to run it once the deadline has passed (docs/contract.md "When a store fails").
  */
 export function bounded<T>(
   name: string,

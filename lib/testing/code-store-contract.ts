@@ -1,7 +1,7 @@
-import type { AuthorizationCodeGrant, AuthorizationCodeStore } from '../contracts.js';
 import { issueAuthorizationCode } from '../authorize/issue-code.js';
-import { s256Challenge } from '../grants/pkce.js';
+import type { AuthorizationCodeGrant, AuthorizationCodeStore } from '../contracts.js';
 import { CODE_BYTES, hashSecret, randomSecret } from '../crypto/secrets.js';
+import { s256Challenge } from '../grants/pkce.js';
 import { contractContext, passExpiry, readAtRest, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
 
 /** A grant with every optional field set, so a store that drops one is caught. */

@@ -1,6 +1,6 @@
 import type { AtomicCodeExchange, AuthorizationCodeStore, FirstRefreshToken, RefreshTokenStore } from '../contracts.js';
-import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
 import { CODE_BYTES, familyIdFor, hashSecret, newRefreshToken, randomSecret } from '../crypto/secrets.js';
+import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
 import { fullGrant } from './code-store-contract.js';
 import { contractContext, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
 
@@ -24,7 +24,7 @@ function freshToken(familyId: string): { token: string; key: string } {
 }
 
 /**
- * The atomic exchange contract (README "When the store is down"): a code store whose
+ * The atomic exchange contract (docs/contract.md "When a store fails"): a code store whose
  * `atomicExchange` pairs with the refresh-token store redeems a code and stores the family's first
  * refresh token in one step, and a refresh-token store's `rotateAndSave` rotates a token and
  * stores its successor in one step. With both, a store failure never leaves a code or a refresh

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { EpochSeconds, ExtraClaims, SigningKey } from '../contracts.js';
-import { atHash } from './at-hash.js';
 import { signCompactJws } from '../crypto/jws.js';
+import { atHash } from './at-hash.js';
 
 /** The access token's shape: the Tencent Cloud CIAM token API's (`ciam`, docs/contract.md
  * "The ciam profile"), or the JWT profile of RFC 9068. */

@@ -1,9 +1,9 @@
-import type { EpochSeconds, SigningKey } from '../contracts.js';
 import type { RouterConfig } from '../config/configuration.js';
-import { guard } from '../response/request-error.js';
+import type { EpochSeconds, SigningKey } from '../contracts.js';
 import { hashSecret, newRefreshToken } from '../crypto/secrets.js';
-import { signTokens, type TokenSubject } from './claims.js';
 import type { GrantType } from '../request/validation.js';
+import { guard } from '../response/request-error.js';
+import { signTokens, type TokenSubject } from './claims.js';
 
 /** RFC 6749 §5.1: the success body. */
 export interface TokenResponse {
@@ -86,7 +86,8 @@ export async function issueTokens(config: RouterConfig, key: SigningKey, issuanc
     scope: issuance.tokens.scope.join(' '),
     ...(tokens.idToken === undefined ? {} : { id_token: tokens.idToken }),
     token_type: 'Bearer',
-    // Whole seconds left at issuance: 299 for a 300 s token issued mid-second, as the Tencent Cloud CIAM token API answers.
+    // Whole seconds left at issuance: 299 for a 300 s token issued mid-second, as the Tencent
+    // Cloud CIAM token API answers.
     expires_in: Math.floor((tokens.accessTokenExpiresAt * 1000 - nowMs) / 1000),
   };
 }

@@ -1,5 +1,5 @@
-import { STORE_TEST_GRANT } from '../../support/helpers.js';
 import { MemoryCodeStore, MemoryRefreshTokenStore, type AuthorizationCodeGrant, type RefreshTokenRecord } from '../../../lib/index.js';
+import { STORE_TEST_GRANT } from '../../support/helpers.js';
 
 const grant: AuthorizationCodeGrant = { ...STORE_TEST_GRANT, expiresAt: 1_000 };
 

@@ -3,9 +3,9 @@ import type pg from 'pg';
 import { PostgresCodeStore, PostgresRefreshTokenStore, postgresSchema, type PostgresPool } from '../../../lib/index.js';
 import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../../lib/testing/index.js';
 import { PGBOUNCER } from '../../support/deployments.js';
+import { STORE_TEST_GRANT } from '../../support/helpers.js';
 import { createPool, dropTables, dumpTables, freshTable } from '../../support/postgres-fixture.js';
 import { DATABASE_URL, describeWithServer } from '../../support/services.js';
-import { STORE_TEST_GRANT } from '../../support/helpers.js';
 
 const POSTGRES = { name: 'PostgreSQL', variable: 'DATABASE_URL', url: DATABASE_URL } as const;
 

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { RedisCodeStore, RedisRefreshTokenStore, type RedisScriptClient } from '../../../lib/index.js';
 import { familyIdFor } from '../../../lib/crypto/secrets.js';
+import { RedisCodeStore, RedisRefreshTokenStore, type RedisScriptClient } from '../../../lib/index.js';
 import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../../lib/testing/index.js';
 import { DISTRIBUTED_REDIS } from '../../support/deployments.js';
+import { STORE_TEST_GRANT } from '../../support/helpers.js';
 import { connectRedis, deletePrefix, dumpPrefix, freshPrefix, keysUnder, recordingClient, type AnyRedis } from '../../support/redis-fixture.js';
 import { describeWithServer, REDIS_URL } from '../../support/services.js';
-import { STORE_TEST_GRANT } from '../../support/helpers.js';
 
 const REDIS = { name: 'Redis', variable: 'REDIS_URL', url: REDIS_URL } as const;
 

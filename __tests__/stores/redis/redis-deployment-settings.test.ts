@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
-import { StoreTimeoutError } from '../../../lib/stores/bounded-call.js';
 import { RedisCodeStore } from '../../../lib/index.js';
+import { StoreTimeoutError } from '../../../lib/stores/bounded-call.js';
 import { CLUSTER_SETTINGS, SENTINEL_SETTINGS } from '../../support/deployment-clients.js';
 import { closedPort } from '../../support/tcp-proxy.js';
 
@@ -19,7 +19,7 @@ async function refusal(client: Cluster | Redis): Promise<{ ms: number; error: un
 }
 
 /*
- * README "Redis Cluster and Sentinel": with the settings it gives, a client that cannot reach
+ * docs/stores.md: with the settings it gives, a client that cannot reach
  * its servers answers at once (the router answers 503 in milliseconds), rather than holding the
  * command, and the token request, until the store's timeoutMs.
  */

@@ -56,7 +56,7 @@ export interface Expiring {
  *
  * Values carry their own expiry rather than being wrapped in an entry object: a store holds
  * one value per live token, and each object held is one more for every garbage collection to
- * copy and mark (README "Performance", item 16).
+ * copy and mark (docs/performance.md).
  */
 export class ExpiringMap<V extends Expiring> {
   readonly #entries = new Map<string, V>();

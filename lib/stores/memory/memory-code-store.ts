@@ -1,4 +1,3 @@
-import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type MemoryStoreOptions } from './expiring-map.js';
 import type {
   AtomicCodeExchange,
   AuthorizationCodeGrant,
@@ -7,8 +6,9 @@ import type {
   RedeemResult,
   RefreshTokenStore,
 } from '../../contracts.js';
-import { memorySaveOf } from './memory-refresh-token-store.js';
 import { firstRefreshTokenRecord } from '../refresh-records.js';
+import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type MemoryStoreOptions } from './expiring-map.js';
+import { memorySaveOf } from './memory-refresh-token-store.js';
 
 interface StoredCode {
   grant: AuthorizationCodeGrant;

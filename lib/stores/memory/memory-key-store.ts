@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { ConfigurationError, describeValue } from '../../config/configuration-error.js';
-import { publicPartOf } from '../../crypto/jwk.js';
 import { clockOption, positiveInteger } from '../../config/option-checks.js';
-import { jwkProblem, keyVerdict, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../crypto/signing-key-check.js';
 import type { Clock, EpochSeconds, KeyStore, SigningKey } from '../../contracts.js';
+import { publicPartOf } from '../../crypto/jwk.js';
+import { jwkProblem, keyVerdict, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../crypto/signing-key-check.js';
 
 export type { SigningAlgorithm } from '../../crypto/signing-key-check.js';
 

@@ -1,6 +1,6 @@
-import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type Expiring, type MemoryStoreOptions } from './expiring-map.js';
 import type { Clock, EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
 import { successorRecord, UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
+import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type Expiring, type MemoryStoreOptions } from './expiring-map.js';
 
 interface StoredToken {
   record: RefreshTokenRecord;
@@ -18,7 +18,7 @@ interface StoredToken {
  * revoked has no entry at all: memory holds each token until it expires, and one entry per
  * revoked family, until no token saved before the revocation can be live. Every object held
  * per token is one more for each garbage collection to copy and mark, under a load that saves
- * thousands of tokens a second (README "Performance", item 16).
+ * thousands of tokens a second (docs/performance.md).
  */
 export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #tokens: ExpiringMap<StoredToken>;

@@ -1,4 +1,3 @@
-import { bounded } from '../bounded-call.js';
 import type {
   AtomicCodeExchange,
   AuthorizationCodeGrant,
@@ -8,7 +7,7 @@ import type {
   RedeemResult,
   RefreshTokenStore,
 } from '../../contracts.js';
-import { postgresRefreshLayout, type PostgresRefreshLayout } from './postgres-refresh-token-store.js';
+import { bounded } from '../bounded-call.js';
 import { CARRIED_FIELDS } from '../refresh-records.js';
 import {
   resolvePostgresOptions,
@@ -20,6 +19,7 @@ import {
   type PostgresStoreOptions,
   type Statement,
 } from './postgres-pool.js';
+import { postgresRefreshLayout, type PostgresRefreshLayout } from './postgres-refresh-token-store.js';
 import { CODE_TABLE_SUFFIX, codeTableSql, DEFAULT_CODE_TABLE } from './postgres-schema.js';
 import type { StatementBatch } from './statement-batch.js';
 

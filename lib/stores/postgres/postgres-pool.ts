@@ -1,8 +1,8 @@
 import { hash } from 'node:crypto';
 import { ConfigurationError, describeValue } from '../../config/configuration-error.js';
 import { booleanOption, checkOptionsObject, clockOption } from '../../config/option-checks.js';
-import { resolveTimeout } from '../bounded-call.js';
 import type { Clock } from '../../contracts.js';
+import { resolveTimeout } from '../bounded-call.js';
 import { resolveTableName, type TableName } from './postgres-schema.js';
 import { StatementBatch } from './statement-batch.js';
 
@@ -36,7 +36,7 @@ export interface PostgresStoreOptions {
   /**
    * Send the store's statements as named prepared statements, parsed and planned once per
    * connection instead of on every call: about 40% less database CPU a token request
-   * (README "Performance"). Default `true`. Set `false` behind a pooler that cannot keep
+   * (docs/performance.md). Default `true`. Set `false` behind a pooler that cannot keep
    * prepared statements across transactions, such as PgBouncer in transaction mode (before
    * 1.21, or without `max_prepared_statements` set).
    */

@@ -1,5 +1,6 @@
-import { bounded } from '../bounded-call.js';
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
+import { bounded } from '../bounded-call.js';
+import { UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
 import {
   resolvePostgresOptions,
   runMigration,
@@ -11,7 +12,6 @@ import {
   type Statement,
 } from './postgres-pool.js';
 import { DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
-import { UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
 import type { StatementBatch } from './statement-batch.js';
 
 /** A refresh token as the save statement reads it, with the columns' names. */

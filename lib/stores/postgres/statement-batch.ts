@@ -5,11 +5,11 @@ import type { OnDeadline } from '../bounded-call.js';
  * running goes at once, alone: light load waits for nothing. A call made while the limit is
  * reached waits in a queue, and when a statement ends, everything queued goes as the next one.
  * So under load, calls share one round trip and one commit, which on PostgreSQL costs more
- * than the whole rest of a token request (README "Performance").
+ * than the whole rest of a token request (docs/performance.md).
  *
  * A statement that fails, fails every call in it; none of them took effect, since a statement
- * is one transaction (unless only its reply was lost, after the commit: README "When the store
- * is down"). When the failure may be one call's own doing (`isOwnFault`: a value the database
+ * is one transaction (unless only its reply was lost, after the commit: docs/contract.md "When a
+ * store fails"). When the failure may be one call's own doing (`isOwnFault`: a value the database
  * refused, say), each of its calls is sent again alone, so a bad one fails alone. A call whose
  * deadline passed while it waited (see `bounded`) is dropped from the queue and never sent:
  * what it would have done is not done. When the deadline of a call already sent passes, its

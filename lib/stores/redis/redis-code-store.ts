@@ -1,5 +1,3 @@
-import { familyIdFor } from '../../crypto/secrets.js';
-import { bounded } from '../bounded-call.js';
 import type {
   AtomicCodeExchange,
   AuthorizationCodeGrant,
@@ -9,6 +7,8 @@ import type {
   RedeemResult,
   RefreshTokenStore,
 } from '../../contracts.js';
+import { familyIdFor } from '../../crypto/secrets.js';
+import { bounded } from '../bounded-call.js';
 import { firstRefreshTokenRecord } from '../refresh-records.js';
 import { redisFamilyLayout, type RedisFamilyLayout } from './redis-refresh-token-store.js';
 import { readFlaggedJson, RedisScript, resolveRedisOptions, type RedisStoreConfig, type RedisStoreOptions } from './redis-script.js';

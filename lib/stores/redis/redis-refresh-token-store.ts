@@ -1,7 +1,7 @@
-import { bounded } from '../bounded-call.js';
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
-import { RedisScript, resolveRedisOptions, type RedisScriptClient, type RedisStoreConfig, type RedisStoreOptions } from './redis-script.js';
+import { bounded } from '../bounded-call.js';
 import { storedRefreshTokenRecord, UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
+import { RedisScript, resolveRedisOptions, type RedisScriptClient, type RedisStoreConfig, type RedisStoreOptions } from './redis-script.js';
 
 /*
  * Layout. A family's keys share the hash tag `{familyId}`, so one script can read and write all

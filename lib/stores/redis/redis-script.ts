@@ -40,7 +40,7 @@ export class RedisDeadlineError extends StoreTimeoutError {
 }
 
 /*
- * The deadline fence (README "When the store is down"). Every script is wrapped so that its first
+ * The deadline fence (docs/contract.md "When a store fails"). Every script is wrapped so that its first
  * step reads the server's clock and, past the deadline given as the last ARGV (server-clock
  * milliseconds; '' for none), returns { 0, seconds, microseconds } without touching a key. In
  * time, the script's own body runs and the reply is { 1, seconds, microseconds, reply }: the
