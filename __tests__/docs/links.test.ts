@@ -43,7 +43,7 @@ function prose(markdown: string): string[] {
 }
 
 /** GitHub's heading anchors (github-slugger's rule). */
-export function anchorsOf(markdown: string): Set<string> {
+function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
   for (const line of prose(markdown.replace(/^( {0,3}#{1,6} .*)$/gm, (heading) => heading.replace(/`/g, '')))) {
