@@ -6,6 +6,7 @@ import {
   issueAuthorizationCode,
   MemoryCodeStore,
   MemoryKeyStore,
+  PostgresRefreshTokenStore,
   RedisCodeStore,
   type AuthorizationCodeRequest,
   type ConfigurationErrorCode,
@@ -145,6 +146,22 @@ describe("a client's fields get the same checks as the options", () => {
     const error = await caught(() => createTokenRouter({ ...base, clients: [['a']] } as unknown as TokenRouterOptions));
     expect(error.option).toBe('clients[0]');
     expect(error.message).toContain('pkce-token-router: clients[0] must be an object such as { clientId, redirectUris }; received an array of 1.');
+  });
+});
+
+describe('a store given its client where its options go', () => {
+  it('a Redis client is refused with the options object it belongs in', async () => {
+    const redis = { eval: async () => null, evalsha: async () => null, options: {} };
+    const error = await caught(() => new RedisCodeStore(redis as never));
+    expect(error.code).toBe('ERR_OPTIONS_NOT_OBJECT');
+    expect(error.message).toContain('RedisCodeStore takes an options object holding the client: new RedisCodeStore({ client: redis }), not new RedisCodeStore(redis).');
+  });
+
+  it('a pg Pool is refused with the options object it belongs in', async () => {
+    const pool = { query: async () => ({ rows: [] }), _events: {} };
+    const error = await caught(() => new PostgresRefreshTokenStore(pool as never));
+    expect(error.code).toBe('ERR_OPTIONS_NOT_OBJECT');
+    expect(error.message).toContain('new PostgresRefreshTokenStore({ pool }), not new PostgresRefreshTokenStore(pool).');
   });
 });
 

@@ -1,4 +1,4 @@
-import { StaticClientRegistry, validateClients } from '../clients/registry.js';
+import { StaticClientRegistry, validateClients } from '../clients/client-list.js';
 import type { AuthorizationCodeStore, ClientRegistry, Clock, KeyStore, RefreshTokenStore } from '../contracts.js';
 import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from '../events.js';
 import { DEFAULT_BODY_LIMIT } from '../request/limits.js';

@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import type { RouterConfig } from '../config/configuration.js';
-import { publicPartOf } from '../crypto/jwk.js';
+import { publicPartOf } from '../crypto/public-jwk.js';
 import { publicJsonEndpoint } from './public-json.js';
 
 /**

@@ -3,7 +3,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK
 import { ConfigurationError, describeValue } from '../../config/configuration-error.js';
 import { clockOption, positiveInteger } from '../../config/option-checks.js';
 import type { Clock, EpochSeconds, KeyStore, SigningKey } from '../../contracts.js';
-import { publicPartOf } from '../../crypto/jwk.js';
+import { publicPartOf } from '../../crypto/public-jwk.js';
 import { jwkProblem, keyVerdict, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../crypto/signing-key-check.js';
 
 export type { SigningAlgorithm } from '../../crypto/signing-key-check.js';

@@ -103,6 +103,15 @@ export function resolvePostgresOptions(
   options: unknown,
   table: { fallback: string; longestSuffix: string },
 ): PostgresStoreConfig {
+  // The pool itself, given where its options object goes, would otherwise read as an options
+  // object full of unknown names.
+  if (typeof (options as Partial<PostgresPool> | null | undefined)?.query === 'function') {
+    throw new ConfigurationError(
+      'ERR_OPTIONS_NOT_OBJECT',
+      'options',
+      `${adapter} takes an options object holding the pool: new ${adapter}({ pool }), not new ${adapter}(pool)`,
+    );
+  }
   const given = checkOptionsObject(adapter, options, ['pool', 'table', 'timeoutMs', 'now', 'preparedStatements']);
   const { pool, now } = given;
   if (pool === undefined || pool === null) {

@@ -189,6 +189,16 @@ export interface RedisStoreConfig {
 
 /** Check the options of a Redis store at construction: a client without the commands is a clear error. */
 export function resolveRedisOptions(adapter: string, options: unknown): RedisStoreConfig {
+  // The client itself, given where its options object goes, would otherwise read as an options
+  // object full of unknown names.
+  const direct = options as Partial<Record<keyof RedisScriptClient, unknown>> | null | undefined;
+  if (typeof direct?.eval === 'function' && typeof direct.evalsha === 'function') {
+    throw new ConfigurationError(
+      'ERR_OPTIONS_NOT_OBJECT',
+      'options',
+      `${adapter} takes an options object holding the client: new ${adapter}({ client: redis }), not new ${adapter}(redis)`,
+    );
+  }
   const given = checkOptionsObject(adapter, options, ['client', 'prefix', 'timeoutMs']);
   const { client, prefix } = given;
   if (client === undefined || client === null) {
