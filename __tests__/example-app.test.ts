@@ -53,7 +53,10 @@ describe('the example app: a user signs in and gets tokens', () => {
 
   it('refuses a wrong password without issuing a code', async () => {
     const example = await createExampleApp({ issuer: ISSUER });
-    const res = await request(example.app).post('/login').type('form').send({ username: 'alice', password: 'nope', authorize_query: '' });
+    const res = await request(example.app)
+      .post('/login')
+      .type('form')
+      .send({ username: 'alice', password: 'nope', authorize_query: '' });
     expect(res.status).toBe(401);
     expect(res.headers['location']).toBeUndefined();
     example.close();

@@ -1,10 +1,16 @@
-import express from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
-import { createTokenRouter, issueAuthorizationCode, MemoryCodeStore, MemoryKeyStore, MemoryRefreshTokenStore } from '../lib/index.js';
+import {
+  createTokenRouter,
+  issueAuthorizationCode,
+  MemoryCodeStore,
+  MemoryKeyStore,
+  MemoryRefreshTokenStore,
+} from '../lib/index.js';
 
 /*
  * Interop: two independent OpenID Connect client libraries drive the router over a real socket,
@@ -107,7 +113,12 @@ describe.each(['RS256', 'ES256'] as const)('interop, %s', (alg) => {
       const nonce = client.randomNonce();
       const state = client.randomState();
       const authTime = Math.floor(Date.now() / 1000) - 5;
-      const callback = await provider.authorize({ codeChallenge: await client.calculatePKCECodeChallenge(verifier), nonce, state, authTime });
+      const callback = await provider.authorize({
+        codeChallenge: await client.calculatePKCECodeChallenge(verifier),
+        nonce,
+        state,
+        authTime,
+      });
       const tokens = await client.authorizationCodeGrant(config, callback, {
         pkceCodeVerifier: verifier,
         expectedNonce: nonce,
@@ -123,13 +134,24 @@ describe.each(['RS256', 'ES256'] as const)('interop, %s', (alg) => {
       expect(tokens.expires_in).toBeGreaterThan(290);
       expect(tokens.scope).toBe('openid profile');
       expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{84}$/);
-      expect(tokens.claims()).toMatchObject({ iss: provider.issuer, aud: CLIENT_ID, sub: SUBJECT, nonce, auth_time: authTime, acr: 'urn:example:loa:2', amr: ['pwd'] });
+      expect(tokens.claims()).toMatchObject({
+        iss: provider.issuer,
+        aud: CLIENT_ID,
+        sub: SUBJECT,
+        nonce,
+        auth_time: authTime,
+        acr: 'urn:example:loa:2',
+        amr: ['pwd'],
+      });
     });
 
     it('the access token verifies against the discovered jwks_uri', async () => {
       const { tokens } = await signIn();
       const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
-      const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: provider.issuer, audience: CLIENT_ID });
+      const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, {
+        issuer: provider.issuer,
+        audience: CLIENT_ID,
+      });
       expect(protectedHeader.alg).toBe(alg);
       expect(payload.sub).toBe(SUBJECT);
     });
@@ -148,14 +170,21 @@ describe.each(['RS256', 'ES256'] as const)('interop, %s', (alg) => {
     it('reusing a rotated refresh token fails with invalid_grant and revokes the family', async () => {
       const { tokens } = await signIn();
       const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
-      await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant', status: 400 });
-      await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+        error: 'invalid_grant',
+        status: 400,
+      });
+      await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
     });
 
     it('tokenRevocation() succeeds, and the refresh token is dead after it', async () => {
       const { tokens } = await signIn();
       await client.tokenRevocation(config, tokens.refresh_token!, { token_type_hint: 'refresh_token' });
-      await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
     });
   });
 
@@ -185,32 +214,75 @@ describe.each(['RS256', 'ES256'] as const)('interop, %s', (alg) => {
         authTime: Math.floor(Date.now() / 1000),
       });
       const params = oauth.validateAuthResponse(as, oauthClient, callback, state);
-      const codeResponse = await oauth.authorizationCodeGrantRequest(as, oauthClient, oauth.None(), params, provider.redirectUri, verifier, options);
-      const result = await oauth.processAuthorizationCodeResponse(as, oauthClient, codeResponse, { expectedNonce: nonce, requireIdToken: true });
+      const codeResponse = await oauth.authorizationCodeGrantRequest(
+        as,
+        oauthClient,
+        oauth.None(),
+        params,
+        provider.redirectUri,
+        verifier,
+        options,
+      );
+      const result = await oauth.processAuthorizationCodeResponse(as, oauthClient, codeResponse, {
+        expectedNonce: nonce,
+        requireIdToken: true,
+      });
       await oauth.validateApplicationLevelSignature(as, codeResponse, options);
-      expect(oauth.getValidatedIdTokenClaims(result)).toMatchObject({ iss: provider.issuer, aud: CLIENT_ID, sub: SUBJECT, nonce });
+      expect(oauth.getValidatedIdTokenClaims(result)).toMatchObject({
+        iss: provider.issuer,
+        aud: CLIENT_ID,
+        sub: SUBJECT,
+        nonce,
+      });
 
-      const refreshResponse = await oauth.refreshTokenGrantRequest(as, oauthClient, oauth.None(), result.refresh_token!, options);
+      const refreshResponse = await oauth.refreshTokenGrantRequest(
+        as,
+        oauthClient,
+        oauth.None(),
+        result.refresh_token!,
+        options,
+      );
       const refreshed = await oauth.processRefreshTokenResponse(as, oauthClient, refreshResponse);
       await oauth.validateApplicationLevelSignature(as, refreshResponse, options);
-      expect(oauth.getValidatedIdTokenClaims(refreshed)).toMatchObject({ iss: provider.issuer, aud: CLIENT_ID, sub: SUBJECT });
+      expect(oauth.getValidatedIdTokenClaims(refreshed)).toMatchObject({
+        iss: provider.issuer,
+        aud: CLIENT_ID,
+        sub: SUBJECT,
+      });
       expect(refreshed.refresh_token).not.toBe(result.refresh_token);
 
       const reuse = await oauth.refreshTokenGrantRequest(as, oauthClient, oauth.None(), result.refresh_token!, options);
-      await expect(oauth.processRefreshTokenResponse(as, oauthClient, reuse)).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(oauth.processRefreshTokenResponse(as, oauthClient, reuse)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
     });
 
     it('revokes a refresh token', async () => {
       const verifier = oauth.generateRandomCodeVerifier();
       const state = oauth.generateRandomState();
-      const callback = await provider.authorize({ codeChallenge: await oauth.calculatePKCECodeChallenge(verifier), nonce: 'n', state, authTime: 1 });
+      const callback = await provider.authorize({
+        codeChallenge: await oauth.calculatePKCECodeChallenge(verifier),
+        nonce: 'n',
+        state,
+        authTime: 1,
+      });
       const params = oauth.validateAuthResponse(as, oauthClient, callback, state);
-      const response = await oauth.authorizationCodeGrantRequest(as, oauthClient, oauth.None(), params, provider.redirectUri, verifier, options);
+      const response = await oauth.authorizationCodeGrantRequest(
+        as,
+        oauthClient,
+        oauth.None(),
+        params,
+        provider.redirectUri,
+        verifier,
+        options,
+      );
       const result = await oauth.processAuthorizationCodeResponse(as, oauthClient, response, { expectedNonce: 'n' });
       const revocation = await oauth.revocationRequest(as, oauthClient, oauth.None(), result.refresh_token!, options);
       await oauth.processRevocationResponse(revocation);
       const after = await oauth.refreshTokenGrantRequest(as, oauthClient, oauth.None(), result.refresh_token!, options);
-      await expect(oauth.processRefreshTokenResponse(as, oauthClient, after)).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(oauth.processRefreshTokenResponse(as, oauthClient, after)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
     });
   });
 });

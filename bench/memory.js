@@ -6,8 +6,8 @@
 // (after a full GC) must be back within 50 MB of where it started. Then, for scale, what a held
 // refresh token costs on a MemoryRefreshTokenStore (the router saves one a token response).
 import { parseArgs } from 'node:util';
+import { familyIdFor, hashSecret, REFRESH_TOKEN_BYTES, randomSecret } from '../dist/crypto/secrets.js';
 import { issueAuthorizationCode, MemoryCodeStore, MemoryRefreshTokenStore } from '../dist/index.js';
-import { familyIdFor, hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../dist/crypto/secrets.js';
 
 const { values: flags } = parseArgs({
   options: { codes: { type: 'string', default: '1000000' }, json: { type: 'boolean', default: false } },
@@ -83,7 +83,8 @@ for (let index = 0; index < 2 * CODES; index++) {
   sweepIfDue();
   // Halfway, in the steady state: what a held code costs once garbage is collected.
   if (index === CODES) bytesPerHeldCode = (heapAfterGc() - startHeap) / store.size;
-  if (index % 200_000 === 0 && index > 0) log(`  ${index} codes issued, ${store.size} held, heap ${mb(process.memoryUsage().heapUsed)} MB`);
+  if (index % 200_000 === 0 && index > 0)
+    log(`  ${index} codes issued, ${store.size} held, heap ${mb(process.memoryUsage().heapUsed)} MB`);
 }
 while (toRedeem.length > 0) {
   const [dueAt, code] = toRedeem.shift();
@@ -145,11 +146,15 @@ if (flags.json) {
     `\nMemoryCodeStore: ${result.codesIssued} codes issued (${result.codesRedeemed} redeemed, the rest left to expire) ` +
       `over ${result.simulatedSeconds} simulated s at ${RATE}/s, sweep every ${SWEEP_INTERVAL_MS / 1000} s`,
   );
-  console.log(`  held at most ${result.peakEntries} codes, ${result.bytesPerHeldCode} bytes of heap each; slowest sweep ${result.slowestSweepMs} ms; ${result.entriesLeft} left at the end`);
+  console.log(
+    `  held at most ${result.peakEntries} codes, ${result.bytesPerHeldCode} bytes of heap each; slowest sweep ${result.slowestSweepMs} ms; ${result.entriesLeft} left at the end`,
+  );
   console.log(
     `  heap after GC: ${result.startHeapMB} MB at the start, ${result.endHeapMB} MB at the end ` +
       `(growth ${result.growthMB} MB, limit ${result.limitMB} MB; peak ${result.peakHeapMB} MB): ${result.met ? 'met' : 'NOT MET'}`,
   );
-  console.log(`MemoryRefreshTokenStore: ${result.bytesPerHeldRefreshToken} bytes of heap a held refresh token (100000 saved)`);
+  console.log(
+    `MemoryRefreshTokenStore: ${result.bytesPerHeldRefreshToken} bytes of heap a held refresh token (100000 saved)`,
+  );
 }
 process.exitCode = result.met ? 0 : 1;

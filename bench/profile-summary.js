@@ -20,15 +20,44 @@ const top = Number(values.top);
  */
 const CATEGORIES = [
   ['GC', (frame) => frame.functionName === '(garbage collector)'],
-  ['signing (JWS, node:crypto / jose)', (frame) => /\/dist\/(jws|tokens)\.js$|node_modules\/jose\/|^node:internal\/crypto\/(sig|webcrypto|ec|rsa|util)$/.test(frame.url)],
-  ['validation', (frame) => /\/dist\/validation\.js$|node_modules\/(express-validator|lodash|validator)\//.test(frame.url)],
-  ['body parsing', (frame) => /\/dist\/form-body\.js$|node_modules\/(qs|body-parser|raw-body|type-is|content-type|iconv-lite|media-typer)\//.test(frame.url)],
-  ['codes, PKCE, refresh tokens', (frame) => /\/dist\/(adapters\/.*|secrets|pkce|authorization-code)\.js$/.test(frame.url)],
-  ['HTTP (node:http, sockets, streams)', (frame) => /^node:(_http_|net|internal\/streams|internal\/stream_base_commons|events)/.test(frame.url) || frame.functionName === 'writev'],
+  [
+    'signing (JWS, node:crypto / jose)',
+    (frame) =>
+      /\/dist\/(jws|tokens)\.js$|node_modules\/jose\/|^node:internal\/crypto\/(sig|webcrypto|ec|rsa|util)$/.test(
+        frame.url,
+      ),
+  ],
+  [
+    'validation',
+    (frame) => /\/dist\/validation\.js$|node_modules\/(express-validator|lodash|validator)\//.test(frame.url),
+  ],
+  [
+    'body parsing',
+    (frame) =>
+      /\/dist\/form-body\.js$|node_modules\/(qs|body-parser|raw-body|type-is|content-type|iconv-lite|media-typer)\//.test(
+        frame.url,
+      ),
+  ],
+  [
+    'codes, PKCE, refresh tokens',
+    (frame) => /\/dist\/(adapters\/.*|secrets|pkce|authorization-code)\.js$/.test(frame.url),
+  ],
+  [
+    'HTTP (node:http, sockets, streams)',
+    (frame) =>
+      /^node:(_http_|net|internal\/streams|internal\/stream_base_commons|events)/.test(frame.url) ||
+      frame.functionName === 'writev',
+  ],
   ['JSON response', (frame) => /\/dist\/respond\.js$|node_modules\/express\/lib\/response\.js$/.test(frame.url)],
-  ['Express routing', (frame) => /\/dist\/router\.js$|node_modules\/(express|router|parseurl|finalhandler|vary)\//.test(frame.url)],
+  [
+    'Express routing',
+    (frame) => /\/dist\/router\.js$|node_modules\/(express|router|parseurl|finalhandler|vary)\//.test(frame.url),
+  ],
   // The rest of the library (the grant's steps, claims, events, CORS), and the reference handler's own code.
-  ['the endpoint\'s own code (grant steps, claims, CORS, events)', (frame) => /\/dist\/.*\.js$|\/bench\/reference\.js$/.test(frame.url)],
+  [
+    "the endpoint's own code (grant steps, claims, CORS, events)",
+    (frame) => /\/dist\/.*\.js$|\/bench\/reference\.js$/.test(frame.url),
+  ],
 ];
 
 let busy = 0;
@@ -85,7 +114,9 @@ const print = (title, table, limit) => {
   console.log(`\n${title}`);
   for (const [name, micros] of [...table].sort((a, b) => b[1] - a[1]).slice(0, limit)) {
     const perRequest = requests > 0 ? `${(micros / requests).toFixed(1).padStart(7)} µs/req` : '';
-    console.log(`${((100 * micros) / busy).toFixed(1).padStart(6)}%  ${(micros / 1000).toFixed(0).padStart(7)} ms ${perRequest}  ${name}`);
+    console.log(
+      `${((100 * micros) / busy).toFixed(1).padStart(6)}%  ${(micros / 1000).toFixed(0).padStart(7)} ms ${perRequest}  ${name}`,
+    );
   }
 };
 console.log(

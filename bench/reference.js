@@ -3,9 +3,10 @@
 // parse the form, look up and delete the code, check the client, the redirect URI and the PKCE
 // S256 hash, sign the access and ID tokens (concurrently), answer JSON with no-store.
 // Keep them honest: they must do the same work a minimal real endpoint does, no less.
-import express from 'express';
+
 import { createHash, generateKeyPair, randomBytes, randomUUID, sign, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import express from 'express';
 import { exportJWK, generateKeyPair as joseGenerateKeyPair, SignJWT } from 'jose';
 
 /** The node:crypto parameters of each JWS algorithm (RFC 7518 §3). */
@@ -30,7 +31,10 @@ export async function joseSigner(alg) {
 /** A signer over node:crypto's asynchronous sign() with a KeyObject (libuv's thread pool). */
 export async function nodeCryptoSigner(alg) {
   const type = { RS256: 'rsa', PS256: 'rsa', ES256: 'ec', EdDSA: 'ed25519' }[alg];
-  const { privateKey, publicKey } = await promisify(generateKeyPair)(type, { modulusLength: 2048, namedCurve: 'P-256' });
+  const { privateKey, publicKey } = await promisify(generateKeyPair)(type, {
+    modulusLength: 2048,
+    namedCurve: 'P-256',
+  });
   const kid = randomUUID();
   const { digest, options } = NODE_SIGN[alg];
   const key = { key: privateKey, ...options };
@@ -70,11 +74,30 @@ export function createReferenceApp({ issuer, signer }) {
       }
       const derived = Buffer.from(createHash('sha256').update(code_verifier).digest('base64url'));
       const expected = Buffer.from(grant.codeChallenge);
-      if (derived.length !== expected.length || !timingSafeEqual(derived, expected)) return fail(res, 400, 'invalid_grant');
+      if (derived.length !== expected.length || !timingSafeEqual(derived, expected))
+        return fail(res, 400, 'invalid_grant');
       const iat = Math.floor(Date.now() / 1000);
       const [accessToken, idToken] = await Promise.all([
-        signer.sign({ iss: issuer, sub: grant.subject, aud: client_id, scope: grant.scope, iat, nbf: iat, exp: iat + 300, jti: randomUUID() }),
-        signer.sign({ iss: issuer, sub: grant.subject, aud: client_id, azp: client_id, iat, exp: iat + 1800, jti: randomUUID(), nonce: grant.nonce }),
+        signer.sign({
+          iss: issuer,
+          sub: grant.subject,
+          aud: client_id,
+          scope: grant.scope,
+          iat,
+          nbf: iat,
+          exp: iat + 300,
+          jti: randomUUID(),
+        }),
+        signer.sign({
+          iss: issuer,
+          sub: grant.subject,
+          aud: client_id,
+          azp: client_id,
+          iat,
+          exp: iat + 1800,
+          jti: randomUUID(),
+          nonce: grant.nonce,
+        }),
       ]);
       res.set('Cache-Control', 'no-store').json({
         access_token: accessToken,

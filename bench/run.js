@@ -7,13 +7,14 @@
 // handlers of bench/reference.js. Every target runs in its own process; codes are issued there
 // before each round and each is redeemed exactly once. The figures that matter are the paired
 // ratios: the median, over rounds, of (router req/s) / (reference req/s) in the same round.
-import autocannon from 'autocannon';
+
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { median, sum } from './stats.js';
 
@@ -47,7 +48,9 @@ ensureBuilt();
 
 if (flags.memory) {
   const passed = [...(flags.json ? ['--json'] : []), ...(flags.codes === undefined ? [] : ['--codes', flags.codes])];
-  const child = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/memory.js'), ...passed], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/memory.js'), ...passed], {
+    stdio: 'inherit',
+  });
   process.exit(child.status ?? 1);
 }
 
@@ -92,7 +95,13 @@ const results = [];
 for (const alg of settings.algs) {
   results.push(await benchAlgorithm(alg));
 }
-const report = { machine: machine(), settings, skippedStores, wallSeconds: Math.round((Date.now() - runStarted) / 1000), results };
+const report = {
+  machine: machine(),
+  settings,
+  skippedStores,
+  wallSeconds: Math.round((Date.now() - runStarted) / 1000),
+  results,
+};
 if (flags.save !== undefined) writeFileSync(flags.save, `${JSON.stringify(report, null, 2)}\n`);
 if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else printReport(report);
@@ -106,7 +115,8 @@ async function benchAlgorithm(alg) {
   const shared = stores.filter((store) => store !== 'memory').map((store) => `router:${store}`);
   const half = Math.ceil(shared.length / 2);
   const ordered = [...shared.slice(0, half), 'jose', 'router:memory', 'node-crypto', ...shared.slice(half)];
-  const names = flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
+  const names =
+    flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
   settings.roundSeconds ??= flags.long ? 5 : Math.min(1.5, 4.5 / names.length);
   log(`\n${alg}: starting ${names.join(', ')}`);
   const servers = await Promise.all(names.map((name) => startServer(name, alg)));
@@ -132,7 +142,9 @@ async function benchAlgorithm(alg) {
         server.amount = sized(measured[server.name].rps);
       }
       rounds.push(measured);
-      log(`  round ${round + 1}/${settings.rounds}: ${names.map((name) => `${name} ${measured[name].rps.toFixed(0)}`).join(', ')}`);
+      log(
+        `  round ${round + 1}/${settings.rounds}: ${names.map((name) => `${name} ${measured[name].rps.toFixed(0)}`).join(', ')}`,
+      );
     }
     if (profiling) writeProfiles(alg, servers);
     return summarise(alg, names, rounds);
@@ -187,7 +199,9 @@ async function runRound(server, amount) {
     p99: result.latency.p99,
     non200: responses - ok + result.errors + result.timeouts,
     cpuMsPerRequest: cpuMs / Math.max(responses, 1),
-    loopBusy: (after.loop.active - before.loop.active) / (after.loop.active + after.loop.idle - before.loop.active - before.loop.idle),
+    loopBusy:
+      (after.loop.active - before.loop.active) /
+      (after.loop.active + after.loop.idle - before.loop.active - before.loop.idle),
   };
 }
 
@@ -335,15 +349,32 @@ function machine() {
 function printReport({ machine: host, settings: used, skippedStores: skipped, wallSeconds, results: all }) {
   const line = (cells, widths) => cells.map((cell, index) => String(cell).padStart(widths[index])).join('  ');
   console.log(`\n${host.cpus} × ${host.cpuModel}, ${host.memoryGiB} GiB, Node ${host.node}, ${host.platform}`);
-  console.log(`load average ${host.loadAverageAtStart.join(' ')} at the start, ${host.loadAverageAtEnd.join(' ')} at the end (this run included)`);
-  console.log(`${used.rounds} rounds of ~${used.roundSeconds} s per target, ${used.connections} connections; medians over rounds; the run took ${wallSeconds} s`);
+  console.log(
+    `load average ${host.loadAverageAtStart.join(' ')} at the start, ${host.loadAverageAtEnd.join(' ')} at the end (this run included)`,
+  );
+  console.log(
+    `${used.rounds} rounds of ~${used.roundSeconds} s per target, ${used.connections} connections; medians over rounds; the run took ${wallSeconds} s`,
+  );
   for (const [name, reason] of Object.entries(skipped)) console.log(`store ${name} skipped: ${reason}`);
   for (const result of all) {
     console.log(`\n${result.alg}`);
     const widths = [16, 9, 9, 9, 8, 12, 10];
     console.log(line(['target', 'req/s', 'p50 ms', 'p99 ms', 'non-200', 'CPU ms/req', 'loop busy'], widths));
     for (const [name, stats] of Object.entries(result.targets)) {
-      console.log(line([name, stats.rps.toFixed(0), stats.p50.toFixed(1), stats.p99.toFixed(1), stats.non200, stats.cpuMsPerRequest.toFixed(3), stats.loopBusy.toFixed(2)], widths));
+      console.log(
+        line(
+          [
+            name,
+            stats.rps.toFixed(0),
+            stats.p50.toFixed(1),
+            stats.p99.toFixed(1),
+            stats.non200,
+            stats.cpuMsPerRequest.toFixed(3),
+            stats.loopBusy.toFixed(2),
+          ],
+          widths,
+        ),
+      );
     }
     for (const comparison of result.comparisons) {
       console.log(
@@ -366,8 +397,12 @@ function ensureBuilt() {
     );
   if (existsSync(built) && statSync(built).mtimeMs >= newest(join(ROOT, 'lib'))) return;
   log('building dist/ (npm run build) ...');
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
-    stdio: ['ignore', 2, 2],
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+    {
+      stdio: ['ignore', 2, 2],
+    },
+  );
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }

@@ -36,7 +36,9 @@ if (!process.env[backend.variable]) {
 
 /** Count what reaches the server, so the calls a statement (or script) can be told. */
 let sent = 0;
-const counting = (send) => (...args) => ((sent += 1), send(...args));
+const counting =
+  (send) =>
+  (...args) => ((sent += 1), send(...args));
 
 const target = await backend.open(process.env[backend.variable]);
 try {
@@ -66,7 +68,13 @@ try {
       while (next < keys.length) {
         const index = next++;
         await target.codes.redeem(keys[index]);
-        const record = { clientId: grant.clientId, subject: grant.subject, scope: grant.scope, familyId: keys[index], familyExpiresAt: expiresAt };
+        const record = {
+          clientId: grant.clientId,
+          subject: grant.subject,
+          scope: grant.scope,
+          familyId: keys[index],
+          familyExpiresAt: expiresAt,
+        };
         await target.refreshTokens.save(tokenKeys[index], record, expiresAt);
       }
     }),
@@ -75,12 +83,18 @@ try {
   const own = process.cpuUsage(ownBefore);
   const server = (await target.serverCpuMs()) - serverBefore;
   const perRequest = (ms) => `${Math.round((ms * 1000) / REQUESTS)} µs`;
-  console.log(`${REQUESTS} token requests' writes (redeem + refresh-token save) from ${CALLERS} callers on ${target.description}`);
+  console.log(
+    `${REQUESTS} token requests' writes (redeem + refresh-token save) from ${CALLERS} callers on ${target.description}`,
+  );
   const sentNow = sent - sentBefore;
   // A request makes two store calls; PostgreSQL calls that wait share a statement.
   const shared = target.unit === 'statement' ? `, ${((REQUESTS * 2) / sentNow).toFixed(1)} calls a statement` : '';
-  console.log(`  ${Math.round(REQUESTS / seconds)} requests/s; ${(sentNow / REQUESTS).toFixed(2)} ${target.unit}s a request${shared}`);
-  console.log(`  CPU per request: ${target.server} ${perRequest(server)}, this process ${perRequest((own.user + own.system) / 1000)}`);
+  console.log(
+    `  ${Math.round(REQUESTS / seconds)} requests/s; ${(sentNow / REQUESTS).toFixed(2)} ${target.unit}s a request${shared}`,
+  );
+  console.log(
+    `  CPU per request: ${target.server} ${perRequest(server)}, this process ${perRequest((own.user + own.system) / 1000)}`,
+  );
 } finally {
   await target.close();
 }
@@ -134,7 +148,11 @@ async function openRedis(url) {
   // The bench's client settings (bench/stores.js): auto-pipelining on.
   const client = new Redis(url, { enableAutoPipelining: true });
   const admin = new Redis(url);
-  const counted = { isCluster: client.isCluster, evalsha: counting((...args) => client.evalsha(...args)), eval: counting((...args) => client.eval(...args)) };
+  const counted = {
+    isCluster: client.isCluster,
+    evalsha: counting((...args) => client.evalsha(...args)),
+    eval: counting((...args) => client.eval(...args)),
+  };
   const prefix = `pkce-bench:${randomBytes(6).toString('hex')}:`;
   return {
     codes: new lib.RedisCodeStore({ client: counted, prefix }),
@@ -144,7 +162,10 @@ async function openRedis(url) {
     server: 'Redis',
     async serverCpuMs() {
       const info = await admin.info('cpu');
-      return [...info.matchAll(/^used_cpu_(?:sys|user):([\d.]+)/gm)].reduce((total, [, seconds]) => total + Number(seconds) * 1000, 0);
+      return [...info.matchAll(/^used_cpu_(?:sys|user):([\d.]+)/gm)].reduce(
+        (total, [, seconds]) => total + Number(seconds) * 1000,
+        0,
+      );
     },
     async close() {
       await deleteRedisKeys(admin, prefix);

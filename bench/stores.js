@@ -58,7 +58,11 @@ export const STORE_BACKENDS = {
     async create(lib) {
       const { default: pg } = await import('pg');
       // The pool settings the README recommends (and pg's default of 10 connections).
-      const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 2000, query_timeout: 2000 });
+      const pool = new pg.Pool({
+        connectionString: process.env.DATABASE_URL,
+        connectionTimeoutMillis: 2000,
+        query_timeout: 2000,
+      });
       const stem = `pkce_bench_${randomBytes(4).toString('hex')}`;
       const codeStore = new lib.PostgresCodeStore({ pool, table: `${stem}_codes` });
       const refreshTokenStore = new lib.PostgresRefreshTokenStore({ pool, table: `${stem}_refresh` });

@@ -27,7 +27,10 @@ describe('the example app (npm start) logs audit events as JSON lines', () => {
   beforeAll(async () => {
     const port = await freePort();
     issuer = `http://localhost:${port}`;
-    child = spawn(process.execPath, [SERVER], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, [SERVER], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const stdout = createInterface({ input: child.stdout });
     let listening;
     const started = new Promise((resolve) => (listening = resolve));
@@ -53,7 +56,11 @@ describe('the example app (npm start) logs audit events as JSON lines', () => {
   }
 
   const postForm = (path, params) =>
-    fetch(`${issuer}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) });
+    fetch(`${issuer}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(params),
+    });
 
   it('one line per event, each a JSON object with its type and an ISO time, none with a secret', async () => {
     const rejected = await postForm('/oauth2/token', { grant_type: 'authorization_code' });
@@ -74,12 +81,32 @@ describe('the example app (npm start) logs audit events as JSON lines', () => {
       code_challenge_method: 'S256',
     }).toString();
     const browser = createUserAgent();
-    const back = await browser.signIn(await browser.navigate(authorize), { username: 'alice', password: 'alice-password' }, { follow: false });
+    const back = await browser.signIn(
+      await browser.navigate(authorize),
+      { username: 'alice', password: 'alice-password' },
+      { follow: false },
+    );
     const code = new URL(back.location).searchParams.get('code');
-    const tokens = await (await postForm('/oauth2/token', { client_id: SPA_CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier })).json();
-    const refreshed = await postForm('/oauth2/token', { client_id: SPA_CLIENT_ID, grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    const tokens = await (
+      await postForm('/oauth2/token', {
+        client_id: SPA_CLIENT_ID,
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      })
+    ).json();
+    const refreshed = await postForm('/oauth2/token', {
+      client_id: SPA_CLIENT_ID,
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    });
     expect(refreshed.status).toBe(200);
-    const reused = await postForm('/oauth2/token', { client_id: SPA_CLIENT_ID, grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    const reused = await postForm('/oauth2/token', {
+      client_id: SPA_CLIENT_ID,
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    });
     expect(reused.status).toBe(400);
 
     const events = await eventLines(7);
@@ -92,7 +119,12 @@ describe('the example app (npm start) logs audit events as JSON lines', () => {
       'refresh_reuse_detected',
       'request_rejected',
     ]);
-    expect(events[0]).toMatchObject({ endpoint: 'token', reason: 'client_id_invalid', status: 400, error: 'invalid_request' });
+    expect(events[0]).toMatchObject({
+      endpoint: 'token',
+      reason: 'client_id_invalid',
+      status: 400,
+      error: 'invalid_request',
+    });
     expect(events[2]).toMatchObject({ grantType: 'authorization_code', clientId: SPA_CLIENT_ID, scope: ['openid'] });
     for (const event of events) expect(event.time).toMatch(ISO_TIME);
     const log = lines.join('\n');

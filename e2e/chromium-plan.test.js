@@ -9,7 +9,10 @@ describe('when the browser test runs', () => {
 
   it('without Chromium, outside CI: skipped, with the reason to show', () => {
     delete process.env.CI;
-    expect(browserTestPlan('/nonexistent/chromium')).toEqual({ plan: 'skip', reason: expect.stringContaining('apt-get install chromium') });
+    expect(browserTestPlan('/nonexistent/chromium')).toEqual({
+      plan: 'skip',
+      reason: expect.stringContaining('apt-get install chromium'),
+    });
   });
 
   it('without Chromium, in CI (CI=true): a failure, never a skip', () => {

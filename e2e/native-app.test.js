@@ -51,7 +51,7 @@ describe('a native app signs in with a loopback redirect URI (RFC 8252)', () => 
     });
   });
 
-  it('a code caught on the loopback is bound to the app\'s verifier: redeemed without it, it is refused and spent', async () => {
+  it("a code caught on the loopback is bound to the app's verifier: redeemed without it, it is refused and spent", async () => {
     const endpoints = endpointsOf(host.issuer);
     const { url, pending } = beginSignIn({ endpoints, redirectUri: receiver.redirectUri });
     const browser = createUserAgent();
@@ -59,14 +59,22 @@ describe('a native app signs in with a loopback redirect URI (RFC 8252)', () => 
     const response = await receiver.callback;
 
     // Another program on the machine that caught the same redirect has the code, not the verifier.
-    const other = { ...pending, verifier: beginSignIn({ endpoints, redirectUri: receiver.redirectUri }).pending.verifier };
-    await expect(finishSignIn({ endpoints, pending: other, response })).rejects.toMatchObject({ code: 'invalid_client' });
+    const other = {
+      ...pending,
+      verifier: beginSignIn({ endpoints, redirectUri: receiver.redirectUri }).pending.verifier,
+    };
+    await expect(finishSignIn({ endpoints, pending: other, response })).rejects.toMatchObject({
+      code: 'invalid_client',
+    });
     // The first well-formed attempt spent the code: the real app cannot redeem it either.
     await expect(finishSignIn({ endpoints, pending, response })).rejects.toMatchObject({ code: 'invalid_client' });
   });
 
   it('a loopback URI on a port that was not registered is refused at /authorize: ports are compared exactly', async () => {
-    const unregistered = receiver.redirectUri.replace(/:(\d+)\//, (_match, port) => `:${Number(port) === 65535 ? 65534 : Number(port) + 1}/`);
+    const unregistered = receiver.redirectUri.replace(
+      /:(\d+)\//,
+      (_match, port) => `:${Number(port) === 65535 ? 65534 : Number(port) + 1}/`,
+    );
     const { url } = beginSignIn({ endpoints: endpointsOf(host.issuer), redirectUri: unregistered });
     const page = await createUserAgent().navigate(url);
     expect(page.status).toBe(400);
@@ -82,7 +90,16 @@ describe('a native app signs in with a loopback redirect URI (RFC 8252)', () => 
     expect(handedOver.handedToApp).toBe(true);
     expect(handedOver.url.startsWith('com.example.app:/callback?')).toBe(true);
 
-    const { idTokenClaims } = await finishSignIn({ endpoints, pending, response: new URL(handedOver.url).searchParams });
-    expect(idTokenClaims).toMatchObject({ iss: host.issuer, sub: 'user-bob', aud: NATIVE_CLIENT_ID, nonce: pending.nonce });
+    const { idTokenClaims } = await finishSignIn({
+      endpoints,
+      pending,
+      response: new URL(handedOver.url).searchParams,
+    });
+    expect(idTokenClaims).toMatchObject({
+      iss: host.issuer,
+      sub: 'user-bob',
+      aud: NATIVE_CLIENT_ID,
+      nonce: pending.nonce,
+    });
   });
 });

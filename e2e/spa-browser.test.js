@@ -15,13 +15,15 @@ const { plan, reason } = browserTestPlan();
 if (plan === 'skip') {
   console.warn(`SKIPPED: the browser test of the SPA did not run: ${reason}. In CI (CI=true) this fails instead.`);
   describe(`the SPA in headless Chromium — SKIPPED: ${reason}`, () => {
-    it.skip('signs in across origins and shows the verified claims; shows the endpoint\'s error for a tampered verifier', () => {});
+    it.skip("signs in across origins and shows the verified claims; shows the endpoint's error for a tampered verifier", () => {});
   });
 } else {
   describe('the SPA in headless Chromium, served from another origin than the token endpoint', () => {
     if (plan === 'fail') {
       it('has Chromium to run in (CI=true)', () => {
-        throw new Error(`CI=true, and ${reason}. .ci/run installs it with apt-get; the browser test must not be skipped in CI.`);
+        throw new Error(
+          `CI=true, and ${reason}. .ci/run installs it with apt-get; the browser test must not be skipped in CI.`,
+        );
       });
       return;
     }
@@ -85,7 +87,8 @@ if (plan === 'skip') {
     }
 
     const isTokenRequest = (response) => response.url() === tokenEndpoint && response.request().method() === 'POST';
-    const isRevocationRequest = (response) => response.url() === revocationEndpoint && response.request().method() === 'POST';
+    const isRevocationRequest = (response) =>
+      response.url() === revocationEndpoint && response.request().method() === 'POST';
 
     /**
      * Which of the SPA's controls a person sees. The host's own sign-out is not among them: it
@@ -107,7 +110,11 @@ if (plan === 'skip') {
       const response = await fetch(tokenEndpoint, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: SPA_CLIENT_ID }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: SPA_CLIENT_ID,
+        }).toString(),
       });
       return { status: response.status, body: await response.json() };
     }
@@ -156,7 +163,12 @@ if (plan === 'skip') {
       });
       expect(typeof idTokenClaims.nonce).toBe('string');
       const accessTokenClaims = JSON.parse(await page.locator('#access-token-claims').textContent());
-      expect(accessTokenClaims).toMatchObject({ iss: host.issuer, sub: 'user-alice', aud: SPA_CLIENT_ID, scope: ['openid', 'profile', 'email'] });
+      expect(accessTokenClaims).toMatchObject({
+        iss: host.issuer,
+        sub: 'user-alice',
+        aud: SPA_CLIENT_ID,
+        scope: ['openid', 'profile', 'email'],
+      });
       await expect(page.locator('#error').isHidden()).resolves.toBe(true);
       await expect(page.locator('#tamper-notice').isHidden()).resolves.toBe(true);
       // The code left the address bar as soon as the page read it.
@@ -177,7 +189,9 @@ if (plan === 'skip') {
 
       // A reload keeps the SPA signed in (its tokens live in this tab's sessionStorage).
       await page.reload();
-      await expect(page.locator('#status').textContent()).resolves.toBe('Signed in as alice. The ID token was verified at sign-in.');
+      await expect(page.locator('#status').textContent()).resolves.toBe(
+        'Signed in as alice. The ID token was verified at sign-in.',
+      );
       expect(await controlsOf(page)).toMatchObject({ signIn: false, signOut: true, claims: true });
       expect(JSON.parse(await page.locator('#id-token-claims').textContent())).toEqual(idTokenClaims);
 
@@ -207,7 +221,10 @@ if (plan === 'skip') {
       expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual([]);
       expect(page.url()).toBe(`${spaOrigin}/spa/`);
       // The revoked refresh token no longer refreshes.
-      await expect(refresh(refreshToken)).resolves.toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) });
+      await expect(refresh(refreshToken)).resolves.toEqual({
+        status: 400,
+        body: expect.objectContaining({ error: 'invalid_grant' }),
+      });
       // And a reload stays signed out.
       await page.reload();
       await expect(page.locator('#status').textContent()).resolves.toBe('Not signed in.');
@@ -218,7 +235,7 @@ if (plan === 'skip') {
       await context.close();
     });
 
-    it('a wrong password on the host\'s sign-in page keeps the username (escaped), never the password', async () => {
+    it("a wrong password on the host's sign-in page keeps the username (escaped), never the password", async () => {
       const { context, page, problems } = await newPage();
       await page.goto(`${spaOrigin}/spa/`);
       await page.locator('#sign-in').click();
@@ -245,12 +262,14 @@ if (plan === 'skip') {
       await page.getByLabel('Password').fill('alice-password');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('#id-token-claims').waitFor({ state: 'visible' });
-      expect(await page.locator('#status').textContent()).toBe('Signed in as alice. ID token signature, iss, aud, exp and nonce verified.');
+      expect(await page.locator('#status').textContent()).toBe(
+        'Signed in as alice. ID token signature, iss, aud, exp and nonce verified.',
+      );
       expect(problems).toEqual([]);
       await context.close();
     });
 
-    it('a tampered verifier: the page shows the token endpoint\'s error', async () => {
+    it("a tampered verifier: the page shows the token endpoint's error", async () => {
       const { context, page, problems } = await newPage();
       await page.goto(`${spaOrigin}/spa/?tamper=1`);
       await page.locator('#tamper-notice').waitFor({ state: 'visible' });
@@ -280,7 +299,7 @@ if (plan === 'skip') {
       await context.close();
     });
 
-    it('a page on an origin that no client registered cannot read the token endpoint\'s answer (CORS)', async () => {
+    it("a page on an origin that no client registered cannot read the token endpoint's answer (CORS)", async () => {
       /** A token request from the page, as far as the page can tell. Malformed: no code is at stake. */
       const tryTokenEndpoint = (endpoint) =>
         fetch(endpoint, {
@@ -311,7 +330,9 @@ if (plan === 'skip') {
         read: false,
         message: expect.stringContaining('Failed to fetch'),
       });
-      expect(blocked.consoleMessages.join('\n')).toContain(`from origin '${blockedOrigin}' has been blocked by CORS policy`);
+      expect(blocked.consoleMessages.join('\n')).toContain(
+        `from origin '${blockedOrigin}' has been blocked by CORS policy`,
+      );
       await blocked.context.close();
     });
   });

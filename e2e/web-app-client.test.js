@@ -60,7 +60,12 @@ describe('the server-side web app (openid-client) signs in through the example h
       email: 'alice@example.com',
     });
     const accessTokenClaims = JSON.parse(elementText(signedIn.text, 'rp-access-token-claims'));
-    expect(accessTokenClaims).toMatchObject({ iss: host.issuer, sub: 'user-alice', aud: WEB_CLIENT_ID, scope: ['openid', 'profile', 'email'] });
+    expect(accessTokenClaims).toMatchObject({
+      iss: host.issuer,
+      sub: 'user-alice',
+      aud: WEB_CLIENT_ID,
+      scope: ['openid', 'profile', 'email'],
+    });
     // The page shows claims, never a secret: not the code, and no token (a JWT starts "eyJ").
     expect(signedIn.text).not.toContain(code);
     expect(signedIn.text).not.toContain('eyJ');

@@ -58,7 +58,14 @@ export async function createExampleApp(options = {}) {
   };
   app.use(createTokenRouter({ issuer, codeStore, keyStore, refreshTokenStore, clients, onEvent, discoveryMetadata }));
   app.use(
-    authorizationRoutes({ issuer, codeStore, findClient: clientLookup(clients), users, sessions, demoUsers: DEMO_USERS }),
+    authorizationRoutes({
+      issuer,
+      codeStore,
+      findClient: clientLookup(clients),
+      users,
+      sessions,
+      demoUsers: DEMO_USERS,
+    }),
   );
   app.use(spaRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH, revocationPath: REVOCATION_PATH }));
   app.use(relyingPartyRoutes({ issuer }));

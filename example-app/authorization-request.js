@@ -31,14 +31,16 @@ export async function checkAuthorizationRequest(params, findClient) {
   if (client === undefined) return showError('Unknown client', 'This application (client_id) is not registered here.');
 
   const redirectUri = read('redirect_uri');
-  if (redirectUri.problem !== undefined) return showError('Invalid redirect URI', `redirect_uri ${redirectUri.problem}.`);
+  if (redirectUri.problem !== undefined)
+    return showError('Invalid redirect URI', `redirect_uri ${redirectUri.problem}.`);
   if (!client.redirectUris.includes(redirectUri.value)) {
     return showError('Invalid redirect URI', 'This redirect_uri is not registered for this application.');
   }
 
   // From here on the redirect URI is trusted; state is echoed only when it is well-formed.
   const state = read('state', { optional: true });
-  const stateOk = state.problem === undefined && (state.value === undefined || isVisible(state.value, MAX_LENGTH.state));
+  const stateOk =
+    state.problem === undefined && (state.value === undefined || isVisible(state.value, MAX_LENGTH.state));
   const fail = (error, description) => ({
     outcome: 'redirect-error',
     redirectUri: redirectUri.value,
@@ -73,9 +75,16 @@ export async function checkAuthorizationRequest(params, findClient) {
   const requested = scopeParam.value ?? 'openid';
   if (requested.length > MAX_LENGTH.scope || !SCOPE.test(requested)) return fail('invalid_scope', 'scope is malformed');
   const scope = [...new Set(requested.split(' '))].filter((token) => SUPPORTED_SCOPES.includes(token));
-  if (scope.length === 0) return fail('invalid_scope', `none of the requested scopes is offered; try ${SUPPORTED_SCOPES.join(', ')}`);
+  if (scope.length === 0)
+    return fail('invalid_scope', `none of the requested scopes is offered; try ${SUPPORTED_SCOPES.join(', ')}`);
 
-  const request = { client, clientId: clientId.value, redirectUri: redirectUri.value, codeChallenge: challenge.value, scope };
+  const request = {
+    client,
+    clientId: clientId.value,
+    redirectUri: redirectUri.value,
+    codeChallenge: challenge.value,
+    scope,
+  };
   if (state.value !== undefined) request.state = state.value;
   if (nonce.value !== undefined) request.nonce = nonce.value;
   return { outcome: 'valid', request };

@@ -14,27 +14,39 @@ const loginForm = express.urlencoded({ extended: false, limit: '8kb', parameterL
 export function authorizationRoutes({ issuer, codeStore, findClient, users, sessions, demoUsers }) {
   const router = express.Router();
 
-  router.get('/authorize', handle(async (req, res) => {
-    await continueAuthorization(req, res, rawQuery(req), sessions.current(req));
-  }));
+  router.get(
+    '/authorize',
+    handle(async (req, res) => {
+      await continueAuthorization(req, res, rawQuery(req), sessions.current(req));
+    }),
+  );
 
-  router.post('/login', loginForm, handle(async (req, res) => {
-    const authorizeQuery = field(req.body, 'authorize_query') ?? '';
-    const username = field(req.body, 'username');
-    const user = await users.authenticate(username, field(req.body, 'password'));
-    if (user === undefined) {
-      const checked = await checkAuthorizationRequest(new URLSearchParams(authorizeQuery), findClient);
-      const clientId = checked.outcome === 'show-error' ? undefined : new URLSearchParams(authorizeQuery).get('client_id');
-      sendPage(res, 401, renderSignIn({ authorizeQuery, clientId, error: 'Wrong username or password.', demoUsers, username }));
-      return;
-    }
-    const session = sessions.start(req, res, user);
-    if (authorizeQuery === '') {
-      res.redirect(303, '/');
-      return;
-    }
-    await continueAuthorization(req, res, authorizeQuery, session);
-  }));
+  router.post(
+    '/login',
+    loginForm,
+    handle(async (req, res) => {
+      const authorizeQuery = field(req.body, 'authorize_query') ?? '';
+      const username = field(req.body, 'username');
+      const user = await users.authenticate(username, field(req.body, 'password'));
+      if (user === undefined) {
+        const checked = await checkAuthorizationRequest(new URLSearchParams(authorizeQuery), findClient);
+        const clientId =
+          checked.outcome === 'show-error' ? undefined : new URLSearchParams(authorizeQuery).get('client_id');
+        sendPage(
+          res,
+          401,
+          renderSignIn({ authorizeQuery, clientId, error: 'Wrong username or password.', demoUsers, username }),
+        );
+        return;
+      }
+      const session = sessions.start(req, res, user);
+      if (authorizeQuery === '') {
+        res.redirect(303, '/');
+        return;
+      }
+      await continueAuthorization(req, res, authorizeQuery, session);
+    }),
+  );
 
   router.post('/logout', (req, res) => {
     sessions.end(req, res);

@@ -27,7 +27,8 @@ export function readConfig(env) {
   const value = (name) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
 
   const port = Number(value('PORT') ?? 3000);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError('PORT', 'must be a port number from 1 to 65535');
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new ConfigError('PORT', 'must be a port number from 1 to 65535');
   const issuer = value('ISSUER') ?? `http://localhost:${port}`;
 
   const store = value('STORE') ?? 'memory';
@@ -35,7 +36,8 @@ export function readConfig(env) {
   const config = { port, issuer, store };
 
   if (store === 'redis') config.redisUrl = requiredUrl(value, 'REDIS_URL', ['redis:', 'rediss:'], 'STORE=redis');
-  if (store === 'postgres') config.databaseUrl = requiredUrl(value, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'STORE=postgres');
+  if (store === 'postgres')
+    config.databaseUrl = requiredUrl(value, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'STORE=postgres');
   const storePrefix = value('STORE_PREFIX');
   if (storePrefix !== undefined) {
     // Table names go into SQL, so Postgres gets only plain identifiers.
@@ -92,6 +94,7 @@ function parseClients(text) {
         Array.isArray(client.redirectUris) &&
         client.redirectUris.every((uri) => typeof uri === 'string'),
     );
-  if (!wellFormed) throw new ConfigError('CLIENTS', 'must be a JSON array of { "clientId": string, "redirectUris": [string, ...] }');
+  if (!wellFormed)
+    throw new ConfigError('CLIENTS', 'must be a JSON array of { "clientId": string, "redirectUris": [string, ...] }');
   return clients;
 }

@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { NATIVE_CLIENT_ID, baseUrl } from './clients.js';
+import { baseUrl, NATIVE_CLIENT_ID } from './clients.js';
 
 /** A step of the sign-in failed; `code` is the server's OAuth error or names our own check. */
 export class NativeSignInError extends Error {
@@ -61,8 +61,14 @@ export async function startLoopbackReceiver({ port = 0, path = '/cb' } = {}) {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found\n');
       return;
     }
-    const text = received ? 'This sign-in was already received.' : 'Sign-in received. You can close this window and return to the app.';
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+    const text = received
+      ? 'This sign-in was already received.'
+      : 'Sign-in received. You can close this window and return to the app.';
+    res.writeHead(200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
+    });
     res.end(`${text}\n`);
     if (!received) {
       received = true;
@@ -113,9 +119,12 @@ export function beginSignIn({ endpoints, clientId = NATIVE_CLIENT_ID, redirectUr
  */
 export async function finishSignIn({ endpoints, pending, response }) {
   // RFC 9207: the answer names its issuer; RFC 6749 §10.12: it answers our own request.
-  if (response.get('iss') !== endpoints.issuer) throw new NativeSignInError('issuer_mismatch', 'the response comes from another issuer');
-  if (response.get('state') !== pending.state) throw new NativeSignInError('state_mismatch', 'the state is not the one this app sent');
-  if (response.has('error')) throw new NativeSignInError(response.get('error'), response.get('error_description') ?? '');
+  if (response.get('iss') !== endpoints.issuer)
+    throw new NativeSignInError('issuer_mismatch', 'the response comes from another issuer');
+  if (response.get('state') !== pending.state)
+    throw new NativeSignInError('state_mismatch', 'the state is not the one this app sent');
+  if (response.has('error'))
+    throw new NativeSignInError(response.get('error'), response.get('error_description') ?? '');
   const code = response.get('code');
   if (!code) throw new NativeSignInError('invalid_response', 'the response has no code');
 
@@ -132,15 +141,20 @@ export async function finishSignIn({ endpoints, pending, response }) {
   });
   const tokens = await answer.json().catch(() => undefined);
   if (!answer.ok) {
-    throw new NativeSignInError(typeof tokens?.error === 'string' ? tokens.error : `http_${answer.status}`, tokens?.error_description ?? '');
+    throw new NativeSignInError(
+      typeof tokens?.error === 'string' ? tokens.error : `http_${answer.status}`,
+      tokens?.error_description ?? '',
+    );
   }
-  if (typeof tokens?.id_token !== 'string') throw new NativeSignInError('invalid_response', 'the token response has no id_token');
+  if (typeof tokens?.id_token !== 'string')
+    throw new NativeSignInError('invalid_response', 'the token response has no id_token');
 
   const { payload: idTokenClaims } = await jwtVerify(tokens.id_token, createRemoteJWKSet(new URL(endpoints.jwksUri)), {
     issuer: endpoints.issuer,
     audience: pending.clientId,
   });
-  if (idTokenClaims.nonce !== pending.nonce) throw new NativeSignInError('invalid_id_token', 'the nonce is not the one this app sent');
+  if (idTokenClaims.nonce !== pending.nonce)
+    throw new NativeSignInError('invalid_id_token', 'the nonce is not the one this app sent');
   return { tokens, idTokenClaims };
 }
 

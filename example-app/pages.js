@@ -6,7 +6,8 @@ const PAGE_HEADERS = {
   'Cache-Control': 'no-store',
   // No scripts at all on these pages. No form-action: after sign-in the browser follows a redirect
   // to the client's redirect URI (another origin or a custom scheme), which form-action would block.
-  'Content-Security-Policy': "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
   // The authorization request's URL carries state and the PKCE challenge: keep it to ourselves.

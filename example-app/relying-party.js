@@ -1,7 +1,7 @@
 import express from 'express';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
-import { WEB_CALLBACK_PATH, WEB_CLIENT_ID, baseUrl } from './clients.js';
+import { baseUrl, WEB_CALLBACK_PATH, WEB_CLIENT_ID } from './clients.js';
 import { createCookieMap } from './cookie-map.js';
 import { sendPage } from './pages.js';
 import { renderRelyingPartyError, renderRelyingPartyHome, renderRelyingPartySignedIn } from './relying-party-pages.js';
@@ -27,7 +27,12 @@ const SESSION_TTL_SECONDS = 3600;
 export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, appBaseUrl = baseUrl(issuer) }) {
   const redirectUri = `${baseUrl(appBaseUrl)}${WEB_CALLBACK_PATH}`;
   const secure = redirectUri.startsWith('https:');
-  const pendingSignIns = createCookieMap({ name: 'example_rp_signin', path: '/rp', ttlSeconds: SIGN_IN_TTL_SECONDS, secure });
+  const pendingSignIns = createCookieMap({
+    name: 'example_rp_signin',
+    path: '/rp',
+    ttlSeconds: SIGN_IN_TTL_SECONDS,
+    secure,
+  });
   const sessions = createCookieMap({ name: 'example_rp_sid', path: '/rp', ttlSeconds: SESSION_TTL_SECONDS, secure });
   const configuration = lazyConfiguration({ issuer, clientId, redirectUri });
 
@@ -38,61 +43,67 @@ export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, appBaseUr
     sendPage(res, 200, session === undefined ? renderRelyingPartyHome() : renderRelyingPartySignedIn(session));
   });
 
-  router.get('/rp/login', handle(async (req, res) => {
-    const config = await configuration();
-    // RFC 7636 §4.1–4.2 and OIDC Core §3.1.2.1: a fresh verifier, state and nonce per sign-in,
-    // kept on the server; the browser carries only the random id of this pending sign-in.
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    pendingSignIns.put(req, res, { verifier, state, nonce });
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: redirectUri,
-      scope: SCOPE,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-    });
-    res.set('Cache-Control', 'no-store').redirect(302, url.href);
-  }));
-
-  router.get(WEB_CALLBACK_PATH, handle(async (req, res) => {
-    // One use only: a reloaded or replayed callback finds nothing to finish.
-    const pending = pendingSignIns.take(req, res);
-    if (pending === undefined) {
-      const description = 'no sign-in of this browser is waiting here (it expired, finished, or was never started)';
-      sendPage(res, 400, renderRelyingPartyError({ error: 'no_pending_sign_in', description }));
-      return;
-    }
-    // The URL the authorization server sent the browser to, rebuilt from our own redirect URI
-    // rather than from Host headers: openid-client sends it (without the query) as redirect_uri.
-    const currentUrl = new URL(redirectUri);
-    currentUrl.search = new URL(req.originalUrl, redirectUri).search;
-    let tokens;
-    try {
-      tokens = await oidc.authorizationCodeGrant(await configuration(), currentUrl, {
-        pkceCodeVerifier: pending.verifier,
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-        idTokenExpected: true,
+  router.get(
+    '/rp/login',
+    handle(async (req, res) => {
+      const config = await configuration();
+      // RFC 7636 §4.1–4.2 and OIDC Core §3.1.2.1: a fresh verifier, state and nonce per sign-in,
+      // kept on the server; the browser carries only the random id of this pending sign-in.
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      pendingSignIns.put(req, res, { verifier, state, nonce });
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectUri,
+        scope: SCOPE,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
       });
-    } catch (error) {
-      const refusal = describeRefusal(error);
-      if (refusal === undefined) throw error;
-      sendPage(res, 400, renderRelyingPartyError(refusal));
-      return;
-    }
-    sessions.put(req, res, {
-      idTokenClaims: tokens.claims(),
-      accessTokenClaims: decodeJwt(tokens.access_token),
-      scope: tokens.scope,
-      tokenType: tokens.token_type,
-      expiresIn: tokens.expiresIn(),
-    });
-    // Post/redirect/get: the code leaves the address bar and the history.
-    res.set('Cache-Control', 'no-store').redirect(303, '/rp/');
-  }));
+      res.set('Cache-Control', 'no-store').redirect(302, url.href);
+    }),
+  );
+
+  router.get(
+    WEB_CALLBACK_PATH,
+    handle(async (req, res) => {
+      // One use only: a reloaded or replayed callback finds nothing to finish.
+      const pending = pendingSignIns.take(req, res);
+      if (pending === undefined) {
+        const description = 'no sign-in of this browser is waiting here (it expired, finished, or was never started)';
+        sendPage(res, 400, renderRelyingPartyError({ error: 'no_pending_sign_in', description }));
+        return;
+      }
+      // The URL the authorization server sent the browser to, rebuilt from our own redirect URI
+      // rather than from Host headers: openid-client sends it (without the query) as redirect_uri.
+      const currentUrl = new URL(redirectUri);
+      currentUrl.search = new URL(req.originalUrl, redirectUri).search;
+      let tokens;
+      try {
+        tokens = await oidc.authorizationCodeGrant(await configuration(), currentUrl, {
+          pkceCodeVerifier: pending.verifier,
+          expectedState: pending.state,
+          expectedNonce: pending.nonce,
+          idTokenExpected: true,
+        });
+      } catch (error) {
+        const refusal = describeRefusal(error);
+        if (refusal === undefined) throw error;
+        sendPage(res, 400, renderRelyingPartyError(refusal));
+        return;
+      }
+      sessions.put(req, res, {
+        idTokenClaims: tokens.claims(),
+        accessTokenClaims: decodeJwt(tokens.access_token),
+        scope: tokens.scope,
+        tokenType: tokens.token_type,
+        expiresIn: tokens.expiresIn(),
+      });
+      // Post/redirect/get: the code leaves the address bar and the history.
+      res.set('Cache-Control', 'no-store').redirect(303, '/rp/');
+    }),
+  );
 
   router.post('/rp/logout', (req, res) => {
     sessions.drop(req, res);
@@ -157,9 +168,16 @@ function describeRefusal(error) {
   }
   // A 401 carries a challenge (RFC 9110 §15.5.2), which openid-client reports before the body;
   // the router's challenge repeats the body's error (README "Errors").
-  const challenge = error instanceof oidc.WWWAuthenticateChallengeError ? error.cause.find((c) => typeof c.parameters.error === 'string') : undefined;
-  if (challenge !== undefined) return { error: challenge.parameters.error, description: challenge.parameters.error_description };
-  const code = error instanceof oidc.ClientError && Object.hasOwn(CHECK_FAILURES, error.code) ? CHECK_FAILURES[error.code] : undefined;
+  const challenge =
+    error instanceof oidc.WWWAuthenticateChallengeError
+      ? error.cause.find((c) => typeof c.parameters.error === 'string')
+      : undefined;
+  if (challenge !== undefined)
+    return { error: challenge.parameters.error, description: challenge.parameters.error_description };
+  const code =
+    error instanceof oidc.ClientError && Object.hasOwn(CHECK_FAILURES, error.code)
+      ? CHECK_FAILURES[error.code]
+      : undefined;
   if (code === undefined) return undefined;
   // openid-client's own message is generic; its cause says which check failed.
   return { error: code, description: error.cause instanceof Error ? error.cause.message : error.message };

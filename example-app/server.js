@@ -17,7 +17,9 @@ try {
   const keyStore = config.signingJwks === undefined ? undefined : await MemoryKeyStore.fromJwks(config.signingJwks);
   ({ app } = await createExampleApp({
     issuer: config.issuer,
-    ...(stores.codeStore === undefined ? {} : { codeStore: stores.codeStore, refreshTokenStore: stores.refreshTokenStore }),
+    ...(stores.codeStore === undefined
+      ? {}
+      : { codeStore: stores.codeStore, refreshTokenStore: stores.refreshTokenStore }),
     ...(keyStore === undefined ? {} : { keyStore }),
     ...(config.clients === undefined ? {} : { clients: config.clients }),
     // Audit events (tokens issued, codes replayed, refresh reuse, rejections…) as JSON lines on stdout.
@@ -36,8 +38,12 @@ server.on('error', (error) => {
 });
 server.listen(config.port, () => {
   console.log(`pkce-token-router example listening on port ${config.port}`);
-  console.log(`Open ${config.issuer.replace(/\/+$/, '')}/ in a browser (demo users: alice/alice-password, bob/bob-password).`);
-  console.log(`Store: ${config.store}${config.signingJwks === undefined ? '; signing key: generated' : '; signing keys: SIGNING_JWKS'}.`);
+  console.log(
+    `Open ${config.issuer.replace(/\/+$/, '')}/ in a browser (demo users: alice/alice-password, bob/bob-password).`,
+  );
+  console.log(
+    `Store: ${config.store}${config.signingJwks === undefined ? '; signing key: generated' : '; signing keys: SIGNING_JWKS'}.`,
+  );
 });
 
 // Stop taking requests, then let go of the store's connections.

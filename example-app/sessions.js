@@ -21,7 +21,12 @@ export function createSessionStore({ ttlSeconds = DEFAULT_TTL_SECONDS, secure = 
     /** Sign `user` in: always a fresh id (no session fixation), replacing any earlier session. */
     start(req, res, user) {
       const authTime = Math.floor(now() / 1000);
-      const session = Object.freeze({ subject: user.subject, username: user.username, authTime, expiresAt: authTime + ttlSeconds });
+      const session = Object.freeze({
+        subject: user.subject,
+        username: user.username,
+        authTime,
+        expiresAt: authTime + ttlSeconds,
+      });
       sessions.put(req, res, session);
       return session;
     },

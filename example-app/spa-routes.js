@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { SPA_CALLBACK_PATH, SPA_CLIENT_ID, baseUrl } from './clients.js';
+import { baseUrl, SPA_CALLBACK_PATH, SPA_CLIENT_ID } from './clients.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 
@@ -31,12 +31,14 @@ export function spaRoutes({ issuer, tokenPath, jwksPath, revocationPath = '/oaut
     // The callback URL carries the authorization code until the script removes it.
     'Referrer-Policy': 'no-referrer',
   };
-  const sendPublic = (name, headers = {}) => (req, res, next) => {
-    res.set({ 'X-Content-Type-Options': 'nosniff', ...headers });
-    res.sendFile(name, { root: PUBLIC_DIR }, (error) => {
-      if (error && !res.headersSent) next(error);
-    });
-  };
+  const sendPublic =
+    (name, headers = {}) =>
+    (req, res, next) => {
+      res.set({ 'X-Content-Type-Options': 'nosniff', ...headers });
+      res.sendFile(name, { root: PUBLIC_DIR }, (error) => {
+        if (error && !res.headersSent) next(error);
+      });
+    };
 
   const router = express.Router();
   router.get(['/spa/', SPA_CALLBACK_PATH], sendPublic('spa.html', pageHeaders));

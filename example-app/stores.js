@@ -4,12 +4,7 @@
  * 503 temporarily_unavailable), nothing queues up through an outage, and the connection comes
  * back on its own. The app starts even when its store is down.
  */
-import {
-  PostgresCodeStore,
-  PostgresRefreshTokenStore,
-  RedisCodeStore,
-  RedisRefreshTokenStore,
-} from '../dist/index.js';
+import { PostgresCodeStore, PostgresRefreshTokenStore, RedisCodeStore, RedisRefreshTokenStore } from '../dist/index.js';
 
 /** How often a failed migration is tried again while the database is down, in milliseconds. */
 const MIGRATE_RETRY_MS = 5_000;

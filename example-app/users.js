@@ -9,7 +9,13 @@ const HASH_BYTES = 32;
  * demo host, and a real one would keep its users in its own database.
  */
 export const DEMO_USERS = Object.freeze([
-  { username: 'alice', password: 'alice-password', subject: 'user-alice', name: 'Alice Liddell', email: 'alice@example.com' },
+  {
+    username: 'alice',
+    password: 'alice-password',
+    subject: 'user-alice',
+    name: 'Alice Liddell',
+    email: 'alice@example.com',
+  },
   { username: 'bob', password: 'bob-password', subject: 'user-bob', name: 'Bob Builder', email: 'bob@example.com' },
 ]);
 
@@ -25,7 +31,11 @@ export async function createUserDirectory(accounts = DEMO_USERS) {
   const users = new Map();
   for (const { password, ...profile } of accounts) {
     const salt = randomBytes(16);
-    users.set(profile.username, { profile: Object.freeze(profile), salt, hash: await scrypt(password, salt, HASH_BYTES) });
+    users.set(profile.username, {
+      profile: Object.freeze(profile),
+      salt,
+      hash: await scrypt(password, salt, HASH_BYTES),
+    });
   }
   const decoy = { salt: randomBytes(16), hash: randomBytes(HASH_BYTES) };
 

@@ -161,7 +161,11 @@ export interface RefreshTokenStore {
    *
    * `familyHint` is the family the presented token names (see {@link RefreshTokenStore.rotate}).
    */
-  rotateAndSave?(key: string, successor: { key: string; expiresAt: EpochSeconds }, familyHint?: string): Promise<RotateResult>;
+  rotateAndSave?(
+    key: string,
+    successor: { key: string; expiresAt: EpochSeconds },
+    familyHint?: string,
+  ): Promise<RotateResult>;
   /** Revoke every token of a family (all tokens descended from one authorization code). */
   revokeFamily(familyId: string): Promise<void>;
   /**

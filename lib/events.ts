@@ -107,7 +107,11 @@ export type TokenRouterEvent =
 export type TokenRouterEventListener = (event: TokenRouterEvent) => void | Promise<void>;
 
 /** An event as the router raises it; the emitter stamps the time. */
-export type UnstampedEvent = TokenRouterEvent extends infer E ? (E extends TokenRouterEvent ? Omit<E, 'time'> : never) : never;
+export type UnstampedEvent = TokenRouterEvent extends infer E
+  ? E extends TokenRouterEvent
+    ? Omit<E, 'time'>
+    : never
+  : never;
 
 /** Raise an event. Never throws. */
 export type EmitEvent = (event: UnstampedEvent) => void;

@@ -1,38 +1,8 @@
-export { createTokenRouter } from './router.js';
-export type { TokenRouterOptions } from './config/options.js';
-export { issueAuthorizationCode } from './authorize/issue-code.js';
 export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorize/issue-code.js';
-export { ConfigurationError } from './config/configuration-error.js';
+export { issueAuthorizationCode } from './authorize/issue-code.js';
 export type { ConfigurationErrorCode } from './config/configuration-error.js';
-export type { ErrorProfile } from './response/error-profiles.js';
-export type { TokenResponse } from './tokens/issuance.js';
-export type { AccessTokenFormat } from './tokens/claims.js';
-export type { RejectReason } from './response/request-error.js';
-export type {
-  CodeRedeemedEvent,
-  CodeReplayedEvent,
-  RefreshReuseDetectedEvent,
-  RefreshRotatedEvent,
-  RequestRejectedEvent,
-  TokenIssuedEvent,
-  TokenRevokedEvent,
-  TokenRouterEvent,
-  TokenRouterEventListener,
-} from './events.js';
-export { MemoryCodeStore } from './stores/memory/memory-code-store.js';
-export { MemoryRefreshTokenStore } from './stores/memory/memory-refresh-token-store.js';
-export type { MemoryStoreOptions } from './stores/memory/expiring-map.js';
-export { MemoryKeyStore } from './stores/memory/memory-key-store.js';
-export type { KeyInfo, KeyStatus, MemoryKeyStoreOptions, SigningAlgorithm } from './stores/memory/memory-key-store.js';
-export { RedisCodeStore } from './stores/redis/redis-code-store.js';
-export { RedisRefreshTokenStore } from './stores/redis/redis-refresh-token-store.js';
-export type { RedisScriptClient, RedisStoreOptions } from './stores/redis/redis-script.js';
-export { PostgresCodeStore } from './stores/postgres/postgres-code-store.js';
-export { PostgresRefreshTokenStore } from './stores/postgres/postgres-refresh-token-store.js';
-export type { PostgresPool, PostgresStoreOptions } from './stores/postgres/postgres-pool.js';
-export { postgresSchema } from './stores/postgres/postgres-schema.js';
-export { StoreTimeoutError } from './stores/bounded-call.js';
-export { firstRefreshTokenRecord } from './stores/refresh-records.js';
+export { ConfigurationError } from './config/configuration-error.js';
+export type { TokenRouterOptions } from './config/options.js';
 export type {
   AtomicCodeExchange,
   AuthorizationCodeGrant,
@@ -50,3 +20,33 @@ export type {
   RotateResult,
   SigningKey,
 } from './contracts.js';
+export type {
+  CodeRedeemedEvent,
+  CodeReplayedEvent,
+  RefreshReuseDetectedEvent,
+  RefreshRotatedEvent,
+  RequestRejectedEvent,
+  TokenIssuedEvent,
+  TokenRevokedEvent,
+  TokenRouterEvent,
+  TokenRouterEventListener,
+} from './events.js';
+export type { ErrorProfile } from './response/error-profiles.js';
+export type { RejectReason } from './response/request-error.js';
+export { createTokenRouter } from './router.js';
+export { StoreTimeoutError } from './stores/bounded-call.js';
+export type { MemoryStoreOptions } from './stores/memory/expiring-map.js';
+export { MemoryCodeStore } from './stores/memory/memory-code-store.js';
+export type { KeyInfo, KeyStatus, MemoryKeyStoreOptions, SigningAlgorithm } from './stores/memory/memory-key-store.js';
+export { MemoryKeyStore } from './stores/memory/memory-key-store.js';
+export { MemoryRefreshTokenStore } from './stores/memory/memory-refresh-token-store.js';
+export { PostgresCodeStore } from './stores/postgres/postgres-code-store.js';
+export type { PostgresPool, PostgresStoreOptions } from './stores/postgres/postgres-pool.js';
+export { PostgresRefreshTokenStore } from './stores/postgres/postgres-refresh-token-store.js';
+export { postgresSchema } from './stores/postgres/postgres-schema.js';
+export { RedisCodeStore } from './stores/redis/redis-code-store.js';
+export { RedisRefreshTokenStore } from './stores/redis/redis-refresh-token-store.js';
+export type { RedisScriptClient, RedisStoreOptions } from './stores/redis/redis-script.js';
+export { firstRefreshTokenRecord } from './stores/refresh-records.js';
+export type { AccessTokenFormat } from './tokens/claims.js';
+export type { TokenResponse } from './tokens/issuance.js';

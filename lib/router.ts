@@ -1,5 +1,5 @@
 import express, { type Router } from 'express';
-import { resolveOptions, type RouterConfig } from './config/configuration.js';
+import { type RouterConfig, resolveOptions } from './config/configuration.js';
 import type { TokenRouterOptions } from './config/options.js';
 import { discoveryEndpoint } from './endpoints/discovery.js';
 import { jwksEndpoint } from './endpoints/jwks.js';

@@ -20,9 +20,12 @@ describe('issueAuthorizationCode', () => {
     for (const code of codes) expect(code).toMatch(/^[A-Za-z0-9_-]{43,}$/);
   });
 
-  it('stores the grant under the code\'s hash, never the code, stamped with expiresAt = now + ttl', async () => {
+  it("stores the grant under the code's hash, never the code, stamped with expiresAt = now + ttl", async () => {
     const saved: [string, unknown, number][] = [];
-    const spy = { save: async (key: string, value: unknown, expiresAt: number) => void saved.push([key, value, expiresAt]), redeem: async () => ({ outcome: 'unknown' as const }) };
+    const spy = {
+      save: async (key: string, value: unknown, expiresAt: number) => void saved.push([key, value, expiresAt]),
+      redeem: async () => ({ outcome: 'unknown' as const }),
+    };
     const code = await issueAuthorizationCode(spy, grant(), { ttl: 30, now: () => 1_700_000_000_400 });
     expect(saved[0]![0]).toBe(hashSecret(code));
     expect(JSON.stringify(saved[0])).not.toContain(code);
@@ -32,7 +35,10 @@ describe('issueAuthorizationCode', () => {
 
   it('defaults the ttl to 600 seconds', async () => {
     let expiresAt = 0;
-    const spy = { save: async (_k: string, _v: unknown, e: number) => void (expiresAt = e), redeem: async () => ({ outcome: 'unknown' as const }) };
+    const spy = {
+      save: async (_k: string, _v: unknown, e: number) => void (expiresAt = e),
+      redeem: async () => ({ outcome: 'unknown' as const }),
+    };
     await issueAuthorizationCode(spy, grant(), { now: () => 1_000_000 });
     expect(expiresAt).toBe(1_600);
   });
@@ -49,7 +55,9 @@ describe('issueAuthorizationCode', () => {
     ['authTime', { authTime: 1.5 }],
     ['idTokenClaims', { idTokenClaims: ['x'] }],
   ])('refuses a grant with a bad %s', async (field, change) => {
-    const error = await issueAuthorizationCode(store, { ...grant(), ...change } as never).catch((e: unknown) => e as ConfigurationError);
+    const error = await issueAuthorizationCode(store, { ...grant(), ...change } as never).catch(
+      (e: unknown) => e as ConfigurationError,
+    );
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).code).toBe('ERR_GRANT_INVALID');
     expect((error as ConfigurationError).option).toBe(field);

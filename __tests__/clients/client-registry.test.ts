@@ -1,7 +1,13 @@
 import { jest } from '@jest/globals';
 import request from 'supertest';
 import { hashSecret } from '../../lib/crypto/secrets.js';
-import { createTokenRouter, ConfigurationError, type Client, type ClientRegistry, type TokenRouterEvent } from '../../lib/index.js';
+import {
+  type Client,
+  type ClientRegistry,
+  ConfigurationError,
+  createTokenRouter,
+  type TokenRouterEvent,
+} from '../../lib/index.js';
 import {
   CLIENT_ID,
   expectError,
@@ -10,9 +16,9 @@ import {
   postToken,
   REDIRECT_URI,
   refreshForm,
+  SPA_ORIGIN,
   sharedKeyStore,
   signIn,
-  SPA_ORIGIN,
 } from '../support/helpers.js';
 
 /*
@@ -24,7 +30,10 @@ import {
 const GOOD: Client = { clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] };
 
 /** A registry answering `web` with whatever the test sets, and nothing for other ids. */
-function switchableRegistry(extra: Partial<ClientRegistry> = {}): { registry: ClientRegistry; answer(record: unknown): void } {
+function switchableRegistry(extra: Partial<ClientRegistry> = {}): {
+  registry: ClientRegistry;
+  answer(record: unknown): void;
+} {
   let current: unknown = GOOD;
   return {
     registry: {
@@ -37,7 +46,8 @@ function switchableRegistry(extra: Partial<ClientRegistry> = {}): { registry: Cl
   };
 }
 
-const withInheritedRedirectUris = (): unknown => Object.assign(Object.create({ redirectUris: [REDIRECT_URI] }) as object, { clientId: CLIENT_ID });
+const withInheritedRedirectUris = (): unknown =>
+  Object.assign(Object.create({ redirectUris: [REDIRECT_URI] }) as object, { clientId: CLIENT_ID });
 const throwingGetter = (): unknown =>
   Object.defineProperty({ clientId: CLIENT_ID }, 'redirectUris', {
     enumerable: true,
@@ -50,9 +60,15 @@ const throwingGetter = (): unknown =>
 const MALFORMED: Array<[string, () => unknown]> = [
   ['a record without redirectUris', () => ({ clientId: CLIENT_ID })],
   ['a record whose redirectUris is inherited, not its own', withInheritedRedirectUris],
-  ['a record whose redirectUris is a string, not an array', () => ({ clientId: CLIENT_ID, redirectUris: REDIRECT_URI })],
+  [
+    'a record whose redirectUris is a string, not an array',
+    () => ({ clientId: CLIENT_ID, redirectUris: REDIRECT_URI }),
+  ],
   ['a record whose redirectUris holds a non-string', () => ({ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI, 42] })],
-  ['a record whose redirectUris has a hole', () => ({ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI, , REDIRECT_URI] })],
+  [
+    'a record whose redirectUris has a hole',
+    () => ({ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI, , REDIRECT_URI] }),
+  ],
   ['a record without clientId', () => ({ redirectUris: [REDIRECT_URI] })],
   ['a record whose allowedOrigins is a string', () => ({ ...GOOD, allowedOrigins: SPA_ORIGIN })],
   ['a record whose allowPlainPkce is not a boolean', () => ({ ...GOOD, allowPlainPkce: 'yes' })],
@@ -83,13 +99,18 @@ describe('a ClientRegistry record is validated before anything is spent (docs/co
   });
 
   it('a findClient that resolves null is client_unknown in the rfc6749 profile too: 401 invalid_client', async () => {
-    const h = await harness({ clients: { findClient: () => Promise.resolve(null as unknown as undefined) }, errorProfile: 'rfc6749' });
+    const h = await harness({
+      clients: { findClient: () => Promise.resolve(null as unknown as undefined) },
+      errorProfile: 'rfc6749',
+    });
     expectError(await postToken(h.app, await h.issue()), 401, 'invalid_client');
     h.close();
   });
 
   it('a record under another client_id (a case-insensitive lookup) is not this client: client_unknown', async () => {
-    const h = await harness({ clients: { findClient: () => Promise.resolve({ clientId: 'WEB', redirectUris: [REDIRECT_URI] }) } });
+    const h = await harness({
+      clients: { findClient: () => Promise.resolve({ clientId: 'WEB', redirectUris: [REDIRECT_URI] }) },
+    });
     const redeem = jest.spyOn(h.codeStore, 'redeem');
     expectError(await postToken(h.app, await h.issue()), 400, 'invalid_request');
     expect(redeem).not.toHaveBeenCalled();
@@ -110,20 +131,25 @@ describe('a ClientRegistry record is validated before anything is spent (docs/co
     h.close();
   });
 
-  it.each(MALFORMED)('%s: 503 temporarily_unavailable (client_record_invalid), the code not spent; the same code works once the record is fixed', async (_name, record) => {
-    const { registry, answer } = switchableRegistry();
-    const events: TokenRouterEvent[] = [];
-    const h = await harness({ clients: registry, onEvent: (event) => void events.push(event) });
-    const redeem = jest.spyOn(h.codeStore, 'redeem');
-    const valid = await h.issue();
-    answer(record());
-    expectError(await postToken(h.app, valid).set('Origin', SPA_ORIGIN), 503, 'temporarily_unavailable');
-    expect(events).toContainEqual(expect.objectContaining({ type: 'request_rejected', reason: 'client_record_invalid', clientId: CLIENT_ID }));
-    expect(redeem).not.toHaveBeenCalled();
-    answer(GOOD);
-    expect((await postToken(h.app, valid).set('Origin', SPA_ORIGIN)).status).toBe(200);
-    h.close();
-  });
+  it.each(MALFORMED)(
+    '%s: 503 temporarily_unavailable (client_record_invalid), the code not spent; the same code works once the record is fixed',
+    async (_name, record) => {
+      const { registry, answer } = switchableRegistry();
+      const events: TokenRouterEvent[] = [];
+      const h = await harness({ clients: registry, onEvent: (event) => void events.push(event) });
+      const redeem = jest.spyOn(h.codeStore, 'redeem');
+      const valid = await h.issue();
+      answer(record());
+      expectError(await postToken(h.app, valid).set('Origin', SPA_ORIGIN), 503, 'temporarily_unavailable');
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'request_rejected', reason: 'client_record_invalid', clientId: CLIENT_ID }),
+      );
+      expect(redeem).not.toHaveBeenCalled();
+      answer(GOOD);
+      expect((await postToken(h.app, valid).set('Origin', SPA_ORIGIN)).status).toBe(200);
+      h.close();
+    },
+  );
 
   it.each(MALFORMED)('%s: 503 before the refresh token is spent, no family revoked', async (_name, record) => {
     const { registry, answer } = switchableRegistry();
@@ -146,7 +172,10 @@ describe('a ClientRegistry record is validated before anything is spent (docs/co
     const { refresh_token: refreshToken } = await signIn(h);
     const revokeFamily = jest.spyOn(h.refreshTokenStore, 'revokeFamily');
     answer({ clientId: CLIENT_ID });
-    const res = await request(h.app).post('/oauth2/revoke').type('form').send({ client_id: CLIENT_ID, token: refreshToken! });
+    const res = await request(h.app)
+      .post('/oauth2/revoke')
+      .type('form')
+      .send({ client_id: CLIENT_ID, token: refreshToken! });
     expectError(res, 503, 'temporarily_unavailable');
     expect(revokeFamily).not.toHaveBeenCalled();
     expect(await h.refreshTokenStore.find(hashSecret(refreshToken!))).toBeDefined();
@@ -156,11 +185,15 @@ describe('a ClientRegistry record is validated before anything is spent (docs/co
   it('warns once per malformed record, naming the client_id and never the code, verifier or record values', async () => {
     const clientId = 'warned-client';
     const secretUri = 'https://app.example.com/callback?tenant=s3cr3t';
-    const h = await harness({ clients: { findClient: () => Promise.resolve({ clientId, redirectUris: [secretUri, 7] } as unknown as Client) } });
+    const h = await harness({
+      clients: { findClient: () => Promise.resolve({ clientId, redirectUris: [secretUri, 7] } as unknown as Client) },
+    });
     const first = await h.issue({ clientId });
     await postToken(h.app, first);
     await postToken(h.app, await h.issue({ clientId }));
-    const messages = warning.mock.calls.map(([message]) => String(message)).filter((message: string) => message.includes('client registry'));
+    const messages = warning.mock.calls
+      .map(([message]) => String(message))
+      .filter((message: string) => message.includes('client registry'));
     expect(messages).toHaveLength(1);
     expect(messages[0]).toContain(`"${clientId}"`);
     expect(messages[0]).toContain('redirectUris');
@@ -186,22 +219,28 @@ describe('a ClientRegistry record is validated before anything is spent (docs/co
 
 describe('CORS is decided without throwing: tokens are delivered or not issued', () => {
   it.each<[string, NonNullable<ClientRegistry['isAllowedOrigin']>]>([
-    ['throws synchronously', () => {
-      throw new Error('registry down');
-    }],
+    [
+      'throws synchronously',
+      () => {
+        throw new Error('registry down');
+      },
+    ],
     ['rejects', () => Promise.reject(new Error('registry down'))],
     ['resolves something other than true', () => Promise.resolve('yes' as unknown as boolean)],
-  ])('an isAllowedOrigin that %s: the POST still gets its tokens (200), with no Access-Control-Allow-Origin', async (_name, isAllowedOrigin) => {
-    const h = await harness({ clients: { findClient: () => Promise.resolve(GOOD), isAllowedOrigin } });
-    const valid = await h.issue();
-    const res = await postToken(h.app, valid).set('Origin', 'https://other.example');
-    expect(res.status).toBe(200);
-    expect(res.body.access_token).toEqual(expect.any(String));
-    expect(res.headers).not.toHaveProperty('access-control-allow-origin');
-    // The code was spent once, by this request, and the tokens reached the client.
-    expect((await postToken(h.app, valid)).status).toBe(401);
-    h.close();
-  });
+  ])(
+    'an isAllowedOrigin that %s: the POST still gets its tokens (200), with no Access-Control-Allow-Origin',
+    async (_name, isAllowedOrigin) => {
+      const h = await harness({ clients: { findClient: () => Promise.resolve(GOOD), isAllowedOrigin } });
+      const valid = await h.issue();
+      const res = await postToken(h.app, valid).set('Origin', 'https://other.example');
+      expect(res.status).toBe(200);
+      expect(res.body.access_token).toEqual(expect.any(String));
+      expect(res.headers).not.toHaveProperty('access-control-allow-origin');
+      // The code was spent once, by this request, and the tokens reached the client.
+      expect((await postToken(h.app, valid)).status).toBe(401);
+      h.close();
+    },
+  );
 
   it('an isAllowedOrigin that throws: a preflight is answered 204 with no CORS headers', async () => {
     const h = await harness({

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describeValue, ERRORS_DOCUMENT_URL } from '../../lib/config/configuration-error.js';
 import {
+  type AuthorizationCodeRequest,
   ConfigurationError,
+  type ConfigurationErrorCode,
   createTokenRouter,
   issueAuthorizationCode,
   MemoryCodeStore,
   MemoryKeyStore,
   PostgresRefreshTokenStore,
   RedisCodeStore,
-  type AuthorizationCodeRequest,
-  type ConfigurationErrorCode,
   type TokenRouterOptions,
 } from '../../lib/index.js';
 import { pkcePair, sharedKeyStore } from '../support/helpers.js';
@@ -25,7 +25,11 @@ const ERRORS_DOC = readFileSync(new URL('../../docs/errors.md', import.meta.url)
 /** The anchors GitHub gives docs/errors.md's `##` headings: lower case, spaces as "-", other punctuation but "_" dropped. */
 const ANCHORS = new Set(
   [...ERRORS_DOC.matchAll(/^## (.+)$/gm)].map(([, heading]) =>
-    heading!.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'),
+    heading!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\w\- ]/g, '')
+      .replace(/ /g, '-'),
   ),
 );
 
@@ -73,7 +77,11 @@ describe('ConfigurationError messages link to docs/errors.md', () => {
 
   it('docs/errors.md has one section for each code, and none for a code that does not exist', () => {
     const sections = [...ANCHORS].filter((anchor) => anchor.startsWith('err_'));
-    expect(sections.sort()).toEqual(Object.keys(ONE_OF_EACH).map((code) => code.toLowerCase()).sort());
+    expect(sections.sort()).toEqual(
+      Object.keys(ONE_OF_EACH)
+        .map((code) => code.toLowerCase())
+        .sort(),
+    );
   });
 
   it("docs/errors.md's sample message is the one the router throws", async () => {
@@ -98,7 +106,10 @@ describe('ConfigurationError messages link to docs/errors.md', () => {
     ['a client without clientId', { clients: [{ redirectUris: ['https://a.example/cb'] }] }],
     ['a client without redirectUris', { clients: [{ clientId: 'a' }] }],
     ['a client with an undefined redirect URI', { clients: [{ clientId: 'a', redirectUris: [undefined] }] }],
-    ['a client with allowPlainPkce a number', { clients: [{ clientId: 'a', redirectUris: ['https://a.example/cb'], allowPlainPkce: 1 }] }],
+    [
+      'a client with allowPlainPkce a number',
+      { clients: [{ clientId: 'a', redirectUris: ['https://a.example/cb'], allowPlainPkce: 1 }] },
+    ],
     ['a client with a misspelt field', { clients: [{ clientId: 'a', redirectUri: 'https://a.example/cb' }] }],
   ])('%s: the message reads as a sentence and links its section', async (_name, change) => {
     const error = await caught(() => createTokenRouter({ ...base, ...change } as TokenRouterOptions));
@@ -110,7 +121,10 @@ describe('ConfigurationError messages link to docs/errors.md', () => {
 describe("a client's fields get the same checks as the options", () => {
   it('a misspelt field is refused with the field meant', async () => {
     const error = await caught(() =>
-      createTokenRouter({ ...base, clients: [{ clientId: 'a', redirectUri: ['https://a.example/cb'] }] } as unknown as TokenRouterOptions),
+      createTokenRouter({
+        ...base,
+        clients: [{ clientId: 'a', redirectUri: ['https://a.example/cb'] }],
+      } as unknown as TokenRouterOptions),
     );
     expect(error.code).toBe('ERR_OPTION_UNKNOWN');
     expect(error.option).toBe('clients[0].redirectUri');
@@ -137,15 +151,21 @@ describe("a client's fields get the same checks as the options", () => {
   });
 
   it('a missing field says it received nothing, never "undefined undefined"', async () => {
-    const error = await caught(() => createTokenRouter({ ...base, clients: [{ clientId: 'a' }] } as unknown as TokenRouterOptions));
+    const error = await caught(() =>
+      createTokenRouter({ ...base, clients: [{ clientId: 'a' }] } as unknown as TokenRouterOptions),
+    );
     expect(error.option).toBe('clients[0].redirectUris');
-    expect(error.message).toContain('clients[0].redirectUris must be a non-empty array of absolute URIs; received nothing (undefined).');
+    expect(error.message).toContain(
+      'clients[0].redirectUris must be a non-empty array of absolute URIs; received nothing (undefined).',
+    );
   });
 
   it('an entry that is not an object is named as the entry', async () => {
     const error = await caught(() => createTokenRouter({ ...base, clients: [['a']] } as unknown as TokenRouterOptions));
     expect(error.option).toBe('clients[0]');
-    expect(error.message).toContain('pkce-token-router: clients[0] must be an object such as { clientId, redirectUris }; received an array of 1.');
+    expect(error.message).toContain(
+      'pkce-token-router: clients[0] must be an object such as { clientId, redirectUris }; received an array of 1.',
+    );
   });
 });
 
@@ -154,21 +174,32 @@ describe('a store given its client where its options go', () => {
     const redis = { eval: async () => null, evalsha: async () => null, options: {} };
     const error = await caught(() => new RedisCodeStore(redis as never));
     expect(error.code).toBe('ERR_OPTIONS_NOT_OBJECT');
-    expect(error.message).toContain('RedisCodeStore takes an options object holding the client: new RedisCodeStore({ client: redis }), not new RedisCodeStore(redis).');
+    expect(error.message).toContain(
+      'RedisCodeStore takes an options object holding the client: new RedisCodeStore({ client: redis }), not new RedisCodeStore(redis).',
+    );
   });
 
   it('a pg Pool is refused with the options object it belongs in', async () => {
     const pool = { query: async () => ({ rows: [] }), _events: {} };
     const error = await caught(() => new PostgresRefreshTokenStore(pool as never));
     expect(error.code).toBe('ERR_OPTIONS_NOT_OBJECT');
-    expect(error.message).toContain('new PostgresRefreshTokenStore({ pool }), not new PostgresRefreshTokenStore(pool).');
+    expect(error.message).toContain(
+      'new PostgresRefreshTokenStore({ pool }), not new PostgresRefreshTokenStore(pool).',
+    );
   });
 });
 
 describe('issueAuthorizationCode: a misspelt grant field', () => {
   it('is pointed out when the field it stands for is missing', async () => {
     const { challenge } = pkcePair();
-    const grant = { clientId: 'a', redirectUri: 'https://a.example/cb', codeChalenge: challenge, codeChallengeMethod: 'S256', subject: 'u', scope: [] };
+    const grant = {
+      clientId: 'a',
+      redirectUri: 'https://a.example/cb',
+      codeChalenge: challenge,
+      codeChallengeMethod: 'S256',
+      subject: 'u',
+      scope: [],
+    };
     const error = await caught(() => issueAuthorizationCode(codeStore, grant as unknown as AuthorizationCodeRequest));
     expect(error.code).toBe('ERR_GRANT_INVALID');
     expect(error.option).toBe('codeChallenge');

@@ -1,4 +1,4 @@
-import { createTokenRouter, ConfigurationError, MemoryCodeStore, type TokenRouterOptions } from '../../lib/index.js';
+import { ConfigurationError, createTokenRouter, MemoryCodeStore, type TokenRouterOptions } from '../../lib/index.js';
 import { sharedKeyStore } from '../support/helpers.js';
 
 describe('createTokenRouter options are checked at once', () => {
@@ -25,7 +25,14 @@ describe('createTokenRouter options are checked at once', () => {
     expect(() =>
       createTokenRouter({
         ...base,
-        clients: [{ clientId: 'a', redirectUris: ['https://a.example/cb'], allowedOrigins: ['https://b.example'], allowPlainPkce: false }],
+        clients: [
+          {
+            clientId: 'a',
+            redirectUris: ['https://a.example/cb'],
+            allowedOrigins: ['https://b.example'],
+            allowPlainPkce: false,
+          },
+        ],
         allowedOrigins: ['https://c.example'],
         tokenPath: '/t',
         jwksPath: false,
@@ -93,7 +100,11 @@ describe('createTokenRouter options are checked at once', () => {
     ['accessTokenTtl zero', { accessTokenTtl: 0 }, 'accessTokenTtl'],
     ['idTokenTtl fractional', { idTokenTtl: 1.5 }, 'idTokenTtl'],
     ['refreshTokenTtl a string', { refreshTokenTtl: '60' }, 'refreshTokenTtl'],
-    ['refreshTokenMaxAge below refreshTokenTtl', { refreshTokenTtl: 100, refreshTokenMaxAge: 50 }, 'refreshTokenMaxAge'],
+    [
+      'refreshTokenMaxAge below refreshTokenTtl',
+      { refreshTokenTtl: 100, refreshTokenMaxAge: 50 },
+      'refreshTokenMaxAge',
+    ],
     ['errorProfile unknown', { errorProfile: 'oauth21' }, 'errorProfile'],
     ['tokenPath without a slash', { tokenPath: 'token' }, 'tokenPath'],
     ['jwksPath equal to tokenPath', { jwksPath: '/oauth2/token' }, 'jwksPath'],
@@ -102,7 +113,11 @@ describe('createTokenRouter options are checked at once', () => {
     ['discoveryPath equal to jwksPath', { discoveryPath: '/oauth2/jwks' }, 'discoveryPath'],
     ['revocationPath true', { revocationPath: true }, 'revocationPath'],
     ['discoveryMetadata an array', { discoveryMetadata: [] }, 'discoveryMetadata'],
-    ['discoveryMetadata with discoveryPath false', { discoveryPath: false, discoveryMetadata: {} }, 'discoveryMetadata'],
+    [
+      'discoveryMetadata with discoveryPath false',
+      { discoveryPath: false, discoveryMetadata: {} },
+      'discoveryMetadata',
+    ],
     ['discoveryMetadata not JSON-serialisable', { discoveryMetadata: { n: 10n } }, 'discoveryMetadata'],
     ['jwksMaxAge negative', { jwksMaxAge: -1 }, 'jwksMaxAge'],
     ['onEvent not a function', { onEvent: {} }, 'onEvent'],
@@ -111,9 +126,26 @@ describe('createTokenRouter options are checked at once', () => {
     ['allowedOrigins null', { allowedOrigins: ['null'] }, 'allowedOrigins'],
     ['clients not an array or registry', { clients: 'web' }, 'clients'],
     ['a client without redirectUris', { clients: [{ clientId: 'a', redirectUris: [] }] }, 'clients[0].redirectUris'],
-    ['a client with a relative redirect URI', { clients: [{ clientId: 'a', redirectUris: ['/cb'] }] }, 'clients[0].redirectUris'],
-    ['a client with an empty clientId', { clients: [{ clientId: '', redirectUris: ['https://a.example/cb'] }] }, 'clients[0].clientId'],
-    ['two clients with one clientId', { clients: [{ clientId: 'a', redirectUris: ['https://a.example/cb'] }, { clientId: 'a', redirectUris: ['https://a.example/cb'] }] }, 'clients[1].clientId'],
+    [
+      'a client with a relative redirect URI',
+      { clients: [{ clientId: 'a', redirectUris: ['/cb'] }] },
+      'clients[0].redirectUris',
+    ],
+    [
+      'a client with an empty clientId',
+      { clients: [{ clientId: '', redirectUris: ['https://a.example/cb'] }] },
+      'clients[0].clientId',
+    ],
+    [
+      'two clients with one clientId',
+      {
+        clients: [
+          { clientId: 'a', redirectUris: ['https://a.example/cb'] },
+          { clientId: 'a', redirectUris: ['https://a.example/cb'] },
+        ],
+      },
+      'clients[1].clientId',
+    ],
   ])('refuses %s, naming the option', (_name, change, option) => {
     const error = thrown({ ...base, ...change });
     expect(error.option).toBe(option);
@@ -144,7 +176,9 @@ describe('dangerous configuration is refused at startup (issue 13 §4)', () => {
     }
     throw new Error('createTokenRouter accepted it');
   }
-  const withRedirect = (uri: string, extra: Record<string, unknown> = {}) => ({ clients: [{ clientId: 'a', redirectUris: [uri], ...extra }] });
+  const withRedirect = (uri: string, extra: Record<string, unknown> = {}) => ({
+    clients: [{ clientId: 'a', redirectUris: [uri], ...extra }],
+  });
 
   describe('a registered redirect URI', () => {
     it.each([
@@ -178,7 +212,12 @@ describe('dangerous configuration is refused at startup (issue 13 §4)', () => {
     });
 
     it('http to a non-loopback host is accepted for a client that opts in with allowInsecureRedirectUris: true', () => {
-      expect(() => createTokenRouter({ ...base, ...withRedirect('http://dev-box.internal/cb', { allowInsecureRedirectUris: true }) })).not.toThrow();
+      expect(() =>
+        createTokenRouter({
+          ...base,
+          ...withRedirect('http://dev-box.internal/cb', { allowInsecureRedirectUris: true }),
+        }),
+      ).not.toThrow();
     });
 
     it('the opt-in covers plain http only: a fragment, a wildcard or a javascript: URI is still refused', () => {
@@ -196,7 +235,9 @@ describe('dangerous configuration is refused at startup (issue 13 §4)', () => {
     });
 
     it('allowInsecureRedirectUris must be a boolean', () => {
-      expect(refused(withRedirect('https://app.example.com/cb', { allowInsecureRedirectUris: 'yes' })).option).toBe('clients[0].allowInsecureRedirectUris');
+      expect(refused(withRedirect('https://app.example.com/cb', { allowInsecureRedirectUris: 'yes' })).option).toBe(
+        'clients[0].allowInsecureRedirectUris',
+      );
     });
   });
 
@@ -258,7 +299,11 @@ describe('dangerous configuration is refused at startup (issue 13 §4)', () => {
     it.each([
       ['accessTokenTtl past 1 day', { accessTokenTtl: 86_401 }, 'accessTokenTtl'],
       ['idTokenTtl past 1 day', { idTokenTtl: 86_401 }, 'idTokenTtl'],
-      ['refreshTokenTtl past 1 year', { refreshTokenTtl: 365 * 86_400 + 1, refreshTokenMaxAge: 365 * 86_400 + 1 }, 'refreshTokenTtl'],
+      [
+        'refreshTokenTtl past 1 year',
+        { refreshTokenTtl: 365 * 86_400 + 1, refreshTokenMaxAge: 365 * 86_400 + 1 },
+        'refreshTokenTtl',
+      ],
       ['refreshTokenMaxAge past 1 year', { refreshTokenMaxAge: 365 * 86_400 + 1 }, 'refreshTokenMaxAge'],
       ['accessTokenTtl in milliseconds (300000)', { accessTokenTtl: 300_000 }, 'accessTokenTtl'],
     ])('refuses %s', (_name, change, option) => {

@@ -1,5 +1,5 @@
-import { jest } from '@jest/globals';
 import { generateKeyPairSync, KeyObject, type webcrypto } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { compactVerify, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
 import { signCompactJws } from '../../lib/crypto/jws.js';
 
@@ -16,32 +16,35 @@ function nodeKeyPair(alg: string): { privateKey: KeyObject; publicKey: KeyObject
 const claims = { iss: 'https://login.example.com', sub: 'user-123', aud: 'web', scope: ['openid'], name: 'Zoë' };
 
 describe('JWS compact serialization with node:crypto (RFC 7515 §7.1)', () => {
-  describe.each(['RS256', 'PS256', 'ES256', 'EdDSA', 'RS384', 'RS512', 'PS384', 'PS512', 'ES384', 'ES512'])('%s', (alg) => {
-    const keys: Array<[string, () => Promise<{ privateKey: Key; publicKey: Key }>]> = [
-      ['a CryptoKey from jose', () => generateKeyPair(alg, { modulusLength: 2048 })],
-      ['a KeyObject from node:crypto', async () => nodeKeyPair(alg)],
-    ];
+  describe.each(['RS256', 'PS256', 'ES256', 'EdDSA', 'RS384', 'RS512', 'PS384', 'PS512', 'ES384', 'ES512'])(
+    '%s',
+    (alg) => {
+      const keys: Array<[string, () => Promise<{ privateKey: Key; publicKey: Key }>]> = [
+        ['a CryptoKey from jose', () => generateKeyPair(alg, { modulusLength: 2048 })],
+        ['a KeyObject from node:crypto', async () => nodeKeyPair(alg)],
+      ];
 
-    it.each(keys)('signs with %s, and jose verifies the token', async (_name, makeKeys) => {
-      const { privateKey, publicKey } = await makeKeys();
-      const token = await signCompactJws({ alg, kid: 'key-1', typ: 'JWT' }, claims, privateKey);
+      it.each(keys)('signs with %s, and jose verifies the token', async (_name, makeKeys) => {
+        const { privateKey, publicKey } = await makeKeys();
+        const token = await signCompactJws({ alg, kid: 'key-1', typ: 'JWT' }, claims, privateKey);
 
-      const { payload, protectedHeader } = await jwtVerify(token, publicKey, { algorithms: [alg] });
-      expect(protectedHeader).toEqual({ alg, kid: 'key-1', typ: 'JWT' });
-      expect(payload).toEqual(claims);
-    });
+        const { payload, protectedHeader } = await jwtVerify(token, publicKey, { algorithms: [alg] });
+        expect(protectedHeader).toEqual({ alg, kid: 'key-1', typ: 'JWT' });
+        expect(payload).toEqual(claims);
+      });
 
-    it('is verified by jose against the public JWK, over the exact header and payload bytes', async () => {
-      const { privateKey, publicKey } = await generateKeyPair(alg, { modulusLength: 2048 });
-      const token = await signCompactJws({ alg, kid: 'key-1', typ: 'JWT' }, claims, privateKey);
+      it('is verified by jose against the public JWK, over the exact header and payload bytes', async () => {
+        const { privateKey, publicKey } = await generateKeyPair(alg, { modulusLength: 2048 });
+        const token = await signCompactJws({ alg, kid: 'key-1', typ: 'JWT' }, claims, privateKey);
 
-      const [header, payload] = token.split('.');
-      expect(Buffer.from(header!, 'base64url').toString()).toBe(JSON.stringify({ alg, kid: 'key-1', typ: 'JWT' }));
-      expect(Buffer.from(payload!, 'base64url').toString()).toBe(JSON.stringify(claims));
-      const verified = await compactVerify(token, await importJWK(await exportJWK(publicKey), alg));
-      expect(Buffer.from(verified.payload).toString()).toBe(JSON.stringify(claims));
-    });
-  });
+        const [header, payload] = token.split('.');
+        expect(Buffer.from(header!, 'base64url').toString()).toBe(JSON.stringify({ alg, kid: 'key-1', typ: 'JWT' }));
+        expect(Buffer.from(payload!, 'base64url').toString()).toBe(JSON.stringify(claims));
+        const verified = await compactVerify(token, await importJWK(await exportJWK(publicKey), alg));
+        expect(Buffer.from(verified.payload).toString()).toBe(JSON.stringify(claims));
+      });
+    },
+  );
 
   it('uses base64url without padding in all three parts', async () => {
     const { privateKey } = await generateKeyPair('ES256');
@@ -72,7 +75,11 @@ describe('JWS compact serialization with node:crypto (RFC 7515 §7.1)', () => {
       ['an RSA key for ES256', 'ES256', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey],
       ['a P-384 key for ES256', 'ES256', () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey],
       ['an EC key for RS256', 'RS256', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],
-      ['a 1024-bit RSA key (RFC 7518 §3.3)', 'RS256', () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey],
+      [
+        'a 1024-bit RSA key (RFC 7518 §3.3)',
+        'RS256',
+        () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey,
+      ],
       ['a public key', 'RS256', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey],
     ])('%s', async (_name, alg, makeKey) => {
       await expect(signCompactJws({ alg }, claims, makeKey())).rejects.toThrow(TypeError);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../../lib/crypto/secrets.js';
+import { hashSecret, REFRESH_TOKEN_BYTES, randomSecret } from '../../lib/crypto/secrets.js';
 
 describe('secrets', () => {
   it('hashSecret is SHA-256 of the UTF-8 text, base64url', () => {

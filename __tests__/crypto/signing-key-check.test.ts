@@ -1,12 +1,12 @@
-import { jest } from '@jest/globals';
 import { createSecretKey, generateKeyPairSync, type KeyObject, webcrypto } from 'node:crypto';
+import { jest } from '@jest/globals';
 import type { JWK } from 'jose';
 import { hashSecret } from '../../lib/crypto/secrets.js';
 import { keyVerdict, signingKeyProblem } from '../../lib/crypto/signing-key-check.js';
 import {
   ConfigurationError,
-  MemoryKeyStore,
   type KeyStore,
+  MemoryKeyStore,
   type SigningKey,
   type TokenRouterEvent,
 } from '../../lib/index.js';
@@ -38,20 +38,52 @@ function badJwks(): Array<[string, JWK, string]> {
   const rsaPrivate = jwkOf(rsa2048.privateKey);
   const ecPrivate = jwkOf(p256.privateKey);
   return [
-    ['an RSA key under 2048 bits (RFC 7518 §3.3)', { ...jwkOf(rsa1024.privateKey), kid: 'small', alg: 'RS256' }, jwkOf(rsa1024.privateKey).d!],
-    ['an RSA key under 2048 bits, without alg', { ...jwkOf(rsa1024.privateKey), kid: 'small' }, jwkOf(rsa1024.privateKey).d!],
+    [
+      'an RSA key under 2048 bits (RFC 7518 §3.3)',
+      { ...jwkOf(rsa1024.privateKey), kid: 'small', alg: 'RS256' },
+      jwkOf(rsa1024.privateKey).d!,
+    ],
+    [
+      'an RSA key under 2048 bits, without alg',
+      { ...jwkOf(rsa1024.privateKey), kid: 'small' },
+      jwkOf(rsa1024.privateKey).d!,
+    ],
     ['an EC key for RS256', { ...ecPrivate, kid: 'ec-as-rs', alg: 'RS256' }, ecPrivate.d!],
     ['a P-384 key for ES256', { ...jwkOf(p384.privateKey), kid: 'p384', alg: 'ES256' }, jwkOf(p384.privateKey).d!],
     ['a P-384 key without alg (no default)', { ...jwkOf(p384.privateKey), kid: 'p384' }, jwkOf(p384.privateKey).d!],
     ['a public-only key', { ...jwkOf(rsa2048.publicKey), kid: 'public', alg: 'RS256' }, jwkOf(rsa2048.publicKey).n!],
-    ['an HS256 secret (kty oct)', { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA', kid: 'hmac', alg: 'HS256' }, 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA'],
-    ['an oct secret claiming RS256', { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA', kid: 'hmac', alg: 'RS256' }, 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA'],
+    [
+      'an HS256 secret (kty oct)',
+      { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA', kid: 'hmac', alg: 'HS256' },
+      'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA',
+    ],
+    [
+      'an oct secret claiming RS256',
+      { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA', kid: 'hmac', alg: 'RS256' },
+      'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA',
+    ],
     ['a JWK with use "enc" (RFC 7517 §4.2)', { ...rsaPrivate, kid: 'enc', use: 'enc' }, rsaPrivate.d!],
-    ['a JWK whose key_ops lack "sign" (RFC 7517 §4.3)', { ...rsaPrivate, kid: 'ops', key_ops: ['decrypt'] }, rsaPrivate.d!],
+    [
+      'a JWK whose key_ops lack "sign" (RFC 7517 §4.3)',
+      { ...rsaPrivate, kid: 'ops', key_ops: ['decrypt'] },
+      rsaPrivate.d!,
+    ],
     ['an alg the router does not sign with (RS384)', { ...rsaPrivate, kid: 'rs384', alg: 'RS384' }, rsaPrivate.d!],
-    ['an alg that is not a signature algorithm (RSA-OAEP)', { ...rsaPrivate, kid: 'oaep', alg: 'RSA-OAEP' }, rsaPrivate.d!],
-    ['an Ed25519 key for ES256 (key type and alg mismatched)', { ...jwkOf(ed25519.privateKey), kid: 'ed-as-es', alg: 'ES256' }, jwkOf(ed25519.privateKey).d!],
-    ['an RSA key for EdDSA (key type and alg mismatched)', { ...rsaPrivate, kid: 'rs-as-ed', alg: 'EdDSA' }, rsaPrivate.d!],
+    [
+      'an alg that is not a signature algorithm (RSA-OAEP)',
+      { ...rsaPrivate, kid: 'oaep', alg: 'RSA-OAEP' },
+      rsaPrivate.d!,
+    ],
+    [
+      'an Ed25519 key for ES256 (key type and alg mismatched)',
+      { ...jwkOf(ed25519.privateKey), kid: 'ed-as-es', alg: 'ES256' },
+      jwkOf(ed25519.privateKey).d!,
+    ],
+    [
+      'an RSA key for EdDSA (key type and alg mismatched)',
+      { ...rsaPrivate, kid: 'rs-as-ed', alg: 'EdDSA' },
+      rsaPrivate.d!,
+    ],
   ];
 }
 
@@ -72,11 +104,14 @@ function expectKeyRefused(error: ConfigurationError, kid: string, material: stri
 }
 
 describe('MemoryKeyStore refuses a key the router cannot sign with, when it is added', () => {
-  it.each(badJwks())('fromJwks refuses %s with ERR_KEY_INVALID, naming its kid and quoting no key material', async (_name, jwk, material) => {
-    const error = await refusal(MemoryKeyStore.fromJwks({ keys: [jwk] }));
-    expectKeyRefused(error, jwk.kid!, material);
-    expect(error.option).toBe('keys[0]');
-  });
+  it.each(badJwks())(
+    'fromJwks refuses %s with ERR_KEY_INVALID, naming its kid and quoting no key material',
+    async (_name, jwk, material) => {
+      const error = await refusal(MemoryKeyStore.fromJwks({ keys: [jwk] }));
+      expectKeyRefused(error, jwk.kid!, material);
+      expect(error.option).toBe('keys[0]');
+    },
+  );
 
   it.each(badJwks())('fromJwks refuses %s as a further (standby) key too', async (_name, jwk, material) => {
     const good = { ...jwkOf(p256.privateKey), kid: 'good' };
@@ -85,19 +120,25 @@ describe('MemoryKeyStore refuses a key the router cannot sign with, when it is a
     expect(error.option).toBe('keys[1]');
   });
 
-  it.each(badJwks())('add refuses %s with ERR_KEY_INVALID, naming its kid and quoting no key material', async (_name, jwk, material) => {
-    const store = await MemoryKeyStore.fromJwks({ keys: [{ ...jwkOf(p256.privateKey), kid: 'good' }] });
-    expectKeyRefused(await refusal(store.add(jwk)), jwk.kid!, material);
-    expect(store.list().map((key) => key.kid)).toEqual(['good']);
-  });
+  it.each(badJwks())(
+    'add refuses %s with ERR_KEY_INVALID, naming its kid and quoting no key material',
+    async (_name, jwk, material) => {
+      const store = await MemoryKeyStore.fromJwks({ keys: [{ ...jwkOf(p256.privateKey), kid: 'good' }] });
+      expectKeyRefused(await refusal(store.add(jwk)), jwk.kid!, material);
+      expect(store.list().map((key) => key.kid)).toEqual(['good']);
+    },
+  );
 
-  it.each(badJwks())('promote cannot make %s sign: the refused key is not held, and the active key keeps signing', async (_name, jwk) => {
-    const store = await MemoryKeyStore.fromJwks({ keys: [{ ...jwkOf(p256.privateKey), kid: 'good' }] });
-    await store.add(jwk).catch(() => undefined);
-    const error = await refusal(() => store.promote(jwk.kid!));
-    expect(error.code).toBe('ERR_KEY_INVALID');
-    expect((await store.signingKey()).kid).toBe('good');
-  });
+  it.each(badJwks())(
+    'promote cannot make %s sign: the refused key is not held, and the active key keeps signing',
+    async (_name, jwk) => {
+      const store = await MemoryKeyStore.fromJwks({ keys: [{ ...jwkOf(p256.privateKey), kid: 'good' }] });
+      await store.add(jwk).catch(() => undefined);
+      const error = await refusal(() => store.promote(jwk.kid!));
+      expect(error.code).toBe('ERR_KEY_INVALID');
+      expect((await store.signingKey()).kid).toBe('good');
+    },
+  );
 
   it.each<[string, () => JWK]>([
     ['RS256 (2048-bit RSA)', () => ({ ...jwkOf(rsa2048.privateKey), alg: 'RS256' })],
@@ -158,38 +199,52 @@ describe('a custom KeyStore returning a key the router cannot sign with (docs/co
   });
   afterEach(() => warning.mockRestore());
 
-  it.each(BAD_SIGNING_KEYS)('%s: 503 temporarily_unavailable before the code is spent; the same code works once a good key is back', async (name, bad) => {
-    const { keyStore, use } = await switchableKeyStore();
-    const events: TokenRouterEvent[] = [];
-    const h = await harness({ keyStore, onEvent: (event) => void events.push(event) });
-    const redeem = jest.spyOn(h.codeStore, 'redeem');
-    const valid = await h.issue();
-    use(bad);
-    const res = await postToken(h.app, valid);
-    expect({ key: name, status: res.status, error: res.body.error }).toEqual({ key: name, status: 503, error: 'temporarily_unavailable' });
-    expect(events).toContainEqual(expect.objectContaining({ type: 'request_rejected', reason: 'key_unavailable' }));
-    expect(redeem).not.toHaveBeenCalled();
-    use('good');
-    expect((await postToken(h.app, valid)).status).toBe(200);
-    h.close();
-  });
+  it.each(BAD_SIGNING_KEYS)(
+    '%s: 503 temporarily_unavailable before the code is spent; the same code works once a good key is back',
+    async (name, bad) => {
+      const { keyStore, use } = await switchableKeyStore();
+      const events: TokenRouterEvent[] = [];
+      const h = await harness({ keyStore, onEvent: (event) => void events.push(event) });
+      const redeem = jest.spyOn(h.codeStore, 'redeem');
+      const valid = await h.issue();
+      use(bad);
+      const res = await postToken(h.app, valid);
+      expect({ key: name, status: res.status, error: res.body.error }).toEqual({
+        key: name,
+        status: 503,
+        error: 'temporarily_unavailable',
+      });
+      expect(events).toContainEqual(expect.objectContaining({ type: 'request_rejected', reason: 'key_unavailable' }));
+      expect(redeem).not.toHaveBeenCalled();
+      use('good');
+      expect((await postToken(h.app, valid)).status).toBe(200);
+      h.close();
+    },
+  );
 
-  it.each(BAD_SIGNING_KEYS)('%s: 503 before the refresh token is spent, no family revoked; the same refresh token works once a good key is back', async (name, bad) => {
-    const { keyStore, use } = await switchableKeyStore();
-    const h = await harness({ keyStore });
-    const { refresh_token: refreshToken } = await signIn(h);
-    const rotate = jest.spyOn(h.refreshTokenStore, 'rotate');
-    const revokeFamily = jest.spyOn(h.refreshTokenStore, 'revokeFamily');
-    use(bad);
-    const res = await postToken(h.app, refreshForm(refreshToken!));
-    expect({ key: name, status: res.status, error: res.body.error }).toEqual({ key: name, status: 503, error: 'temporarily_unavailable' });
-    expect(rotate).not.toHaveBeenCalled();
-    expect(revokeFamily).not.toHaveBeenCalled();
-    expect(await h.refreshTokenStore.find(hashSecret(refreshToken!))).toBeDefined();
-    use('good');
-    expect((await postToken(h.app, refreshForm(refreshToken!))).status).toBe(200);
-    h.close();
-  });
+  it.each(BAD_SIGNING_KEYS)(
+    '%s: 503 before the refresh token is spent, no family revoked; the same refresh token works once a good key is back',
+    async (name, bad) => {
+      const { keyStore, use } = await switchableKeyStore();
+      const h = await harness({ keyStore });
+      const { refresh_token: refreshToken } = await signIn(h);
+      const rotate = jest.spyOn(h.refreshTokenStore, 'rotate');
+      const revokeFamily = jest.spyOn(h.refreshTokenStore, 'revokeFamily');
+      use(bad);
+      const res = await postToken(h.app, refreshForm(refreshToken!));
+      expect({ key: name, status: res.status, error: res.body.error }).toEqual({
+        key: name,
+        status: 503,
+        error: 'temporarily_unavailable',
+      });
+      expect(rotate).not.toHaveBeenCalled();
+      expect(revokeFamily).not.toHaveBeenCalled();
+      expect(await h.refreshTokenStore.find(hashSecret(refreshToken!))).toBeDefined();
+      use('good');
+      expect((await postToken(h.app, refreshForm(refreshToken!))).status).toBe(200);
+      h.close();
+    },
+  );
 
   it('warns once per bad key, naming its kid and the reason, never key material', async () => {
     const { keyStore, use } = await switchableKeyStore();
@@ -198,7 +253,9 @@ describe('a custom KeyStore returning a key the router cannot sign with (docs/co
     use(bad);
     await postToken(h.app, await h.issue());
     await postToken(h.app, await h.issue());
-    const messages = warning.mock.calls.map(([message]) => String(message)).filter((message: string) => message.includes('small-warned'));
+    const messages = warning.mock.calls
+      .map(([message]) => String(message))
+      .filter((message: string) => message.includes('small-warned'));
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatch(/1024 bits/);
     expect(messages[0]).not.toContain(jwkOf(bad.key).d!);

@@ -1,13 +1,17 @@
 import request from 'supertest';
-import { MemoryKeyStore, type KeyStore } from '../../lib/index.js';
-import { harness, postToken, SPA_ORIGIN, type Harness } from '../support/helpers.js';
+import { type KeyStore, MemoryKeyStore } from '../../lib/index.js';
+import { type Harness, harness, postToken, SPA_ORIGIN } from '../support/helpers.js';
 
 describe('CORS on the token path (docs/contract.md "Browsers and apps")', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await harness({
       clients: [
-        { clientId: 'web', redirectUris: ['https://app.example.com/callback', 'com.example.app:/cb'], allowedOrigins: ['https://admin.example.com'] },
+        {
+          clientId: 'web',
+          redirectUris: ['https://app.example.com/callback', 'com.example.app:/cb'],
+          allowedOrigins: ['https://admin.example.com'],
+        },
       ],
       allowedOrigins: ['https://extra.example.com'],
     });
@@ -15,21 +19,28 @@ describe('CORS on the token path (docs/contract.md "Browsers and apps")', () => 
   afterAll(() => h.close());
 
   const preflight = (origin: string) =>
-    request(h.app).options('/oauth2/token').set('Origin', origin).set('Access-Control-Request-Method', 'POST').set('Access-Control-Request-Headers', 'content-type');
+    request(h.app)
+      .options('/oauth2/token')
+      .set('Origin', origin)
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'content-type');
 
   it.each([
     ['the origin of a registered http(s) redirect URI', SPA_ORIGIN],
     ["a client's allowedOrigins", 'https://admin.example.com'],
     ["the router's allowedOrigins option", 'https://extra.example.com'],
-  ])('a preflight from %s gets that origin, methods POST, header Content-Type and Vary: Origin', async (_name, origin) => {
-    const res = await preflight(origin);
-    expect(res.status).toBe(204);
-    expect(res.headers['access-control-allow-origin']).toBe(origin);
-    expect(res.headers['access-control-allow-methods']).toBe('POST');
-    expect(res.headers['access-control-allow-headers']).toBe('Content-Type');
-    expect(res.headers['vary']).toBe('Origin');
-    expect(res.headers).not.toHaveProperty('access-control-allow-credentials');
-  });
+  ])(
+    'a preflight from %s gets that origin, methods POST, header Content-Type and Vary: Origin',
+    async (_name, origin) => {
+      const res = await preflight(origin);
+      expect(res.status).toBe(204);
+      expect(res.headers['access-control-allow-origin']).toBe(origin);
+      expect(res.headers['access-control-allow-methods']).toBe('POST');
+      expect(res.headers['access-control-allow-headers']).toBe('Content-Type');
+      expect(res.headers['vary']).toBe('Origin');
+      expect(res.headers).not.toHaveProperty('access-control-allow-credentials');
+    },
+  );
 
   it.each([
     ['any other origin', 'https://evil.example'],
@@ -63,7 +74,10 @@ describe('CORS on the token path (docs/contract.md "Browsers and apps")', () => 
   it('never allows the origin null, even when a registry would allow every origin', async () => {
     const h2 = await harness({
       clients: {
-        findClient: (clientId) => Promise.resolve(clientId === 'web' ? { clientId, redirectUris: ['https://app.example.com/callback'] } : undefined),
+        findClient: (clientId) =>
+          Promise.resolve(
+            clientId === 'web' ? { clientId, redirectUris: ['https://app.example.com/callback'] } : undefined,
+          ),
         isAllowedOrigin: () => Promise.resolve(true),
       },
     });
@@ -81,7 +95,10 @@ describe('CORS on the token path (docs/contract.md "Browsers and apps")', () => 
   it("a ClientRegistry's isAllowedOrigin adds origins", async () => {
     const h2 = await harness({
       clients: {
-        findClient: (clientId) => Promise.resolve(clientId === 'web' ? { clientId, redirectUris: ['https://app.example.com/callback'] } : undefined),
+        findClient: (clientId) =>
+          Promise.resolve(
+            clientId === 'web' ? { clientId, redirectUris: ['https://app.example.com/callback'] } : undefined,
+          ),
         isAllowedOrigin: (origin) => Promise.resolve(origin === 'https://db.example.com'),
       },
     });
@@ -96,7 +113,15 @@ describe('CORS on the token path (docs/contract.md "Browsers and apps")', () => 
     const h2 = await harness({
       clients: {
         findClient: (clientId) =>
-          Promise.resolve(clientId === 'web' ? { clientId, redirectUris: ['https://app.example.com/callback'], allowedOrigins: ['https://admin.example.com'] } : undefined),
+          Promise.resolve(
+            clientId === 'web'
+              ? {
+                  clientId,
+                  redirectUris: ['https://app.example.com/callback'],
+                  allowedOrigins: ['https://admin.example.com'],
+                }
+              : undefined,
+          ),
       },
     });
     for (const origin of [SPA_ORIGIN, 'https://admin.example.com']) {
@@ -106,7 +131,10 @@ describe('CORS on the token path (docs/contract.md "Browsers and apps")', () => 
     }
     const other = await postToken(h2.app, await h2.issue()).set('Origin', 'https://evil.example');
     expect(other.headers).not.toHaveProperty('access-control-allow-origin');
-    const unknownClient = await postToken(h2.app, { ...(await h2.issue()), client_id: 'stranger' }).set('Origin', SPA_ORIGIN);
+    const unknownClient = await postToken(h2.app, { ...(await h2.issue()), client_id: 'stranger' }).set(
+      'Origin',
+      SPA_ORIGIN,
+    );
     expect(unknownClient.headers).not.toHaveProperty('access-control-allow-origin');
     h2.close();
   });
@@ -152,7 +180,10 @@ describe('public keys (docs/contract.md "Public keys")', () => {
 
   it('answers 503 when the key store gives something that is not a JWKS, or a key with no public part', async () => {
     for (const answer of [undefined, { keys: 'x' }, { keys: [{ kty: 'oct', k: 'SECRET-K' }] }]) {
-      const odd: KeyStore = { signingKey: () => Promise.reject(new Error('x')), publicJwks: () => Promise.resolve(answer as never) };
+      const odd: KeyStore = {
+        signingKey: () => Promise.reject(new Error('x')),
+        publicJwks: () => Promise.resolve(answer as never),
+      };
       const h2 = await harness({ keyStore: odd });
       const res = await request(h2.app).get('/oauth2/jwks');
       expect(res.status).toBe(503);

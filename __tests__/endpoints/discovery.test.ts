@@ -1,6 +1,12 @@
 import express from 'express';
 import request from 'supertest';
-import { ConfigurationError, createTokenRouter, MemoryCodeStore, MemoryKeyStore, type TokenRouterOptions } from '../../lib/index.js';
+import {
+  ConfigurationError,
+  createTokenRouter,
+  MemoryCodeStore,
+  MemoryKeyStore,
+  type TokenRouterOptions,
+} from '../../lib/index.js';
 import { harness, ISSUER, sharedKeyStore } from '../support/helpers.js';
 
 const DISCOVERY = '/.well-known/openid-configuration';
@@ -49,22 +55,33 @@ describe('discovery (OpenID Connect Discovery 1.0 §3, RFC 8414 §2)', () => {
     h.close();
   });
 
-  it.each(['issuer', 'token_endpoint', 'jwks_uri', 'revocation_endpoint', 'grant_types_supported', 'code_challenge_methods_supported', 'token_endpoint_auth_methods_supported', 'id_token_signing_alg_values_supported'])(
-    'the host cannot set %s: a ConfigurationError at createTokenRouter',
-    async (name) => {
-      const codeStore = new MemoryCodeStore();
-      const options: TokenRouterOptions = { issuer: ISSUER, codeStore, keyStore: await sharedKeyStore(), discoveryMetadata: { [name]: 'x' } };
-      let thrown: unknown;
-      try {
-        createTokenRouter(options);
-      } catch (error) {
-        thrown = error;
-      }
-      expect(thrown).toBeInstanceOf(ConfigurationError);
-      expect((thrown as ConfigurationError).option).toBe(`discoveryMetadata.${name}`);
-      codeStore.close();
-    },
-  );
+  it.each([
+    'issuer',
+    'token_endpoint',
+    'jwks_uri',
+    'revocation_endpoint',
+    'grant_types_supported',
+    'code_challenge_methods_supported',
+    'token_endpoint_auth_methods_supported',
+    'id_token_signing_alg_values_supported',
+  ])('the host cannot set %s: a ConfigurationError at createTokenRouter', async (name) => {
+    const codeStore = new MemoryCodeStore();
+    const options: TokenRouterOptions = {
+      issuer: ISSUER,
+      codeStore,
+      keyStore: await sharedKeyStore(),
+      discoveryMetadata: { [name]: 'x' },
+    };
+    let thrown: unknown;
+    try {
+      createTokenRouter(options);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    expect((thrown as ConfigurationError).option).toBe(`discoveryMetadata.${name}`);
+    codeStore.close();
+  });
 
   it('follows the configured paths, and leaves out the endpoints that are off', async () => {
     const h = await harness({ tokenPath: '/token', jwksPath: '/keys', revocationPath: false });
@@ -96,13 +113,16 @@ describe('discovery (OpenID Connect Discovery 1.0 §3, RFC 8414 §2)', () => {
     off.close();
   });
 
-  it.each(['http://localhost:3000', 'http://127.0.0.1:8080'])('accepts %s as an issuer for development', async (issuer) => {
-    const h = await harness({ issuer });
-    const { body } = await request(h.app).get(DISCOVERY);
-    expect(body.issuer).toBe(issuer);
-    expect(body.token_endpoint).toBe(`${issuer}/oauth2/token`);
-    h.close();
-  });
+  it.each(['http://localhost:3000', 'http://127.0.0.1:8080'])(
+    'accepts %s as an issuer for development',
+    async (issuer) => {
+      const h = await harness({ issuer });
+      const { body } = await request(h.app).get(DISCOVERY);
+      expect(body.issuer).toBe(issuer);
+      expect(body.token_endpoint).toBe(`${issuer}/oauth2/token`);
+      h.close();
+    },
+  );
 
   it('lists the algorithms of every published key: during a rotation to ES256, both', async () => {
     const keyStore = await MemoryKeyStore.generate({ alg: 'RS256' });
@@ -140,7 +160,12 @@ describe('discovery (OpenID Connect Discovery 1.0 §3, RFC 8414 §2)', () => {
   });
 
   it('a key store failure: 503 temporarily_unavailable', async () => {
-    const h = await harness({ keyStore: { signingKey: () => Promise.reject(new Error('down')), publicJwks: () => Promise.reject(new Error('down')) } });
+    const h = await harness({
+      keyStore: {
+        signingKey: () => Promise.reject(new Error('down')),
+        publicJwks: () => Promise.reject(new Error('down')),
+      },
+    });
     const res = await request(h.app).get(DISCOVERY);
     expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'temporarily_unavailable' });
     h.close();

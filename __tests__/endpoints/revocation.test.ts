@@ -1,7 +1,18 @@
 import { jest } from '@jest/globals';
 import request from 'supertest';
 import { MemoryRefreshTokenStore, type RefreshTokenStore } from '../../lib/index.js';
-import { CLIENT_ID, expectError, form, harness, postToken, refreshForm, signIn, SPA_ORIGIN, TWO_CLIENTS, type Harness } from '../support/helpers.js';
+import {
+  CLIENT_ID,
+  expectError,
+  form,
+  type Harness,
+  harness,
+  postToken,
+  refreshForm,
+  SPA_ORIGIN,
+  signIn,
+  TWO_CLIENTS,
+} from '../support/helpers.js';
 
 /** RFC 7009 §2.1: a revocation request. */
 function revoke(h: Harness, body: string | Record<string, string>, path = '/oauth2/revoke') {
@@ -24,7 +35,11 @@ describe('revocation endpoint (RFC 7009)', () => {
 
   it('revokes a refresh token: 200, no-store, and the token no longer refreshes', async () => {
     const tokens = await signIn(h);
-    const res = await revoke(h, { client_id: CLIENT_ID, token: tokens.refresh_token!, token_type_hint: 'refresh_token' });
+    const res = await revoke(h, {
+      client_id: CLIENT_ID,
+      token: tokens.refresh_token!,
+      token_type_hint: 'refresh_token',
+    });
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.text).toBe('');
@@ -51,7 +66,11 @@ describe('revocation endpoint (RFC 7009)', () => {
   it('works without a hint, and whatever the hint says (RFC 7009 §2.1: only a hint)', async () => {
     for (const hint of [undefined, 'access_token', 'something_else']) {
       const tokens = await signIn(h);
-      const body = { client_id: CLIENT_ID, token: tokens.refresh_token!, ...(hint === undefined ? {} : { token_type_hint: hint }) };
+      const body = {
+        client_id: CLIENT_ID,
+        token: tokens.refresh_token!,
+        ...(hint === undefined ? {} : { token_type_hint: hint }),
+      };
       expect((await revoke(h, body)).status).toBe(200);
       expect((await refresh(h, tokens.refresh_token!)).status).toBe(400);
     }
@@ -63,7 +82,9 @@ describe('revocation endpoint (RFC 7009)', () => {
 
   it('answers 200 for an access token, which simply runs out', async () => {
     const tokens = await signIn(h);
-    expect((await revoke(h, { client_id: CLIENT_ID, token: tokens.access_token!, token_type_hint: 'access_token' })).status).toBe(200);
+    expect(
+      (await revoke(h, { client_id: CLIENT_ID, token: tokens.access_token!, token_type_hint: 'access_token' })).status,
+    ).toBe(200);
   });
 
   it("refuses silently to revoke another client's token (RFC 7009 §2.1): 200, and the token still works", async () => {
@@ -81,7 +102,9 @@ describe('revocation endpoint (RFC 7009)', () => {
 
   it('ignores unknown parameters', async () => {
     const tokens = await signIn(h);
-    expect((await revoke(h, `${form({ client_id: CLIENT_ID, token: tokens.refresh_token! })}&foo=1&foo=2`)).status).toBe(200);
+    expect(
+      (await revoke(h, `${form({ client_id: CLIENT_ID, token: tokens.refresh_token! })}&foo=1&foo=2`)).status,
+    ).toBe(200);
   });
 });
 
@@ -115,7 +138,10 @@ describe.each(['ciam', 'rfc6749'] as const)('revocation errors under the %s prof
   });
 
   it('a wrong content type: 400 invalid_request', async () => {
-    const res = await request(h.app).post('/oauth2/revoke').set('Content-Type', 'application/json').send('{"token":"x"}');
+    const res = await request(h.app)
+      .post('/oauth2/revoke')
+      .set('Content-Type', 'application/json')
+      .send('{"token":"x"}');
     expectError(res, 400, 'invalid_request');
   });
 
@@ -133,7 +159,10 @@ describe.each(['ciam', 'rfc6749'] as const)('revocation errors under the %s prof
 describe('revocation endpoint: CORS, paths and stores', () => {
   it('answers a preflight from an allowed origin like the token path, and none from others', async () => {
     const h = await harness();
-    const allowed = await request(h.app).options('/oauth2/revoke').set('Origin', SPA_ORIGIN).set('Access-Control-Request-Method', 'POST');
+    const allowed = await request(h.app)
+      .options('/oauth2/revoke')
+      .set('Origin', SPA_ORIGIN)
+      .set('Access-Control-Request-Method', 'POST');
     expect(allowed.status).toBe(204);
     expect(allowed.headers['access-control-allow-origin']).toBe(SPA_ORIGIN);
     expect(allowed.headers['access-control-allow-methods']).toBe('POST');

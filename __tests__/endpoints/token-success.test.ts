@@ -1,9 +1,9 @@
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import request from 'supertest';
 import { familyIdFor, hashSecret } from '../../lib/crypto/secrets.js';
 import { s256Challenge } from '../../lib/grants/pkce.js';
 import { MemoryKeyStore } from '../../lib/index.js';
-import { CLIENT_ID, harness, ISSUER, postToken, type Harness } from '../support/helpers.js';
+import { CLIENT_ID, type Harness, harness, ISSUER, postToken } from '../support/helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -34,7 +34,14 @@ describe('token endpoint: success (docs/contract.md "Success")', () => {
 
   it('returns access_token, refresh_token, scope, id_token, token_type Bearer and expires_in, in the order of docs/contract.md "Success"', async () => {
     const res = await redeem();
-    expect(Object.keys(res.body)).toEqual(['access_token', 'refresh_token', 'scope', 'id_token', 'token_type', 'expires_in']);
+    expect(Object.keys(res.body)).toEqual([
+      'access_token',
+      'refresh_token',
+      'scope',
+      'id_token',
+      'token_type',
+      'expires_in',
+    ]);
     expect(res.body.token_type).toBe('Bearer');
     expect(res.body.scope).toBe('openid');
   });
@@ -60,13 +67,18 @@ describe('token endpoint: success (docs/contract.md "Success")', () => {
 
   it('gives every token a fresh jti', async () => {
     const [a, b] = await Promise.all([redeem(), redeem()]);
-    const ids = [a, b].flatMap((res) => [res.body.access_token, res.body.id_token]).map((jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).jti);
+    const ids = [a, b]
+      .flatMap((res) => [res.body.access_token, res.body.id_token])
+      .map((jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).jti);
     expect(new Set(ids).size).toBe(4);
   });
 
   it('puts iss, sub, aud, azp = client_id, iat, exp = iat + 1800 and jti in the ID token', async () => {
     const res = await redeem();
-    const { payload, protectedHeader } = await jwtVerify(res.body.id_token, await jwks(), { issuer: ISSUER, audience: CLIENT_ID });
+    const { payload, protectedHeader } = await jwtVerify(res.body.id_token, await jwks(), {
+      issuer: ISSUER,
+      audience: CLIENT_ID,
+    });
     expect(protectedHeader.typ).toBe('JWT');
     expect(payload.azp).toBe(CLIENT_ID);
     expect(payload.sub).toBe('user-123');
@@ -118,7 +130,7 @@ describe('token endpoint: success (docs/contract.md "Success")', () => {
     expect(res.status).toBe(200);
   });
 
-  it('returns a refresh token of 128 characters: its family\'s id, a dot, then 504 random bits, base64url', async () => {
+  it("returns a refresh token of 128 characters: its family's id, a dot, then 504 random bits, base64url", async () => {
     const form = await h.issue();
     const res = await postToken(h.app, form);
     expect(res.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{84}$/);
@@ -172,7 +184,11 @@ describe.each(['RS256', 'PS256', 'ES256', 'EdDSA'] as const)('tokens signed with
     expect(res.status).toBe(200);
     const keys = createLocalJWKSet((await request(h.app).get('/oauth2/jwks')).body);
     for (const token of [res.body.access_token, res.body.id_token]) {
-      const { protectedHeader } = await jwtVerify(token, keys, { issuer: ISSUER, audience: CLIENT_ID, algorithms: [alg] });
+      const { protectedHeader } = await jwtVerify(token, keys, {
+        issuer: ISSUER,
+        audience: CLIENT_ID,
+        algorithms: [alg],
+      });
       expect(protectedHeader.alg).toBe(alg);
     }
     h.close();

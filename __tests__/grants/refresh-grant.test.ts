@@ -1,10 +1,21 @@
 import { jest } from '@jest/globals';
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, decodeJwt, type JWK, jwtVerify } from 'jose';
 import request from 'supertest';
 import { hashSecret } from '../../lib/crypto/secrets.js';
 import type { ErrorProfile, KeyStore, RefreshTokenStore } from '../../lib/index.js';
 import { MemoryRefreshTokenStore } from '../../lib/index.js';
-import { CLIENT_ID, expectError, harness, ISSUER, postToken, refreshForm, sharedKeyStore, signIn, TWO_CLIENTS, type Harness } from '../support/helpers.js';
+import {
+  CLIENT_ID,
+  expectError,
+  type Harness,
+  harness,
+  ISSUER,
+  postToken,
+  refreshForm,
+  sharedKeyStore,
+  signIn,
+  TWO_CLIENTS,
+} from '../support/helpers.js';
 
 describe('refresh grant: success (RFC 6749 §6)', () => {
   let h: Harness;
@@ -17,7 +28,14 @@ describe('refresh grant: success (RFC 6749 §6)', () => {
     const first = await signIn(h);
     const res = await postToken(h.app, refreshForm(first.refresh_token!));
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body)).toEqual(['access_token', 'refresh_token', 'scope', 'id_token', 'token_type', 'expires_in']);
+    expect(Object.keys(res.body)).toEqual([
+      'access_token',
+      'refresh_token',
+      'scope',
+      'id_token',
+      'token_type',
+      'expires_in',
+    ]);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['pragma']).toBe('no-cache');
     expect(res.body.token_type).toBe('Bearer');
@@ -37,7 +55,12 @@ describe('refresh grant: success (RFC 6749 §6)', () => {
   });
 
   it('the refreshed ID token keeps iss, sub, aud and azp and the original auth_time, acr and amr, with no nonce (OIDC Core §12.2)', async () => {
-    const first = await signIn(h, { nonce: 'n-123', authTime: 1_700_000_000, acr: 'urn:example:loa:2', amr: ['pwd', 'otp'] });
+    const first = await signIn(h, {
+      nonce: 'n-123',
+      authTime: 1_700_000_000,
+      acr: 'urn:example:loa:2',
+      amr: ['pwd', 'otp'],
+    });
     const res = await postToken(h.app, refreshForm(first.refresh_token!));
     const keys = createLocalJWKSet((await request(h.app).get('/oauth2/jwks')).body as { keys: JWK[] });
     const original = (await jwtVerify(first.id_token!, keys)).payload;
@@ -106,7 +129,7 @@ describe('refresh grant: reuse revokes the family (RFC 9700 §4.14.2)', () => {
     expect({ status: replay.status, error: replay.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
   });
 
-  it('and revokes the whole family: the token issued in its place (the thief\'s or the victim\'s) stops working', async () => {
+  it("and revokes the whole family: the token issued in its place (the thief's or the victim's) stops working", async () => {
     const first = await signIn(h);
     const second = await postToken(h.app, refreshForm(first.refresh_token!));
     const third = await postToken(h.app, refreshForm(second.body.refresh_token));
@@ -130,7 +153,9 @@ describe('refresh grant: reuse revokes the family (RFC 9700 §4.14.2)', () => {
     const server = h.app.listen(0);
     const agent = request(server);
     const answers = await Promise.all(
-      Array.from({ length: 30 }, () => agent.post('/oauth2/token').type('form').send(refreshForm(first.refresh_token!))),
+      Array.from({ length: 30 }, () =>
+        agent.post('/oauth2/token').type('form').send(refreshForm(first.refresh_token!)),
+      ),
     );
     server.close();
     const statuses = answers.map((res) => res.status);
@@ -139,7 +164,7 @@ describe('refresh grant: reuse revokes the family (RFC 9700 §4.14.2)', () => {
     expect(answers.filter((res) => res.status === 400).every((res) => res.body.error === 'invalid_grant')).toBe(true);
   });
 
-  it('a concurrent use is reuse: the winner\'s new token dies with the family, even saved after the revocation', async () => {
+  it("a concurrent use is reuse: the winner's new token dies with the family, even saved after the revocation", async () => {
     const first = await signIn(h);
     const store = h.refreshTokenStore;
     const save = store.save.bind(store);
@@ -238,7 +263,7 @@ describe('refresh grant: lifetimes', () => {
     h.close();
   });
 
-  it('a rotated token\'s idle expiry never passes the family\'s end', async () => {
+  it("a rotated token's idle expiry never passes the family's end", async () => {
     let now = 1_700_000_000_000;
     const h = await harness({ now: () => now, refreshTokenTtl: 3600, refreshTokenMaxAge: 4000 });
     const first = await signIn(h);
@@ -249,7 +274,7 @@ describe('refresh grant: lifetimes', () => {
     h.close();
   });
 
-  it('the store is told the idle expiry, capped by the family\'s end', async () => {
+  it("the store is told the idle expiry, capped by the family's end", async () => {
     const h = await harness({ now: () => 1_700_000_000_000, refreshTokenTtl: 3600 });
     const rotateAndSave = jest.spyOn(h.refreshTokenStore, 'rotateAndSave');
     const first = await signIn(h);
@@ -325,7 +350,11 @@ describe.each(['ciam', 'rfc6749'] as const)('refresh grant errors under the %s p
 
   it('client_id missing: 400 invalid_request', async () => {
     const first = await signIn(h);
-    expectError(await postToken(h.app, { grant_type: 'refresh_token', refresh_token: first.refresh_token! }), 400, 'invalid_request');
+    expectError(
+      await postToken(h.app, { grant_type: 'refresh_token', refresh_token: first.refresh_token! }),
+      400,
+      'invalid_request',
+    );
   });
 
   it(`client_id unknown to the registry: ${profile === 'ciam' ? '400 invalid_request' : '401 invalid_client'}, and the token is not spent`, async () => {
@@ -338,7 +367,11 @@ describe.each(['ciam', 'rfc6749'] as const)('refresh grant errors under the %s p
 
   it('a token of another client: 400 invalid_grant', async () => {
     const first = await signIn(h);
-    expectError(await postToken(h.app, refreshForm(first.refresh_token!, { client_id: 'other' })), 400, 'invalid_grant');
+    expectError(
+      await postToken(h.app, refreshForm(first.refresh_token!, { client_id: 'other' })),
+      400,
+      'invalid_grant',
+    );
   });
 
   it('a spent token: 400 invalid_grant', async () => {
@@ -403,10 +436,14 @@ describe('refresh grant: order of checks and adapter failures', () => {
     h.close();
   });
 
-  it('grant_type refresh_token does not require the code grant\'s parameters', async () => {
+  it("grant_type refresh_token does not require the code grant's parameters", async () => {
     const h = await harness();
     const first = await signIn(h);
-    const res = await postToken(h.app, { grant_type: 'refresh_token', refresh_token: first.refresh_token!, client_id: CLIENT_ID });
+    const res = await postToken(h.app, {
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh_token!,
+      client_id: CLIENT_ID,
+    });
     expect(res.status).toBe(200);
     h.close();
   });

@@ -3,15 +3,24 @@ import express from 'express';
 import request from 'supertest';
 import { hashSecret } from '../../lib/crypto/secrets.js';
 import {
+  type AuthorizationCodeStore,
   createTokenRouter,
   issueAuthorizationCode,
+  type KeyStore,
   MemoryCodeStore,
   MemoryRefreshTokenStore,
-  type AuthorizationCodeStore,
-  type KeyStore,
   type RefreshTokenStore,
 } from '../../lib/index.js';
-import { CLIENT_ID, harness, ISSUER, pkcePair, postToken, REDIRECT_URI, sharedKeyStore, TWO_CLIENTS } from '../support/helpers.js';
+import {
+  CLIENT_ID,
+  harness,
+  ISSUER,
+  pkcePair,
+  postToken,
+  REDIRECT_URI,
+  sharedKeyStore,
+  TWO_CLIENTS,
+} from '../support/helpers.js';
 
 describe('single use, and replay (docs/contract.md "Single use, and replay")', () => {
   it('a code is redeemed at most once', async () => {
@@ -76,15 +85,18 @@ describe('single use, and replay (docs/contract.md "Single use, and replay")', (
     ['another client', { client_id: 'other' }],
     ['another redirect URI', { redirect_uri: 'https://app.example.com/elsewhere' }],
     ['another verifier', { code_verifier: pkcePair().verifier }],
-  ])('a replay with %s is refused without revoking: a used code alone is no lever to sign its user out', async (_case, change) => {
-    const h = await harness({ clients: TWO_CLIENTS });
-    const valid = await h.issue();
-    const first = await postToken(h.app, valid);
-    expect(first.status).toBe(200);
-    expect((await postToken(h.app, { ...valid, ...change })).status).toBe(401);
-    expect((await h.refreshTokenStore.rotate(hashSecret(first.body.refresh_token))).outcome).toBe('rotated');
-    h.close();
-  });
+  ])(
+    'a replay with %s is refused without revoking: a used code alone is no lever to sign its user out',
+    async (_case, change) => {
+      const h = await harness({ clients: TWO_CLIENTS });
+      const valid = await h.issue();
+      const first = await postToken(h.app, valid);
+      expect(first.status).toBe(200);
+      expect((await postToken(h.app, { ...valid, ...change })).status).toBe(401);
+      expect((await h.refreshTokenStore.rotate(hashSecret(first.body.refresh_token))).outcome).toBe('rotated');
+      h.close();
+    },
+  );
 
   it('without a replay, the refresh token issued from a code stays live', async () => {
     const h = await harness();
@@ -100,27 +112,71 @@ describe('single use, and replay (docs/contract.md "Single use, and replay")', (
     const keyStore = await sharedKeyStore();
     const app = express().use(createTokenRouter({ issuer: ISSUER, codeStore: neverForgets, keyStore, now: () => now }));
     const { verifier, challenge } = pkcePair();
-    const grant = { clientId: CLIENT_ID, redirectUri: REDIRECT_URI, codeChallenge: challenge, codeChallengeMethod: 'S256' as const, subject: 's', scope: ['openid'] };
+    const grant = {
+      clientId: CLIENT_ID,
+      redirectUri: REDIRECT_URI,
+      codeChallenge: challenge,
+      codeChallengeMethod: 'S256' as const,
+      subject: 's',
+      scope: ['openid'],
+    };
     const code = await issueAuthorizationCode(neverForgets, grant, { now: () => now });
     now += 600_000;
-    const res = await postToken(app, { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+    const res = await postToken(app, {
+      client_id: CLIENT_ID,
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    });
     expect(res.status).toBe(401);
     const fresh = await issueAuthorizationCode(neverForgets, grant, { now: () => now });
     now += 599_000;
-    expect((await postToken(app, { client_id: CLIENT_ID, grant_type: 'authorization_code', code: fresh, redirect_uri: REDIRECT_URI, code_verifier: verifier })).status).toBe(200);
+    expect(
+      (
+        await postToken(app, {
+          client_id: CLIENT_ID,
+          grant_type: 'authorization_code',
+          code: fresh,
+          redirect_uri: REDIRECT_URI,
+          code_verifier: verifier,
+        })
+      ).status,
+    ).toBe(200);
   });
 });
 
-describe('the router\'s clock (DESIGN: `now` is used for every time decision)', () => {
+describe("the router's clock (DESIGN: `now` is used for every time decision)", () => {
   it('reaches the default refresh-token store: a token issued at a clock far in the past still refreshes', async () => {
     const now = () => 1_000_000_000_000; // 2001, so Date.now would find every token long expired
     const codeStore = new MemoryCodeStore({ now });
     const app = express().use(createTokenRouter({ issuer: ISSUER, codeStore, keyStore: await sharedKeyStore(), now }));
     const { verifier, challenge } = pkcePair();
-    const code = await issueAuthorizationCode(codeStore, { clientId: CLIENT_ID, redirectUri: REDIRECT_URI, codeChallenge: challenge, codeChallengeMethod: 'S256', subject: 's', scope: ['openid'] }, { now });
-    const first = await postToken(app, { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+    const code = await issueAuthorizationCode(
+      codeStore,
+      {
+        clientId: CLIENT_ID,
+        redirectUri: REDIRECT_URI,
+        codeChallenge: challenge,
+        codeChallengeMethod: 'S256',
+        subject: 's',
+        scope: ['openid'],
+      },
+      { now },
+    );
+    const first = await postToken(app, {
+      client_id: CLIENT_ID,
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    });
     expect(first.status).toBe(200);
-    const refreshed = await postToken(app, { client_id: CLIENT_ID, grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+    const refreshed = await postToken(app, {
+      client_id: CLIENT_ID,
+      grant_type: 'refresh_token',
+      refresh_token: first.body.refresh_token,
+    });
     expect(refreshed.status).toBe(200);
     codeStore.close();
   });
@@ -129,15 +185,37 @@ describe('the router\'s clock (DESIGN: `now` is used for every time decision)', 
 describe('adapter failures (docs/contract.md "Errors": 503 temporarily_unavailable, no internals)', () => {
   const secretMessage = 'connect ECONNREFUSED 10.0.0.7:6379 password=hunter2';
 
-  async function appWith(overrides: { codeStore?: AuthorizationCodeStore; keyStore?: KeyStore; refreshTokenStore?: RefreshTokenStore }) {
+  async function appWith(overrides: {
+    codeStore?: AuthorizationCodeStore;
+    keyStore?: KeyStore;
+    refreshTokenStore?: RefreshTokenStore;
+  }) {
     const codeStore = new MemoryCodeStore();
     const keyStore = await sharedKeyStore();
     const app = express().use(
-      createTokenRouter({ issuer: ISSUER, codeStore: overrides.codeStore ?? codeStore, keyStore: overrides.keyStore ?? keyStore, ...(overrides.refreshTokenStore ? { refreshTokenStore: overrides.refreshTokenStore } : {}) }),
+      createTokenRouter({
+        issuer: ISSUER,
+        codeStore: overrides.codeStore ?? codeStore,
+        keyStore: overrides.keyStore ?? keyStore,
+        ...(overrides.refreshTokenStore ? { refreshTokenStore: overrides.refreshTokenStore } : {}),
+      }),
     );
     const { verifier, challenge } = pkcePair();
-    const code = await issueAuthorizationCode(codeStore, { clientId: CLIENT_ID, redirectUri: REDIRECT_URI, codeChallenge: challenge, codeChallengeMethod: 'S256', subject: 's', scope: ['openid'] });
-    const valid = { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier };
+    const code = await issueAuthorizationCode(codeStore, {
+      clientId: CLIENT_ID,
+      redirectUri: REDIRECT_URI,
+      codeChallenge: challenge,
+      codeChallengeMethod: 'S256',
+      subject: 's',
+      scope: ['openid'],
+    });
+    const valid = {
+      client_id: CLIENT_ID,
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    };
     return { app, codeStore, keyStore, valid };
   }
 
@@ -152,7 +230,10 @@ describe('adapter failures (docs/contract.md "Errors": 503 temporarily_unavailab
   }
 
   it('the code store failing to redeem gives 503', async () => {
-    const failing: AuthorizationCodeStore = { save: () => Promise.resolve(), redeem: () => Promise.reject(new Error(secretMessage)) };
+    const failing: AuthorizationCodeStore = {
+      save: () => Promise.resolve(),
+      redeem: () => Promise.reject(new Error(secretMessage)),
+    };
     const { app, valid } = await appWith({ codeStore: failing });
     expectUnavailable(await postToken(app, valid));
   });
@@ -198,8 +279,23 @@ describe('adapter failures (docs/contract.md "Errors": 503 temporarily_unavailab
 
   it('the client registry failing gives 503', async () => {
     const codeStore = new MemoryCodeStore();
-    const app = express().use(createTokenRouter({ issuer: ISSUER, codeStore, keyStore: await sharedKeyStore(), clients: { findClient: () => Promise.reject(new Error(secretMessage)) } }));
-    expectUnavailable(await postToken(app, { client_id: 'web', grant_type: 'authorization_code', code: 'c', redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43) }));
+    const app = express().use(
+      createTokenRouter({
+        issuer: ISSUER,
+        codeStore,
+        keyStore: await sharedKeyStore(),
+        clients: { findClient: () => Promise.reject(new Error(secretMessage)) },
+      }),
+    );
+    expectUnavailable(
+      await postToken(app, {
+        client_id: 'web',
+        grant_type: 'authorization_code',
+        code: 'c',
+        redirect_uri: REDIRECT_URI,
+        code_verifier: 'v'.repeat(43),
+      }),
+    );
     codeStore.close();
   });
 
@@ -219,10 +315,26 @@ describe('adapter failures (docs/contract.md "Errors": 503 temporarily_unavailab
   });
 
   it('5 before 6: an unknown client is refused as such even while the key store is down', async () => {
-    const down: KeyStore = { signingKey: () => Promise.reject(new Error(secretMessage)), publicJwks: () => Promise.reject(new Error(secretMessage)) };
+    const down: KeyStore = {
+      signingKey: () => Promise.reject(new Error(secretMessage)),
+      publicJwks: () => Promise.reject(new Error(secretMessage)),
+    };
     const codeStore = new MemoryCodeStore();
-    const app = express().use(createTokenRouter({ issuer: ISSUER, codeStore, keyStore: down, clients: [{ clientId: 'web', redirectUris: [REDIRECT_URI] }] }));
-    const res = await postToken(app, { client_id: 'stranger', grant_type: 'authorization_code', code: 'c', redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43) });
+    const app = express().use(
+      createTokenRouter({
+        issuer: ISSUER,
+        codeStore,
+        keyStore: down,
+        clients: [{ clientId: 'web', redirectUris: [REDIRECT_URI] }],
+      }),
+    );
+    const res = await postToken(app, {
+      client_id: 'stranger',
+      grant_type: 'authorization_code',
+      code: 'c',
+      redirect_uri: REDIRECT_URI,
+      code_verifier: 'v'.repeat(43),
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_request');
     codeStore.close();
@@ -242,7 +354,10 @@ describe('adapter failures (docs/contract.md "Errors": 503 temporarily_unavailab
   });
 
   it('the key store failing on the JWKS path gives 503', async () => {
-    const failing: KeyStore = { signingKey: () => Promise.reject(new Error(secretMessage)), publicJwks: () => Promise.reject(new Error(secretMessage)) };
+    const failing: KeyStore = {
+      signingKey: () => Promise.reject(new Error(secretMessage)),
+      publicJwks: () => Promise.reject(new Error(secretMessage)),
+    };
     const { app } = await appWith({ keyStore: failing });
     expectUnavailable(await request(app).get('/oauth2/jwks'));
   });

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import express, { type Express, type RequestHandler } from 'express';
-import { form, harness, type Harness } from '../support/helpers.js';
+import { form, type Harness, harness } from '../support/helpers.js';
 
 /*
  * docs/contract.md "Errors": a body over the size limit is 413 invalid_request, whether the router reads the
@@ -19,13 +19,19 @@ interface Answer {
  * `chunked`, no Content-Length (Transfer-Encoding: chunked, one chunk each); otherwise the length
  * of all of them. `gzip` compresses the body first (Content-Encoding: gzip).
  */
-async function post(app: Express, body: string, options: { chunked?: boolean; gzip?: boolean; contentType?: string } = {}): Promise<Answer> {
+async function post(
+  app: Express,
+  body: string,
+  options: { chunked?: boolean; gzip?: boolean; contentType?: string } = {},
+): Promise<Answer> {
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as { port: number };
   try {
     const payload = options.gzip === true ? gzipSync(body) : Buffer.from(body);
-    const headers: Record<string, string> = { 'Content-Type': options.contentType ?? 'application/x-www-form-urlencoded' };
+    const headers: Record<string, string> = {
+      'Content-Type': options.contentType ?? 'application/x-www-form-urlencoded',
+    };
     if (options.gzip === true) headers['Content-Encoding'] = 'gzip';
     if (options.chunked === true) headers['Transfer-Encoding'] = 'chunked';
     else headers['Content-Length'] = String(payload.length);
@@ -34,12 +40,15 @@ async function post(app: Express, body: string, options: { chunked?: boolean; gz
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, string>, headers: res.headers }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, string>, headers: res.headers }),
+        );
       });
       // A refused body may be answered before it is all written; the answer is what counts.
       req.on('error', reject);
       if (options.chunked === true) {
-        for (let offset = 0; offset < payload.length; offset += 1024) req.write(payload.subarray(offset, offset + 1024));
+        for (let offset = 0; offset < payload.length; offset += 1024)
+          req.write(payload.subarray(offset, offset + 1024));
         req.end();
       } else req.end(payload);
     });
@@ -62,7 +71,11 @@ const LIMIT = 16 * 1024;
 const HOST_PARSERS: [string, () => RequestHandler, 'form' | 'json'][] = [
   ['express.urlencoded({ extended: false })', () => express.urlencoded({ extended: false, limit: '1mb' }), 'form'],
   ['express.urlencoded({ extended: true })', () => express.urlencoded({ extended: true, limit: '1mb' }), 'form'],
-  ['express.urlencoded({ inflate: true })', () => express.urlencoded({ extended: false, inflate: true, limit: '1mb' }), 'form'],
+  [
+    'express.urlencoded({ inflate: true })',
+    () => express.urlencoded({ extended: false, inflate: true, limit: '1mb' }),
+    'form',
+  ],
   ['express.json({ type: "*/*" })', () => express.json({ type: '*/*', limit: '1mb' }), 'json'],
   ['express.text({ type: "*/*" })', () => express.text({ type: '*/*', limit: '1mb' }), 'form'],
   ['express.raw({ type: "*/*" })', () => express.raw({ type: '*/*', limit: '1mb' }), 'form'],
@@ -97,7 +110,7 @@ describe('bodyLimit: the router reads the body itself', () => {
   });
 });
 
-describe.each(HOST_PARSERS)('bodyLimit behind the host\'s %s, which has a larger limit', (_name, parser, kind) => {
+describe.each(HOST_PARSERS)("bodyLimit behind the host's %s, which has a larger limit", (_name, parser, kind) => {
   let h: Harness;
   let app: Express;
   beforeAll(async () => {
@@ -142,9 +155,14 @@ describe('behind a host parser, parsed parameters measure as they would be writt
     const probe = await harness();
     const size = Buffer.byteLength(bodyOf(await probe.issue(), filler));
     probe.close();
-    for (const [bodyLimit, status] of [[size, 200], [size - 1, 413]] as const) {
+    for (const [bodyLimit, status] of [
+      [size, 200],
+      [size - 1, 413],
+    ] as const) {
       const h = await harness({ bodyLimit });
-      const app = express().use(express.urlencoded({ extended: false })).use(h.app);
+      const app = express()
+        .use(express.urlencoded({ extended: false }))
+        .use(h.app);
       const body = bodyOf(await h.issue(), filler);
       expect(Buffer.byteLength(body)).toBe(size);
       expect((await post(app, body, { chunked: true })).status).toBe(status);
@@ -154,7 +172,9 @@ describe('behind a host parser, parsed parameters measure as they would be writt
 
   it('arrays and nested objects from an extended parser count in bracket form: over the limit, 413', async () => {
     const h = await harness({ bodyLimit: 2048 });
-    const app = express().use(express.urlencoded({ extended: true, limit: '1mb' })).use(h.app);
+    const app = express()
+      .use(express.urlencoded({ extended: true, limit: '1mb' }))
+      .use(h.app);
     const valid = form(await h.issue());
     const nested = Array.from({ length: 40 }, (_, i) => `extra[k${i}][]=${'y'.repeat(40)}`).join('&');
     expect(valid.length).toBeLessThan(2048);

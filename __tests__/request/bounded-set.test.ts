@@ -40,7 +40,11 @@ describe('BoundedSet', () => {
     const before = heapAfterGc();
     (() => {
       // A 32 MiB code_verifier stands in for the body's secrets: cut from the same string as client_id.
-      const body = Buffer.concat([Buffer.from('code_verifier='), Buffer.alloc(32 * 2 ** 20, 'v'), Buffer.from(`&client_id=${clientId}`)]);
+      const body = Buffer.concat([
+        Buffer.from('code_verifier='),
+        Buffer.alloc(32 * 2 ** 20, 'v'),
+        Buffer.from(`&client_id=${clientId}`),
+      ]);
       set.add(parseForm(body, TOKEN_PARAMETERS).params.client_id!);
     })();
     const grown = heapAfterGc() - before;

@@ -14,7 +14,10 @@ function reasonOf(body: string): string | undefined {
 
 describe('form body parsing', () => {
   it('decodes names and values, + as space', () => {
-    expect({ ...parseForm('client_id=a+b%2Bc&code=%E2%9C%93', KNOWN).params }).toEqual({ client_id: 'a b+c', code: '✓' });
+    expect({ ...parseForm('client_id=a+b%2Bc&code=%E2%9C%93', KNOWN).params }).toEqual({
+      client_id: 'a b+c',
+      code: '✓',
+    });
   });
 
   it('keeps only known parameters and ignores repeated unknown ones', () => {

@@ -74,7 +74,14 @@ async function verdictOfRevocation(params: Record<string, string>): Promise<stri
 }
 
 const LIMITED: Limited[] = [
-  { parameter: 'code', limit: MAX_CODE_LENGTH, base: codeRequest, atLimit: 'accepted', overLimit: 'parameter_invalid', validate: verdictOfToken },
+  {
+    parameter: 'code',
+    limit: MAX_CODE_LENGTH,
+    base: codeRequest,
+    atLimit: 'accepted',
+    overLimit: 'parameter_invalid',
+    validate: verdictOfToken,
+  },
   {
     parameter: 'redirect_uri',
     limit: MAX_REDIRECT_URI_LENGTH,
@@ -85,22 +92,56 @@ const LIMITED: Limited[] = [
     validate: verdictOfToken,
   },
   // Past its limit, a grant type is not looked up: parameter_invalid; within it, an unknown one is unsupported.
-  { parameter: 'grant_type', limit: MAX_GRANT_TYPE_LENGTH, base: codeRequest, atLimit: 'grant_type_unsupported', overLimit: 'parameter_invalid', validate: verdictOfToken },
-  { parameter: 'refresh_token', limit: MAX_REFRESH_TOKEN_LENGTH, base: refreshRequest, atLimit: 'accepted', overLimit: 'parameter_invalid', validate: verdictOfToken },
+  {
+    parameter: 'grant_type',
+    limit: MAX_GRANT_TYPE_LENGTH,
+    base: codeRequest,
+    atLimit: 'grant_type_unsupported',
+    overLimit: 'parameter_invalid',
+    validate: verdictOfToken,
+  },
+  {
+    parameter: 'refresh_token',
+    limit: MAX_REFRESH_TOKEN_LENGTH,
+    base: refreshRequest,
+    atLimit: 'accepted',
+    overLimit: 'parameter_invalid',
+    validate: verdictOfToken,
+  },
   // scope is NQCHAR (ASCII): within the limit these characters are malformed; past it, over the limit first.
-  { parameter: 'scope', limit: MAX_SCOPE_LENGTH, base: refreshRequest, atLimit: 'scope_malformed', overLimit: 'parameter_invalid', validate: verdictOfToken },
-  { parameter: 'token_type_hint', limit: MAX_TOKEN_TYPE_HINT_LENGTH, base: revocationRequest, atLimit: 'accepted', overLimit: 'parameter_invalid', validate: verdictOfRevocation },
+  {
+    parameter: 'scope',
+    limit: MAX_SCOPE_LENGTH,
+    base: refreshRequest,
+    atLimit: 'scope_malformed',
+    overLimit: 'parameter_invalid',
+    validate: verdictOfToken,
+  },
+  {
+    parameter: 'token_type_hint',
+    limit: MAX_TOKEN_TYPE_HINT_LENGTH,
+    base: revocationRequest,
+    atLimit: 'accepted',
+    overLimit: 'parameter_invalid',
+    validate: verdictOfRevocation,
+  },
 ];
 
 describe('limits count UTF-16 code units (docs/contract.md "Limits on input")', () => {
   describe.each(LIMITED)('$parameter: at most $limit units', (limited) => {
     it.each(FILLERS)(`%s: exactly the limit passes it`, async (_name, filler) => {
-      const params = { ...limited.base(), [limited.parameter]: value(limited.limit, filler, `${limited.prefix ?? ''}${randomUUID()}`) };
+      const params = {
+        ...limited.base(),
+        [limited.parameter]: value(limited.limit, filler, `${limited.prefix ?? ''}${randomUUID()}`),
+      };
       expect(await limited.validate(params)).toBe(limited.atLimit);
     });
 
     it.each(FILLERS)(`%s: one unit over the limit is refused as over it`, async (_name, filler) => {
-      const params = { ...limited.base(), [limited.parameter]: value(limited.limit + 1, filler, `${limited.prefix ?? ''}${randomUUID()}`) };
+      const params = {
+        ...limited.base(),
+        [limited.parameter]: value(limited.limit + 1, filler, `${limited.prefix ?? ''}${randomUUID()}`),
+      };
       expect(await limited.validate(params)).toBe(limited.overLimit);
     });
 
@@ -112,14 +153,20 @@ describe('limits count UTF-16 code units (docs/contract.md "Limits on input")', 
 
   describe('client_id: 1 to 256 printable ASCII characters, one unit each', () => {
     it('256 ASCII characters pass, 257 do not', async () => {
-      expect(await verdictOfToken({ ...codeRequest(), client_id: value(MAX_CLIENT_ID_LENGTH, 'c', randomUUID()) })).toBe('accepted');
-      expect(await verdictOfToken({ ...codeRequest(), client_id: value(MAX_CLIENT_ID_LENGTH + 1, 'c', randomUUID()) })).toBe('client_id_invalid');
+      expect(
+        await verdictOfToken({ ...codeRequest(), client_id: value(MAX_CLIENT_ID_LENGTH, 'c', randomUUID()) }),
+      ).toBe('accepted');
+      expect(
+        await verdictOfToken({ ...codeRequest(), client_id: value(MAX_CLIENT_ID_LENGTH + 1, 'c', randomUUID()) }),
+      ).toBe('client_id_invalid');
     });
 
     it.each(FILLERS)('%s is not printable ASCII: refused at any length', async (_name, filler) => {
       for (const units of [filler.length, MAX_CLIENT_ID_LENGTH, MAX_CLIENT_ID_LENGTH + 1]) {
         expect(await verdictOfToken({ ...codeRequest(), client_id: value(units, filler) })).toBe('client_id_invalid');
-        expect(await verdictOfRevocation({ ...revocationRequest(), client_id: value(units, filler) })).toBe('client_id_invalid');
+        expect(await verdictOfRevocation({ ...revocationRequest(), client_id: value(units, filler) })).toBe(
+          'client_id_invalid',
+        );
       }
     });
   });
@@ -127,12 +174,16 @@ describe('limits count UTF-16 code units (docs/contract.md "Limits on input")', 
   describe('code_verifier: 43 to 128 of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1), one unit each', () => {
     it('128 characters pass, 129 do not', async () => {
       expect(await verdictOfToken({ ...codeRequest(), code_verifier: 'v'.repeat(128) })).toBe('accepted');
-      expect(await verdictOfToken({ ...codeRequest(), code_verifier: 'v'.repeat(129) })).toBe('code_verifier_malformed');
+      expect(await verdictOfToken({ ...codeRequest(), code_verifier: 'v'.repeat(129) })).toBe(
+        'code_verifier_malformed',
+      );
     });
 
     it.each(FILLERS)('%s is outside the alphabet: malformed at any length', async (_name, filler) => {
       for (const units of [43, 128, 129]) {
-        expect(await verdictOfToken({ ...codeRequest(), code_verifier: value(units, filler, 'v'.repeat(40)) })).toBe('code_verifier_malformed');
+        expect(await verdictOfToken({ ...codeRequest(), code_verifier: value(units, filler, 'v'.repeat(40)) })).toBe(
+          'code_verifier_malformed',
+        );
       }
     });
   });
@@ -143,12 +194,19 @@ describe('limits count UTF-16 code units (docs/contract.md "Limits on input")', 
 });
 
 describe('what validation remembers stays within its bound (README "Security notes")', () => {
-  it('no remembered value is longer than its parameter\'s limit in UTF-16 units', async () => {
+  it("no remembered value is longer than its parameter's limit in UTF-16 units", async () => {
     const add = jest.spyOn(BoundedSet.prototype, 'add');
     try {
       for (const [, filler] of FILLERS) {
-        for (const units of [MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URI_LENGTH + 1, MAX_REDIRECT_URI_LENGTH * filler.length]) {
-          await verdictOfToken({ ...codeRequest(), redirect_uri: value(units, filler, `https://app.example.com/${randomUUID()}`) });
+        for (const units of [
+          MAX_REDIRECT_URI_LENGTH,
+          MAX_REDIRECT_URI_LENGTH + 1,
+          MAX_REDIRECT_URI_LENGTH * filler.length,
+        ]) {
+          await verdictOfToken({
+            ...codeRequest(),
+            redirect_uri: value(units, filler, `https://app.example.com/${randomUUID()}`),
+          });
         }
       }
       const kept = add.mock.calls.map(([kept]) => kept).filter((kept) => kept.startsWith('https://app.example.com/'));
@@ -162,7 +220,8 @@ describe('what validation remembers stays within its bound (README "Security not
   it('redirect URIs of 2,048 characters as isLength counts them (up to 6,144 units) fill no memory', async () => {
     const wide = (prefix: string) => `${prefix}${FILLERS[2][1].repeat(MAX_REDIRECT_URI_LENGTH - prefix.length)}`;
     const send = async (make: (prefix: string) => string) => {
-      for (let i = 0; i < 256; i++) await verdictOfToken({ ...codeRequest(), redirect_uri: make(`https://app.example.com/${randomUUID()}`) });
+      for (let i = 0; i < 256; i++)
+        await verdictOfToken({ ...codeRequest(), redirect_uri: make(`https://app.example.com/${randomUUID()}`) });
     };
     // Fill every set with small values first, so what follows replaces values instead of adding them.
     await send((prefix) => prefix);
@@ -175,7 +234,8 @@ describe('what validation remembers stays within its bound (README "Security not
 
   it('redirect URIs at the limit, 256 of them: the remembered ones take about 1 MiB, their bound', async () => {
     const send = async (make: (prefix: string) => string) => {
-      for (let i = 0; i < 256; i++) await verdictOfToken({ ...codeRequest(), redirect_uri: make(`https://app.example.com/${randomUUID()}`) });
+      for (let i = 0; i < 256; i++)
+        await verdictOfToken({ ...codeRequest(), redirect_uri: make(`https://app.example.com/${randomUUID()}`) });
     };
     await send((prefix) => prefix);
     const before = heapAfterGc();

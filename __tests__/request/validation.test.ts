@@ -18,17 +18,47 @@ describe('validation remembers the accepted values of repeating parameters', () 
   // Each case is judged twice: first with values never seen, then again, when what was accepted is remembered.
   const cases: [string, string, (unique: string) => Record<string, string | undefined>][] = [
     ['a well-formed code request', 'accepted', (u) => codeRequest(u)],
-    ['client_id over 256 characters', 'client_id_invalid', (u) => ({ ...codeRequest(u), client_id: `${u}${'c'.repeat(257)}` })],
+    [
+      'client_id over 256 characters',
+      'client_id_invalid',
+      (u) => ({ ...codeRequest(u), client_id: `${u}${'c'.repeat(257)}` }),
+    ],
     ['client_id with a control character', 'client_id_invalid', (u) => ({ ...codeRequest(u), client_id: `${u}\n` })],
     ['grant_type unsupported', 'grant_type_unsupported', (u) => ({ ...codeRequest(u), grant_type: `password-${u}` })],
-    ['grant_type over its limit', 'parameter_invalid', (u) => ({ ...codeRequest(u), grant_type: `${u}${'g'.repeat(64)}` })],
+    [
+      'grant_type over its limit',
+      'parameter_invalid',
+      (u) => ({ ...codeRequest(u), grant_type: `${u}${'g'.repeat(64)}` }),
+    ],
     ['grant_type empty', 'parameter_invalid', (u) => ({ ...codeRequest(u), grant_type: '' })],
-    ['redirect_uri over 2048 characters', 'parameter_invalid', (u) => ({ ...codeRequest(u), redirect_uri: `https://app.example.com/${u}${'a'.repeat(2048)}` })],
+    [
+      'redirect_uri over 2048 characters',
+      'parameter_invalid',
+      (u) => ({ ...codeRequest(u), redirect_uri: `https://app.example.com/${u}${'a'.repeat(2048)}` }),
+    ],
     ['redirect_uri missing', 'parameter_invalid', (u) => ({ ...codeRequest(u), redirect_uri: undefined })],
     ['code_verifier empty', 'parameter_invalid', (u) => ({ ...codeRequest(u), code_verifier: '' })],
     ['code_verifier malformed', 'code_verifier_malformed', (u) => ({ ...codeRequest(u), code_verifier: `short-${u}` })],
-    ['a well-formed refresh request with a scope', 'accepted', (u) => ({ client_id: `client-${u}`, grant_type: 'refresh_token', refresh_token: `rt-${u}`, scope: `openid s${u}` })],
-    ['a malformed scope', 'scope_malformed', (u) => ({ client_id: `client-${u}`, grant_type: 'refresh_token', refresh_token: `rt-${u}`, scope: `openid  ${u}` })],
+    [
+      'a well-formed refresh request with a scope',
+      'accepted',
+      (u) => ({
+        client_id: `client-${u}`,
+        grant_type: 'refresh_token',
+        refresh_token: `rt-${u}`,
+        scope: `openid s${u}`,
+      }),
+    ],
+    [
+      'a malformed scope',
+      'scope_malformed',
+      (u) => ({
+        client_id: `client-${u}`,
+        grant_type: 'refresh_token',
+        refresh_token: `rt-${u}`,
+        scope: `openid  ${u}`,
+      }),
+    ],
   ];
 
   for (const [name, verdict, make] of cases) {
@@ -49,7 +79,12 @@ describe('validation remembers the accepted values of repeating parameters', () 
       has.mockClear();
       await validateTokenRequest(request);
       const found = has.mock.calls.map(([value], index) => [value, has.mock.results[index]!.value]);
-      expect(found).toEqual(expect.arrayContaining([[request.client_id, true], [request.redirect_uri, true]]));
+      expect(found).toEqual(
+        expect.arrayContaining([
+          [request.client_id, true],
+          [request.redirect_uri, true],
+        ]),
+      );
     } finally {
       has.mockRestore();
     }
@@ -58,7 +93,11 @@ describe('validation remembers the accepted values of repeating parameters', () 
   it('a revocation request: the same verdict when judged again, accepted and refused', async () => {
     const unique = randomUUID();
     const accepted = { client_id: `client-${unique}`, token: `t-${unique}`, token_type_hint: 'refresh_token' };
-    const refused = { client_id: `client-${unique}`, token: `t-${unique}`, token_type_hint: `${unique}${'h'.repeat(64)}` };
+    const refused = {
+      client_id: `client-${unique}`,
+      token: `t-${unique}`,
+      token_type_hint: `${unique}${'h'.repeat(64)}`,
+    };
     for (const params of [accepted, refused]) {
       expect(await validateRevocationRequest(params)).toEqual(await validateRevocationRequest(params));
     }
@@ -71,14 +110,20 @@ describe('validation remembers the accepted values of repeating parameters', () 
     try {
       const unique = randomUUID();
       const code = codeRequest(unique);
-      const refresh = { client_id: code.client_id!, grant_type: 'refresh_token', refresh_token: `rt-${unique}`, scope: 'openid' };
+      const refresh = {
+        client_id: code.client_id!,
+        grant_type: 'refresh_token',
+        refresh_token: `rt-${unique}`,
+        scope: 'openid',
+      };
       const revocation = { client_id: code.client_id!, token: `t-${unique}`, token_type_hint: 'refresh_token' };
       expect('request' in (await validateTokenRequest(code))).toBe(true);
       expect('request' in (await validateTokenRequest(refresh))).toBe(true);
       expect('request' in (await validateRevocationRequest(revocation))).toBe(true);
       const kept = add.mock.calls.map(([value]) => value);
       expect(kept).toEqual(expect.arrayContaining([code.client_id, code.redirect_uri]));
-      for (const secret of [code.code, code.code_verifier, refresh.refresh_token, revocation.token]) expect(kept).not.toContain(secret);
+      for (const secret of [code.code, code.code_verifier, refresh.refresh_token, revocation.token])
+        expect(kept).not.toContain(secret);
     } finally {
       add.mockRestore();
     }
@@ -89,9 +134,13 @@ describe('validation remembers the accepted values of repeating parameters', () 
     try {
       const unique = randomUUID();
       const refusedClientId = `${unique}\n`;
-      expect('failure' in (await validateTokenRequest({ ...codeRequest(unique), client_id: refusedClientId }))).toBe(true);
+      expect('failure' in (await validateTokenRequest({ ...codeRequest(unique), client_id: refusedClientId }))).toBe(
+        true,
+      );
       const refusedRedirect = `https://app.example.com/${unique}${'a'.repeat(2048)}`;
-      expect('failure' in (await validateTokenRequest({ ...codeRequest(unique), redirect_uri: refusedRedirect }))).toBe(true);
+      expect('failure' in (await validateTokenRequest({ ...codeRequest(unique), redirect_uri: refusedRedirect }))).toBe(
+        true,
+      );
       const kept = add.mock.calls.map(([value]) => value);
       expect(kept).not.toContain(refusedClientId);
       expect(kept).not.toContain(refusedRedirect);

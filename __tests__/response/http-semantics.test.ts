@@ -5,7 +5,17 @@ import request from 'supertest';
 import type { ErrorProfile, TokenRouterEvent } from '../../lib/index.js';
 import { answerFor, REJECT_REASONS } from '../../lib/response/error-profiles.js';
 import type { RejectReason } from '../../lib/response/request-error.js';
-import { CLIENT_ID, expectError, expectRouterHeaders, harness, ISSUER, postToken, SPA_ORIGIN, TWO_CLIENTS, type Harness } from '../support/helpers.js';
+import {
+  CLIENT_ID,
+  expectError,
+  expectRouterHeaders,
+  type Harness,
+  harness,
+  ISSUER,
+  postToken,
+  SPA_ORIGIN,
+  TWO_CLIENTS,
+} from '../support/helpers.js';
 
 type Form = Record<string, string>;
 
@@ -25,14 +35,21 @@ const REVOKE = '/oauth2/revoke';
 const PROVOCATIONS: Partial<Record<RejectReason, Provocation[]>> = {
   code_verifier_malformed: [{ path: TOKEN, make: async (h) => ({ ...(await h.issue()), code_verifier: 'short' }) }],
   grant_type_unsupported: [{ path: TOKEN, make: async (h) => ({ ...(await h.issue()), grant_type: 'password' }) }],
-  client_mismatch: [{ path: TOKEN, make: async (h) => ({ ...(await h.issue({ clientId: 'other' })), client_id: CLIENT_ID }) }],
+  client_mismatch: [
+    { path: TOKEN, make: async (h) => ({ ...(await h.issue({ clientId: 'other' })), client_id: CLIENT_ID }) },
+  ],
   code_invalid: [{ path: TOKEN, make: async (h) => ({ ...(await h.issue()), code: 'never-issued' }) }],
-  redirect_uri_mismatch: [{ path: TOKEN, make: async (h) => ({ ...(await h.issue()), redirect_uri: 'https://app.example.com/callback/' }) }],
+  redirect_uri_mismatch: [
+    { path: TOKEN, make: async (h) => ({ ...(await h.issue()), redirect_uri: 'https://app.example.com/callback/' }) },
+  ],
   pkce_mismatch: [{ path: TOKEN, make: async (h) => ({ ...(await h.issue()), code_verifier: 'v'.repeat(43) }) }],
   pkce_method_not_allowed: [
     {
       path: TOKEN,
-      make: async (h) => ({ ...(await h.issue({ codeChallenge: 'p'.repeat(43), codeChallengeMethod: 'plain' })), code_verifier: 'p'.repeat(43) }),
+      make: async (h) => ({
+        ...(await h.issue({ codeChallenge: 'p'.repeat(43), codeChallengeMethod: 'plain' })),
+        code_verifier: 'p'.repeat(43),
+      }),
     },
   ],
   client_unknown: [
@@ -41,51 +58,56 @@ const PROVOCATIONS: Partial<Record<RejectReason, Provocation[]>> = {
   ],
 };
 
-describe.each(['ciam', 'rfc6749'] as const)('every 401 says how to authenticate (RFC 9110 §15.5.2), %s profile', (profile: ErrorProfile) => {
-  const reasons = REJECT_REASONS.filter((reason) => answerFor(profile, reason).status === 401);
-  let h: Harness;
-  const events: TokenRouterEvent[] = [];
-  beforeAll(async () => {
-    h = await harness({ errorProfile: profile, clients: TWO_CLIENTS, onEvent: (event) => void events.push(event) });
-  });
-  afterAll(() => h.close());
-
-  it('the profile answers some reasons with 401', () => {
-    expect(reasons.length).toBeGreaterThan(0);
-  });
-
-  it.each(reasons)('%s: 401 with a WWW-Authenticate challenge naming the realm and the error', async (reason) => {
-    const provocations = PROVOCATIONS[reason];
-    expect(provocations?.length).toBeGreaterThan(0);
-    for (const { path, make } of provocations!) {
-      events.length = 0;
-      const res = await postToken(h.app, await make(h), path);
-      expect(events.find((event) => event.type === 'request_rejected')).toMatchObject({ reason, status: 401 });
-      expectError(res, 401, answerFor(profile, reason).error);
-      expect(res.headers['www-authenticate']).toBe(
-        `Bearer realm="${ISSUER}", error="${res.body.error}", error_description="${res.body.error_description}"`,
-      );
-    }
-  });
-
-  it('a client library that reads the challenge before the body finds the OAuth error in it (oauth4webapi)', async () => {
-    const [reason] = reasons;
-    const { path, make } = PROVOCATIONS[reason!]![0]!;
-    const res = await postToken(h.app, await make(h), path);
-    const response = new Response(res.text, { status: res.status, headers: res.headers as Record<string, string> });
-    await expect(oauth.processAuthorizationCodeResponse({ issuer: ISSUER }, { client_id: CLIENT_ID }, response, {})).rejects.toMatchObject({
-      cause: [{ scheme: 'bearer', parameters: { realm: ISSUER, error: answerFor(profile, reason!).error } }],
+describe.each(['ciam', 'rfc6749'] as const)(
+  'every 401 says how to authenticate (RFC 9110 §15.5.2), %s profile',
+  (profile: ErrorProfile) => {
+    const reasons = REJECT_REASONS.filter((reason) => answerFor(profile, reason).status === 401);
+    let h: Harness;
+    const events: TokenRouterEvent[] = [];
+    beforeAll(async () => {
+      h = await harness({ errorProfile: profile, clients: TWO_CLIENTS, onEvent: (event) => void events.push(event) });
     });
-  });
+    afterAll(() => h.close());
 
-  it('no other status carries a challenge', async () => {
-    const res = await postToken(h.app, { ...(await h.issue()), code: '' });
-    expect(res.status).toBe(400);
-    expect(res.headers).not.toHaveProperty('www-authenticate');
-  });
-});
+    it('the profile answers some reasons with 401', () => {
+      expect(reasons.length).toBeGreaterThan(0);
+    });
 
-describe('the router\'s answers carry no X-Powered-By, whatever the host\'s setting', () => {
+    it.each(reasons)('%s: 401 with a WWW-Authenticate challenge naming the realm and the error', async (reason) => {
+      const provocations = PROVOCATIONS[reason];
+      expect(provocations?.length).toBeGreaterThan(0);
+      for (const { path, make } of provocations!) {
+        events.length = 0;
+        const res = await postToken(h.app, await make(h), path);
+        expect(events.find((event) => event.type === 'request_rejected')).toMatchObject({ reason, status: 401 });
+        expectError(res, 401, answerFor(profile, reason).error);
+        expect(res.headers['www-authenticate']).toBe(
+          `Bearer realm="${ISSUER}", error="${res.body.error}", error_description="${res.body.error_description}"`,
+        );
+      }
+    });
+
+    it('a client library that reads the challenge before the body finds the OAuth error in it (oauth4webapi)', async () => {
+      const [reason] = reasons;
+      const { path, make } = PROVOCATIONS[reason!]![0]!;
+      const res = await postToken(h.app, await make(h), path);
+      const response = new Response(res.text, { status: res.status, headers: res.headers as Record<string, string> });
+      await expect(
+        oauth.processAuthorizationCodeResponse({ issuer: ISSUER }, { client_id: CLIENT_ID }, response, {}),
+      ).rejects.toMatchObject({
+        cause: [{ scheme: 'bearer', parameters: { realm: ISSUER, error: answerFor(profile, reason!).error } }],
+      });
+    });
+
+    it('no other status carries a challenge', async () => {
+      const res = await postToken(h.app, { ...(await h.issue()), code: '' });
+      expect(res.status).toBe(400);
+      expect(res.headers).not.toHaveProperty('www-authenticate');
+    });
+  },
+);
+
+describe("the router's answers carry no X-Powered-By, whatever the host's setting", () => {
   let h: Harness;
   let app: Express;
   beforeAll(async () => {
@@ -97,7 +119,7 @@ describe('the router\'s answers carry no X-Powered-By, whatever the host\'s sett
   });
   afterAll(() => h.close());
 
-  it('a host route keeps it (the setting is the host\'s, untouched)', async () => {
+  it("a host route keeps it (the setting is the host's, untouched)", async () => {
     const res = await request(app).get('/host');
     expect(res.headers['x-powered-by']).toBe('Express');
     expect(app.enabled('x-powered-by')).toBe(true);
@@ -107,7 +129,10 @@ describe('the router\'s answers carry no X-Powered-By, whatever the host\'s sett
     ['token, success', async (h) => postToken(app, await h.issue())],
     ['token, error', async () => postToken(app, 'client_id=%')],
     ['token, 405', async () => request(app).get(TOKEN)],
-    ['token, preflight', async () => request(app).options(TOKEN).set('Origin', SPA_ORIGIN).set('Access-Control-Request-Method', 'POST')],
+    [
+      'token, preflight',
+      async () => request(app).options(TOKEN).set('Origin', SPA_ORIGIN).set('Access-Control-Request-Method', 'POST'),
+    ],
     ['revocation', async () => postToken(app, { client_id: CLIENT_ID, token: 'anything' }, REVOKE)],
     ['revocation, error', async () => postToken(app, { client_id: CLIENT_ID }, REVOKE)],
     ['jwks', async () => request(app).get('/oauth2/jwks')],
@@ -147,7 +172,9 @@ async function rawExchange(app: Express, method: string, path: string): Promise<
 /** Header lines by lower-case name, without those that differ between any two answers. */
 function headersOf(head: string): Record<string, string> {
   const [, ...lines] = head.split('\r\n');
-  const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  const headers = Object.fromEntries(
+    lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+  );
   delete headers.date;
   return headers;
 }

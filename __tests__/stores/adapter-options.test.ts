@@ -4,12 +4,12 @@ import { familyIdFor } from '../../lib/crypto/secrets.js';
 import {
   ConfigurationError,
   PostgresCodeStore,
+  type PostgresPool,
   PostgresRefreshTokenStore,
   RedisCodeStore,
   RedisRefreshTokenStore,
-  StoreTimeoutError,
-  type PostgresPool,
   type RedisScriptClient,
+  StoreTimeoutError,
 } from '../../lib/index.js';
 
 const fakeRedis: RedisScriptClient = { eval: () => Promise.resolve(null), evalsha: () => Promise.resolve(null) };
@@ -71,7 +71,9 @@ describe('every store operation is bounded by timeoutMs', () => {
   it('a Redis store whose server never answers rejects with StoreTimeoutError', async () => {
     const store = new RedisCodeStore({ client: { eval: never, evalsha: never }, timeoutMs: 50 });
     await expect(store.redeem('k')).rejects.toBeInstanceOf(StoreTimeoutError);
-    await expect(new RedisRefreshTokenStore({ client: { eval: never, evalsha: never }, timeoutMs: 50 }).rotate('k')).rejects.toBeInstanceOf(StoreTimeoutError);
+    await expect(
+      new RedisRefreshTokenStore({ client: { eval: never, evalsha: never }, timeoutMs: 50 }).rotate('k'),
+    ).rejects.toBeInstanceOf(StoreTimeoutError);
   });
 
   it('a Postgres store whose server never answers rejects with StoreTimeoutError', async () => {
@@ -122,7 +124,7 @@ describe('Redis scripts go by SHA-1, and are sent in full when the server lacks 
   it('passes any other error on, without retrying', async () => {
     let evals = 0;
     const client: RedisScriptClient = {
-      evalsha: () => Promise.reject(new Error('READONLY You can\'t write against a read only replica.')),
+      evalsha: () => Promise.reject(new Error("READONLY You can't write against a read only replica.")),
       eval: (_script, numkeys) => {
         // The fence's question for the server's clock (no keys) is not a retry of the script.
         if (numkeys === 0) return Promise.resolve([String(Math.floor(Date.now() / 1000)), '0']);
@@ -150,8 +152,13 @@ describe('the package ships the contract suite and the schema', () => {
 
   it('imports by its public name from the built package', () => {
     const script = "const m = await import('pkce-token-router/testing'); console.log(Object.keys(m).sort().join(','));";
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url), encoding: 'utf8' });
-    expect(result.stdout.trim()).toBe('atomicExchangeContract,authorizationCodeStoreContract,refreshTokenStoreContract');
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: new URL('../..', import.meta.url),
+      encoding: 'utf8',
+    });
+    expect(result.stdout.trim()).toBe(
+      'atomicExchangeContract,authorizationCodeStoreContract,refreshTokenStoreContract',
+    );
   });
 
   it('leaves the drivers to the host: neither ioredis nor pg is a dependency', () => {

@@ -2,22 +2,31 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import {
+  type AuthorizationCodeStore,
+  type ClientRegistry,
   createTokenRouter,
   issueAuthorizationCode,
+  type KeyStore,
   MemoryCodeStore,
   MemoryRefreshTokenStore,
   PostgresCodeStore,
+  type PostgresPool,
   PostgresRefreshTokenStore,
   RedisCodeStore,
   RedisRefreshTokenStore,
-  type AuthorizationCodeStore,
-  type ClientRegistry,
-  type KeyStore,
-  type PostgresPool,
   type RedisScriptClient,
   type RefreshTokenStore,
 } from '../../lib/index.js';
-import { CLIENT_ID, expectError, ISSUER, pkcePair, postToken, REDIRECT_URI, refreshForm, sharedKeyStore } from '../support/helpers.js';
+import {
+  CLIENT_ID,
+  expectError,
+  ISSUER,
+  pkcePair,
+  postToken,
+  REDIRECT_URI,
+  refreshForm,
+  sharedKeyStore,
+} from '../support/helpers.js';
 import { createPool, dropTables, freshTable } from '../support/postgres-fixture.js';
 import { connectRedis, deletePrefix, freshPrefix } from '../support/redis-fixture.js';
 import { DATABASE_URL, describeWithServer, REDIS_URL } from '../support/services.js';
@@ -56,11 +65,24 @@ interface Deployment {
 /** The router on `stores`, with its registry and key store going through the plan too. */
 async function routerThrough(plan: FaultPlan, stores: Deployment) {
   const keys = await sharedKeyStore();
-  const keyStore: KeyStore = { signingKey: () => plan.call(() => keys.signingKey()), publicJwks: () => keys.publicJwks() };
+  const keyStore: KeyStore = {
+    signingKey: () => plan.call(() => keys.signingKey()),
+    publicJwks: () => keys.publicJwks(),
+  };
   const client = { clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] };
-  const clients: ClientRegistry = { findClient: (id) => plan.call(async () => (id === CLIENT_ID ? client : undefined)) };
+  const clients: ClientRegistry = {
+    findClient: (id) => plan.call(async () => (id === CLIENT_ID ? client : undefined)),
+  };
   const app = express();
-  app.use(createTokenRouter({ issuer: ISSUER, codeStore: stores.codeStore, refreshTokenStore: stores.refreshTokenStore, keyStore, clients }));
+  app.use(
+    createTokenRouter({
+      issuer: ISSUER,
+      codeStore: stores.codeStore,
+      refreshTokenStore: stores.refreshTokenStore,
+      keyStore,
+      clients,
+    }),
+  );
   const issue = async (): Promise<Record<string, string>> => {
     const { verifier, challenge } = pkcePair();
     const code = await issueAuthorizationCode(stores.codeStore, {
@@ -71,13 +93,23 @@ async function routerThrough(plan: FaultPlan, stores: Deployment) {
       subject: 'user-nothing-lost',
       scope: ['openid'],
     });
-    return { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier };
+    return {
+      client_id: CLIENT_ID,
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    };
   };
   return { app, issue };
 }
 
 /** How many failable calls one request makes when nothing fails. */
-async function callsOf<T>(plan: FaultPlan, prepare: () => Promise<T>, send: (prepared: T) => Promise<{ status: number }>): Promise<number> {
+async function callsOf<T>(
+  plan: FaultPlan,
+  prepare: () => Promise<T>,
+  send: (prepared: T) => Promise<{ status: number }>,
+): Promise<number> {
   const prepared = await prepare();
   plan.arm(0);
   expect((await send(prepared)).status).toBe(200);
@@ -103,7 +135,11 @@ function nothingLost(name: string, storeCalls: number, deploy: (plan: FaultPlan)
     });
 
     it('a failure at any call of a code exchange is a 503, and the same code then gets tokens', async () => {
-      const calls = await callsOf(plan, () => router.issue(), (form) => postToken(router.app, form));
+      const calls = await callsOf(
+        plan,
+        () => router.issue(),
+        (form) => postToken(router.app, form),
+      );
       // The registry, the key store, and the store's.
       expect(calls).toBeGreaterThanOrEqual(2 + storeCalls);
       for (let failAt = 1; failAt <= calls; failAt += 1) {
@@ -143,47 +179,57 @@ describe('nothing is lost when a call fails mid-request (docs/contract.md "Singl
   });
 });
 
-describeWithServer({ name: 'Redis', variable: 'REDIS_URL', url: REDIS_URL }, 'redis-nothing-lost', 'nothing is lost when Redis fails mid-request', (url) => {
-  let redis: Redis;
-  beforeAll(async () => {
-    redis = await connectRedis(url);
-  });
-  afterAll(async () => {
-    await redis.quit();
-  });
-  nothingLost('Redis stores on one client', 1, async (plan) => {
-    const prefix = freshPrefix();
-    // Every script either reaches the server or fails before it is sent.
-    const client: RedisScriptClient = {
-      evalsha: (...args) => plan.call(() => redis.evalsha(...args)),
-      eval: (...args) => plan.call(() => redis.eval(...args)),
-    };
-    return {
-      codeStore: new RedisCodeStore({ client, prefix }),
-      refreshTokenStore: new RedisRefreshTokenStore({ client, prefix }),
-      cleanup: () => deletePrefix(redis, prefix),
-    };
-  });
-});
+describeWithServer(
+  { name: 'Redis', variable: 'REDIS_URL', url: REDIS_URL },
+  'redis-nothing-lost',
+  'nothing is lost when Redis fails mid-request',
+  (url) => {
+    let redis: Redis;
+    beforeAll(async () => {
+      redis = await connectRedis(url);
+    });
+    afterAll(async () => {
+      await redis.quit();
+    });
+    nothingLost('Redis stores on one client', 1, async (plan) => {
+      const prefix = freshPrefix();
+      // Every script either reaches the server or fails before it is sent.
+      const client: RedisScriptClient = {
+        evalsha: (...args) => plan.call(() => redis.evalsha(...args)),
+        eval: (...args) => plan.call(() => redis.eval(...args)),
+      };
+      return {
+        codeStore: new RedisCodeStore({ client, prefix }),
+        refreshTokenStore: new RedisRefreshTokenStore({ client, prefix }),
+        cleanup: () => deletePrefix(redis, prefix),
+      };
+    });
+  },
+);
 
-describeWithServer({ name: 'PostgreSQL', variable: 'DATABASE_URL', url: DATABASE_URL }, 'postgres-nothing-lost', 'nothing is lost when PostgreSQL fails mid-request', (url) => {
-  let database: pg.Pool;
-  beforeAll(() => {
-    database = createPool(url);
-  });
-  afterAll(async () => {
-    await database.end();
-  });
-  nothingLost('PostgreSQL stores on one pool', 1, async (plan) => {
-    const [codeTable, refreshTable] = [freshTable('pkce_nl_c'), freshTable('pkce_nl_r')];
-    const pool: PostgresPool = { query: (text, values) => plan.call(() => database.query(text as string, values)) };
-    const codeStore = new PostgresCodeStore({ pool: database, table: codeTable });
-    const refreshTokenStore = new PostgresRefreshTokenStore({ pool: database, table: refreshTable });
-    await Promise.all([codeStore.migrate(), refreshTokenStore.migrate()]);
-    return {
-      codeStore: new PostgresCodeStore({ pool, table: codeTable }),
-      refreshTokenStore: new PostgresRefreshTokenStore({ pool, table: refreshTable }),
-      cleanup: () => dropTables(database, [codeTable, refreshTable, `${refreshTable}_revoked_families`]),
-    };
-  });
-});
+describeWithServer(
+  { name: 'PostgreSQL', variable: 'DATABASE_URL', url: DATABASE_URL },
+  'postgres-nothing-lost',
+  'nothing is lost when PostgreSQL fails mid-request',
+  (url) => {
+    let database: pg.Pool;
+    beforeAll(() => {
+      database = createPool(url);
+    });
+    afterAll(async () => {
+      await database.end();
+    });
+    nothingLost('PostgreSQL stores on one pool', 1, async (plan) => {
+      const [codeTable, refreshTable] = [freshTable('pkce_nl_c'), freshTable('pkce_nl_r')];
+      const pool: PostgresPool = { query: (text, values) => plan.call(() => database.query(text as string, values)) };
+      const codeStore = new PostgresCodeStore({ pool: database, table: codeTable });
+      const refreshTokenStore = new PostgresRefreshTokenStore({ pool: database, table: refreshTable });
+      await Promise.all([codeStore.migrate(), refreshTokenStore.migrate()]);
+      return {
+        codeStore: new PostgresCodeStore({ pool, table: codeTable }),
+        refreshTokenStore: new PostgresRefreshTokenStore({ pool, table: refreshTable }),
+        cleanup: () => dropTables(database, [codeTable, refreshTable, `${refreshTable}_revoked_families`]),
+      };
+    });
+  },
+);

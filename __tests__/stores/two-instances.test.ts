@@ -1,14 +1,14 @@
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { DIRECT_POSTGRES, DISTRIBUTED_REDIS, PGBOUNCER, SINGLE_REDIS } from '../support/deployments.js';
 import {
   authorizeAt,
   CLIENT_ID,
   codeFrom,
+  type Instance,
   ISSUER,
   postToken,
   signingJwks,
   startInstance,
-  type Instance,
 } from '../support/example-instance.js';
 import { createPool, dropTables } from '../support/postgres-fixture.js';
 import { connectRedis, deletePrefix, freshPrefix } from '../support/redis-fixture.js';
@@ -43,7 +43,7 @@ function twoInstances(storeProcess: () => { script?: string; env: Record<string,
     await Promise.all([a?.stop(), b?.stop()]);
   });
 
-  it('a code issued through one instance redeems at the other, and its tokens verify with the other\'s JWKS', async () => {
+  it("a code issued through one instance redeems at the other, and its tokens verify with the other's JWKS", async () => {
     const viaA = await postToken(b, await codeFrom(a));
     expect(viaA.status).toBe(200);
     await expectVerifies(viaA.body.access_token!, a);
@@ -56,20 +56,27 @@ function twoInstances(storeProcess: () => { script?: string; env: Record<string,
 
   it(`${CONCURRENT} concurrent redemptions of one code across both: exactly one 200, no 5xx, and the replays revoke its refresh token`, async () => {
     const form = await codeFrom(a);
-    const answers = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => postToken(i % 2 === 0 ? a : b, form)));
+    const answers = await Promise.all(
+      Array.from({ length: CONCURRENT }, (_, i) => postToken(i % 2 === 0 ? a : b, form)),
+    );
     const statuses = answers.map((answer) => answer.status);
     expect(statuses.filter((status) => status === 200)).toHaveLength(1);
     expect(statuses.filter((status) => status === 401)).toHaveLength(CONCURRENT - 1);
     const winner = answers.find((answer) => answer.status === 200)!;
     await expectVerifies(winner.body.id_token!, b);
     // RFC 6749 §4.1.2: a replayed code revokes what was issued from it, on every instance.
-    const refreshed = await postToken(a, { client_id: CLIENT_ID, grant_type: 'refresh_token', refresh_token: winner.body.refresh_token! });
+    const refreshed = await postToken(a, {
+      client_id: CLIENT_ID,
+      grant_type: 'refresh_token',
+      refresh_token: winner.body.refresh_token!,
+    });
     expect([refreshed.status, refreshed.body.error]).toEqual([400, 'invalid_grant']);
   }, 30_000);
 
   it('a refresh token rotates at one instance; its reuse at the other is refused and ends the family', async () => {
     const first = await postToken(a, await codeFrom(a));
-    const refresh = (token: string, at: Instance) => postToken(at, { client_id: CLIENT_ID, grant_type: 'refresh_token', refresh_token: token });
+    const refresh = (token: string, at: Instance) =>
+      postToken(at, { client_id: CLIENT_ID, grant_type: 'refresh_token', refresh_token: token });
     const rotated = await refresh(first.body.refresh_token!, b);
     expect(rotated.status).toBe(200);
     expect((await refresh(first.body.refresh_token!, a)).status).toBe(400);
@@ -80,82 +87,126 @@ function twoInstances(storeProcess: () => { script?: string; env: Record<string,
 // On one Redis server, a Cluster and a Sentinel's master; on PostgreSQL directly and through PgBouncer.
 for (const deployment of [SINGLE_REDIS, ...DISTRIBUTED_REDIS]) {
   const title = deployment === SINGLE_REDIS ? 'one Redis' : `one ${deployment.server.name}`;
-  describeWithServer(deployment.server, `${deployment.marker}-two-instances`, `two example-app processes on ${title}`, (where) => {
-    const prefix = freshPrefix();
-    twoInstances(() => deployment.process(where, prefix));
-    afterAll(async () => {
-      const client = await deployment.connect(where);
-      await deletePrefix(client, prefix);
-      client.disconnect();
-    });
-  });
+  describeWithServer(
+    deployment.server,
+    `${deployment.marker}-two-instances`,
+    `two example-app processes on ${title}`,
+    (where) => {
+      const prefix = freshPrefix();
+      twoInstances(() => deployment.process(where, prefix));
+      afterAll(async () => {
+        const client = await deployment.connect(where);
+        await deletePrefix(client, prefix);
+        client.disconnect();
+      });
+    },
+  );
 }
 
 /** A table prefix of at most 12 characters (the example app's limit), unique to this run. */
 const tablePrefix = () => `t${process.pid % 100_000}_${Math.random().toString(16).slice(2, 6)}_`;
-const tablesOf = (prefix: string) => ['authorization_codes', 'refresh_tokens', 'refresh_tokens_revoked_families'].map((name) => `${prefix}${name}`);
+const tablesOf = (prefix: string) =>
+  ['authorization_codes', 'refresh_tokens', 'refresh_tokens_revoked_families'].map((name) => `${prefix}${name}`);
 
 for (const deployment of [DIRECT_POSTGRES, PGBOUNCER]) {
   const title = deployment === DIRECT_POSTGRES ? 'one PostgreSQL' : 'PostgreSQL through PgBouncer';
-  describeWithServer(deployment.server, `${deployment.marker}-two-instances`, `two example-app processes on ${title}`, (where) => {
-    const prefix = tablePrefix();
-    twoInstances(() => deployment.process(where, prefix));
-    afterAll(async () => {
-      const pool = deployment.pool(where);
-      await dropTables(pool, tablesOf(prefix));
-      await pool.end();
-    });
-  });
+  describeWithServer(
+    deployment.server,
+    `${deployment.marker}-two-instances`,
+    `two example-app processes on ${title}`,
+    (where) => {
+      const prefix = tablePrefix();
+      twoInstances(() => deployment.process(where, prefix));
+      afterAll(async () => {
+        const pool = deployment.pool(where);
+        await dropTables(pool, tablesOf(prefix));
+        await pool.end();
+      });
+    },
+  );
 }
 
 describe('an example-app process whose store is down', () => {
-  const down = (name: 'Redis' | 'PostgreSQL', url: string | undefined, marker: string, env: (proxied: string) => Record<string, string>, cleanup: (url: string) => Promise<void>) =>
-    describeWithServer({ name, variable: name === 'Redis' ? 'REDIS_URL' : 'DATABASE_URL', url }, marker, `on ${name}: starts, answers 503, and recovers on its own`, (real) => {
-      it('starts with its store unreachable, answers token requests 503 temporarily_unavailable, and works once the store is back', async () => {
-        const target = new URL(real);
-        const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
-        await proxy.cut();
-        const proxied = new URL(real);
-        proxied.hostname = '127.0.0.1';
-        proxied.port = String(proxy.port);
-        const instance = await startInstance({ ...env(proxied.toString()), SIGNING_JWKS: await signingJwks(), CLIENTS });
-        try {
-          const form = { client_id: CLIENT_ID, grant_type: 'authorization_code', code: 'c'.repeat(43), redirect_uri: 'https://app.example.com/callback', code_verifier: 'v'.repeat(43) };
-          const started = performance.now();
-          const answer = await postToken(instance, form);
-          const ms = performance.now() - started;
-          expect([answer.status, answer.body.error]).toEqual([503, 'temporarily_unavailable']);
-          console.info(`example app on a down ${name}: 503 in ${ms.toFixed(0)} ms`);
+  const down = (
+    name: 'Redis' | 'PostgreSQL',
+    url: string | undefined,
+    marker: string,
+    env: (proxied: string) => Record<string, string>,
+    cleanup: (url: string) => Promise<void>,
+  ) =>
+    describeWithServer(
+      { name, variable: name === 'Redis' ? 'REDIS_URL' : 'DATABASE_URL', url },
+      marker,
+      `on ${name}: starts, answers 503, and recovers on its own`,
+      (real) => {
+        it('starts with its store unreachable, answers token requests 503 temporarily_unavailable, and works once the store is back', async () => {
+          const target = new URL(real);
+          const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
+          await proxy.cut();
+          const proxied = new URL(real);
+          proxied.hostname = '127.0.0.1';
+          proxied.port = String(proxy.port);
+          const instance = await startInstance({
+            ...env(proxied.toString()),
+            SIGNING_JWKS: await signingJwks(),
+            CLIENTS,
+          });
+          try {
+            const form = {
+              client_id: CLIENT_ID,
+              grant_type: 'authorization_code',
+              code: 'c'.repeat(43),
+              redirect_uri: 'https://app.example.com/callback',
+              code_verifier: 'v'.repeat(43),
+            };
+            const started = performance.now();
+            const answer = await postToken(instance, form);
+            const ms = performance.now() - started;
+            expect([answer.status, answer.body.error]).toEqual([503, 'temporarily_unavailable']);
+            console.info(`example app on a down ${name}: 503 in ${ms.toFixed(0)} ms`);
 
-          await proxy.restore();
-          // Back on its own: reconnect (and, on Postgres, the migration retried in the background).
-          const deadline = performance.now() + 20_000;
-          let issued = await authorizeAt(instance);
-          while (!('form' in issued) && performance.now() < deadline) {
-            await new Promise((resolve) => setTimeout(resolve, 250));
-            issued = await authorizeAt(instance);
+            await proxy.restore();
+            // Back on its own: reconnect (and, on Postgres, the migration retried in the background).
+            const deadline = performance.now() + 20_000;
+            let issued = await authorizeAt(instance);
+            while (!('form' in issued) && performance.now() < deadline) {
+              await new Promise((resolve) => setTimeout(resolve, 250));
+              issued = await authorizeAt(instance);
+            }
+            if (!('form' in issued)) throw new Error(`no code after the store came back: ${issued.status}`);
+            expect((await postToken(instance, issued.form)).status).toBe(200);
+            expect(instance.stderr.join('\n')).not.toContain(real);
+          } finally {
+            await instance.stop();
+            await proxy.close();
+            await cleanup(real);
           }
-          if (!('form' in issued)) throw new Error(`no code after the store came back: ${issued.status}`);
-          expect((await postToken(instance, issued.form)).status).toBe(200);
-          expect(instance.stderr.join('\n')).not.toContain(real);
-        } finally {
-          await instance.stop();
-          await proxy.close();
-          await cleanup(real);
-        }
-      }, 40_000);
-    });
+        }, 40_000);
+      },
+    );
 
   const redisPrefix = freshPrefix();
-  down('Redis', REDIS_URL, 'redis-store-down', (proxied) => ({ STORE: 'redis', REDIS_URL: proxied, STORE_PREFIX: redisPrefix }), async (url) => {
-    const client = await connectRedis(url);
-    await deletePrefix(client, redisPrefix);
-    await client.quit();
-  });
+  down(
+    'Redis',
+    REDIS_URL,
+    'redis-store-down',
+    (proxied) => ({ STORE: 'redis', REDIS_URL: proxied, STORE_PREFIX: redisPrefix }),
+    async (url) => {
+      const client = await connectRedis(url);
+      await deletePrefix(client, redisPrefix);
+      await client.quit();
+    },
+  );
   const pgPrefix = `d${process.pid % 100_000}_${Math.random().toString(16).slice(2, 6)}_`;
-  down('PostgreSQL', DATABASE_URL, 'postgres-store-down', (proxied) => ({ STORE: 'postgres', DATABASE_URL: proxied, STORE_PREFIX: pgPrefix }), async (url) => {
-    const pool = createPool(url);
-    await dropTables(pool, tablesOf(pgPrefix));
-    await pool.end();
-  });
+  down(
+    'PostgreSQL',
+    DATABASE_URL,
+    'postgres-store-down',
+    (proxied) => ({ STORE: 'postgres', DATABASE_URL: proxied, STORE_PREFIX: pgPrefix }),
+    async (url) => {
+      const pool = createPool(url);
+      await dropTables(pool, tablesOf(pgPrefix));
+      await pool.end();
+    },
+  );
 });

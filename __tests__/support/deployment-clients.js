@@ -97,7 +97,14 @@ export function redisSentinelClient(list, name, overrides = {}) {
  * @param {import('pg').PoolConfig} [overrides]
  */
 export function pgbouncerPool(url, overrides = {}) {
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 1_000, query_timeout: 2_000, idleTimeoutMillis: 10_000, ...overrides });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 1_000,
+    query_timeout: 2_000,
+    idleTimeoutMillis: 10_000,
+    ...overrides,
+  });
   // An idle client whose server went away emits 'error' on the pool; unheard, it would end the process.
   pool.on('error', () => undefined);
   return pool;

@@ -20,7 +20,12 @@ import {
 } from '../../dist/index.js';
 import { createExampleApp } from '../../example-app/app.js';
 import { readConfig } from '../../example-app/config.js';
-import { PGBOUNCER_STORE_OPTIONS, pgbouncerPool, redisClusterClient, redisSentinelClient } from './deployment-clients.js';
+import {
+  PGBOUNCER_STORE_OPTIONS,
+  pgbouncerPool,
+  redisClusterClient,
+  redisSentinelClient,
+} from './deployment-clients.js';
 
 const env = process.env;
 
@@ -35,13 +40,25 @@ async function deploymentStores() {
     client.on('error', () => undefined);
     await client.connect();
     const options = { client, ...(prefix === undefined ? {} : { prefix }) };
-    return { codeStore: new RedisCodeStore(options), refreshTokenStore: new RedisRefreshTokenStore(options), close: async () => client.disconnect() };
+    return {
+      codeStore: new RedisCodeStore(options),
+      refreshTokenStore: new RedisRefreshTokenStore(options),
+      close: async () => client.disconnect(),
+    };
   }
   if (env.DEPLOYMENT === 'pgbouncer') {
     const pool = pgbouncerPool(env.PGBOUNCER_URL ?? '');
     const tables = prefix ?? 'pkce_';
-    const codeStore = new PostgresCodeStore({ pool, table: `${tables}authorization_codes`, ...PGBOUNCER_STORE_OPTIONS });
-    const refreshTokenStore = new PostgresRefreshTokenStore({ pool, table: `${tables}refresh_tokens`, ...PGBOUNCER_STORE_OPTIONS });
+    const codeStore = new PostgresCodeStore({
+      pool,
+      table: `${tables}authorization_codes`,
+      ...PGBOUNCER_STORE_OPTIONS,
+    });
+    const refreshTokenStore = new PostgresRefreshTokenStore({
+      pool,
+      table: `${tables}refresh_tokens`,
+      ...PGBOUNCER_STORE_OPTIONS,
+    });
     await codeStore.migrate();
     await refreshTokenStore.migrate();
     return { codeStore, refreshTokenStore, close: () => pool.end() };

@@ -1,8 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { PGBOUNCER_STORE_OPTIONS, pgbouncerPool, redisClusterClient, redisSentinelClient } from './deployment-clients.js';
+import {
+  PGBOUNCER_STORE_OPTIONS,
+  pgbouncerPool,
+  redisClusterClient,
+  redisSentinelClient,
+} from './deployment-clients.js';
 import { createPool } from './postgres-fixture.js';
-import { connectRedis, type AnyRedis } from './redis-fixture.js';
+import { type AnyRedis, connectRedis } from './redis-fixture.js';
 import {
   DATABASE_URL,
   PGBOUNCER_URL,
@@ -43,7 +48,10 @@ export const REDIS_CLUSTER: RedisDeployment = {
     await client.connect();
     return client;
   },
-  process: (nodes, prefix) => ({ script: DEPLOYMENT_SERVER, env: { DEPLOYMENT: 'redis-cluster', REDIS_CLUSTER_NODES: nodes, STORE_PREFIX: prefix } }),
+  process: (nodes, prefix) => ({
+    script: DEPLOYMENT_SERVER,
+    env: { DEPLOYMENT: 'redis-cluster', REDIS_CLUSTER_NODES: nodes, STORE_PREFIX: prefix },
+  }),
 };
 
 export const REDIS_SENTINEL: RedisDeployment = {
@@ -88,5 +96,8 @@ export const PGBOUNCER: PostgresDeployment = {
   marker: 'pgbouncer',
   pool: (url, options) => pgbouncerPool(url, options),
   storeOptions: PGBOUNCER_STORE_OPTIONS,
-  process: (url, prefix) => ({ script: DEPLOYMENT_SERVER, env: { DEPLOYMENT: 'pgbouncer', PGBOUNCER_URL: url, STORE_PREFIX: prefix } }),
+  process: (url, prefix) => ({
+    script: DEPLOYMENT_SERVER,
+    env: { DEPLOYMENT: 'pgbouncer', PGBOUNCER_URL: url, STORE_PREFIX: prefix },
+  }),
 };

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -17,7 +17,9 @@ export const ISSUER = 'http://localhost:8080';
 /** A private JWKS (ES256: quick to make) for SIGNING_JWKS, so every instance signs alike. */
 export async function signingJwks(): Promise<string> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  return JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: `multi-${randomBytes(4).toString('hex')}`, alg: 'ES256' }] });
+  return JSON.stringify({
+    keys: [{ ...(await exportJWK(privateKey)), kid: `multi-${randomBytes(4).toString('hex')}`, alg: 'ES256' }],
+  });
 }
 
 export interface Instance {
@@ -94,7 +96,15 @@ export async function authorizeAt(instance: Instance): Promise<{ form: TokenForm
   if (res.status !== 302 || location === null) return { status: res.status };
   const code = new URL(location).searchParams.get('code');
   if (code === null) return { status: res.status };
-  return { form: { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier } };
+  return {
+    form: {
+      client_id: CLIENT_ID,
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    },
+  };
 }
 
 /** `authorizeAt`, for when the store is up and a code must come. */
@@ -104,7 +114,10 @@ export async function codeFrom(instance: Instance): Promise<TokenForm> {
   return result.form;
 }
 
-export async function postToken(instance: Instance, form: Record<string, string>): Promise<{ status: number; body: Record<string, string> }> {
+export async function postToken(
+  instance: Instance,
+  form: Record<string, string>,
+): Promise<{ status: number; body: Record<string, string> }> {
   const res = await fetch(`${instance.url}/oauth2/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },

@@ -95,7 +95,10 @@ export interface FailoverRecord {
   reserve: { first: number; replay: number }[];
 }
 
-async function post(server: TokenServer, form: Record<string, string>): Promise<{ status: number; error: string | undefined }> {
+async function post(
+  server: TokenServer,
+  form: Record<string, string>,
+): Promise<{ status: number; error: string | undefined }> {
   const res = await server.agent.post('/oauth2/token').type('form').send(form);
   return { status: res.status, error: (res.body as { error?: string }).error };
 }
@@ -151,7 +154,10 @@ export async function runFailover(server: TokenServer, fault: Fault): Promise<Fa
     retriesOf503.push({ form: answer.form, status: (await post(server, answer.form)).status });
   }
   const replays: FailoverRecord['replays'] = [];
-  const redeemed = [...answers.filter((a) => a.status === 200).map((a) => a.form), ...retriesOf503.filter((r) => r.status === 200).map((r) => r.form)];
+  const redeemed = [
+    ...answers.filter((a) => a.status === 200).map((a) => a.form),
+    ...retriesOf503.filter((r) => r.status === 200).map((r) => r.form),
+  ];
   for (const form of redeemed) replays.push({ status: (await post(server, form)).status });
   const reserve: FailoverRecord['reserve'] = [];
   for (const form of reserveForms) {
@@ -163,7 +169,9 @@ export async function runFailover(server: TokenServer, fault: Fault): Promise<Fa
 
 /** The answers of requests that needed the victim and ran entirely while it was down, before any replacement. */
 export function whileDown(record: FailoverRecord, fault: Fault): StreamAnswer[] {
-  return record.answers.filter((a) => a.started >= record.down && a.ended <= record.stillDown && fault.needsVictim(a.form));
+  return record.answers.filter(
+    (a) => a.started >= record.down && a.ended <= record.stillDown && fault.needsVictim(a.form),
+  );
 }
 
 /**
@@ -193,7 +201,9 @@ export function figures(record: FailoverRecord, fault: Fault): Record<string, un
     'max 503 ms': Math.round(Math.max(0, ...latencies)),
     'median 503 ms': Math.round([...latencies].sort((a, b) => a - b)[Math.floor(latencies.length / 2)] ?? 0),
     'requests that needed it while down': whileDown(record, fault).length,
-    '200s while down': record.answers.filter((a) => a.started >= record.down && a.ended <= record.stillDown && a.status === 200).length,
+    '200s while down': record.answers.filter(
+      (a) => a.started >= record.down && a.ended <= record.stillDown && a.status === 200,
+    ).length,
     'down to replaced ms': Math.round(record.stillDown - record.down),
     'recovery after replacement ms': Math.round(recoveryMs(record)),
     'codes spent by a 503': record.retriesOf503.filter((r) => r.status !== 200).length,

@@ -1,14 +1,14 @@
-import express, { type Express } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
+import express, { type Express } from 'express';
 import request from 'supertest';
 import {
+  type AuthorizationCodeGrant,
+  type AuthorizationCodeRequest,
   createTokenRouter,
   issueAuthorizationCode,
   MemoryCodeStore,
   MemoryKeyStore,
   MemoryRefreshTokenStore,
-  type AuthorizationCodeGrant,
-  type AuthorizationCodeRequest,
   type TokenRouterOptions,
 } from '../../lib/index.js';
 
@@ -125,7 +125,10 @@ export function refreshForm(refreshToken: string, extra: Record<string, string> 
 }
 
 /** Redeem a fresh code and expect tokens; the token response. */
-export async function signIn(h: Harness, grant: Partial<AuthorizationCodeRequest> = {}): Promise<Record<string, string>> {
+export async function signIn(
+  h: Harness,
+  grant: Partial<AuthorizationCodeRequest> = {},
+): Promise<Record<string, string>> {
   const res = await postToken(h.app, await h.issue(grant));
   expect(res.status).toBe(200);
   return res.body as Record<string, string>;

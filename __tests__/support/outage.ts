@@ -1,10 +1,10 @@
-import express from 'express';
 import type { Server } from 'node:http';
+import express from 'express';
 import request from 'supertest';
 import {
+  type AuthorizationCodeStore,
   createTokenRouter,
   issueAuthorizationCode,
-  type AuthorizationCodeStore,
   type RefreshTokenStore,
 } from '../../lib/index.js';
 import { CLIENT_ID, ISSUER, pkcePair, REDIRECT_URI, sharedKeyStore } from './helpers.js';
@@ -46,7 +46,13 @@ export async function tokenServer(codeStore: AuthorizationCodeStore, refreshToke
             subject: 'user-outage',
             scope: ['openid'],
           });
-          return { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier };
+          return {
+            client_id: CLIENT_ID,
+            grant_type: 'authorization_code',
+            code,
+            redirect_uri: REDIRECT_URI,
+            code_verifier: verifier,
+          };
         }),
       );
     },
@@ -63,18 +69,31 @@ export interface TimedAnswer {
 }
 
 /** POST every form at once; each answer with how long it took. */
-export function redeemAll(agent: request.Agent | ReturnType<typeof request>, forms: readonly Record<string, string>[]): Promise<TimedAnswer[]> {
+export function redeemAll(
+  agent: request.Agent | ReturnType<typeof request>,
+  forms: readonly Record<string, string>[],
+): Promise<TimedAnswer[]> {
   return Promise.all(
     forms.map(async (form) => {
       const started = performance.now();
       const res = await agent.post('/oauth2/token').type('form').send(form);
-      return { status: res.status, body: res.body as unknown, text: res.text, headers: res.headers as Record<string, string>, ms: performance.now() - started };
+      return {
+        status: res.status,
+        body: res.body as unknown,
+        text: res.text,
+        headers: res.headers as Record<string, string>,
+        ms: performance.now() - started,
+      };
     }),
   );
 }
 
 /** Retry one form until it gets 200 or `deadlineMs` passes: the store coming back on its own. */
-export async function untilRedeemed(agent: request.Agent | ReturnType<typeof request>, form: Record<string, string>, deadlineMs: number): Promise<{ status: number; ms: number; attempts: number }> {
+export async function untilRedeemed(
+  agent: request.Agent | ReturnType<typeof request>,
+  form: Record<string, string>,
+  deadlineMs: number,
+): Promise<{ status: number; ms: number; attempts: number }> {
   const started = performance.now();
   let attempts = 0;
   for (;;) {
@@ -87,7 +106,11 @@ export async function untilRedeemed(agent: request.Agent | ReturnType<typeof req
 }
 
 /** The answers of an outage: 503 temporarily_unavailable, each within the bound, no internals, no secrets. */
-export function expectCleanOutage(answers: readonly TimedAnswer[], forms: readonly Record<string, string>[], internals: readonly string[]): void {
+export function expectCleanOutage(
+  answers: readonly TimedAnswer[],
+  forms: readonly Record<string, string>[],
+  internals: readonly string[],
+): void {
   for (const answer of answers) {
     expect(answer.status).toBe(503);
     expect(answer.body).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
@@ -162,7 +185,9 @@ export function outageCases(subject: OutageSubject): void {
     await proxy.restore();
     const recovered = await untilRedeemed(server.agent, forms[0]!, 15_000);
     expect(recovered.status).toBe(200);
-    console.info(`${name} back from a hang: first 200 after ${recovered.ms.toFixed(0)} ms (${recovered.attempts} attempts)`);
+    console.info(
+      `${name} back from a hang: first 200 after ${recovered.ms.toFixed(0)} ms (${recovered.attempts} attempts)`,
+    );
     expect(subject.queued()).toBe(0);
   }, 30_000);
 

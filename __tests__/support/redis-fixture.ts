@@ -13,7 +13,10 @@ import { uniqueName } from './services.js';
 export const RECOMMENDED_REDIS_OPTIONS = SINGLE_REDIS_SETTINGS satisfies RedisOptions;
 
 /** A client for tests, connected before it is returned. */
-export async function connectRedis(url: string, options: Partial<typeof RECOMMENDED_REDIS_OPTIONS> = {}): Promise<Redis> {
+export async function connectRedis(
+  url: string,
+  options: Partial<typeof RECOMMENDED_REDIS_OPTIONS> = {},
+): Promise<Redis> {
   const client = new Redis(url, { ...RECOMMENDED_REDIS_OPTIONS, lazyConnect: true, ...options });
   await client.connect();
   return client;

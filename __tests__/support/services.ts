@@ -53,7 +53,9 @@ export function describeWithServer(
     });
     return;
   }
-  console.warn(`pkce-token-router: "${title}" skipped: set ${server.variable} to run it against a real ${server.name}.`);
+  console.warn(
+    `pkce-token-router: "${title}" skipped: set ${server.variable} to run it against a real ${server.name}.`,
+  );
   describe(`${title} [skipped: set ${server.variable} to run it against a real ${server.name}]`, () => {
     it.skip(`runs against a real ${server.name}`, () => undefined);
   });
@@ -79,7 +81,11 @@ function leaveMarker(marker: string): void {
 }
 
 /** Wait for an event, or fail after `ms`: for waiting on a reconnect instead of sleeping. */
-export function once(emitter: { once(event: string, listener: () => void): unknown; off?(event: string, listener: () => void): unknown }, event: string, ms: number): Promise<void> {
+export function once(
+  emitter: { once(event: string, listener: () => void): unknown; off?(event: string, listener: () => void): unknown },
+  event: string,
+  ms: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${event}" within ${ms} ms`)), ms);
     emitter.once(event, () => {

@@ -1,14 +1,22 @@
 import { createHash } from 'node:crypto';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import request from 'supertest';
-import { ConfigurationError, createTokenRouter, issueAuthorizationCode, MemoryCodeStore, MemoryKeyStore, type TokenRouterOptions } from '../../lib/index.js';
+import {
+  ConfigurationError,
+  createTokenRouter,
+  issueAuthorizationCode,
+  MemoryCodeStore,
+  MemoryKeyStore,
+  type TokenRouterOptions,
+} from '../../lib/index.js';
 import { atHash } from '../../lib/tokens/at-hash.js';
 import { CLIENT_ID, harness, ISSUER, pkcePair, postToken, sharedKeyStore } from '../support/helpers.js';
 
 describe('at_hash (OIDC Core §3.1.3.6)', () => {
   it('is the base64url of the left half of the SHA-256 of the access token, for RS256 (a published vector)', () => {
     // The example of the oidc-token-hash package's README.
-    const accessToken = 'YmJiZTAwYmYtMzgyOC00NzhkLTkyOTItNjJjNDM3MGYzOWIy9sFhvH8K_x8UIHj1osisS57f5DduL-ar_qw5jl3lthwpMjm283aVMQXDmoqqqydDSqJfbhptzw8rUVwkuQbolw';
+    const accessToken =
+      'YmJiZTAwYmYtMzgyOC00NzhkLTkyOTItNjJjNDM3MGYzOWIy9sFhvH8K_x8UIHj1osisS57f5DduL-ar_qw5jl3lthwpMjm283aVMQXDmoqqqydDSqJfbhptzw8rUVwkuQbolw';
     expect(atHash(accessToken, 'RS256')).toBe('x7vk7f6BvQj0jQHYFIk4ag');
   });
 
@@ -32,8 +40,16 @@ describe('at_hash (OIDC Core §3.1.3.6)', () => {
 describe('ID token: nonce, auth_time, acr, amr, at_hash', () => {
   it('carries nonce, auth_time, acr and amr when the grant has them', async () => {
     const h = await harness();
-    const res = await postToken(h.app, await h.issue({ nonce: 'n1', authTime: 1_700_000_000, acr: 'urn:mace:incommon:iap:silver', amr: ['pwd', 'mfa'] }));
-    expect(decodeJwt(res.body.id_token)).toMatchObject({ nonce: 'n1', auth_time: 1_700_000_000, acr: 'urn:mace:incommon:iap:silver', amr: ['pwd', 'mfa'] });
+    const res = await postToken(
+      h.app,
+      await h.issue({ nonce: 'n1', authTime: 1_700_000_000, acr: 'urn:mace:incommon:iap:silver', amr: ['pwd', 'mfa'] }),
+    );
+    expect(decodeJwt(res.body.id_token)).toMatchObject({
+      nonce: 'n1',
+      auth_time: 1_700_000_000,
+      acr: 'urn:mace:incommon:iap:silver',
+      amr: ['pwd', 'mfa'],
+    });
     h.close();
   });
 
@@ -44,15 +60,22 @@ describe('ID token: nonce, auth_time, acr, amr, at_hash', () => {
     h.close();
   });
 
-  it.each(['RS256', 'ES256', 'EdDSA'] as const)('idTokenAtHash: true adds at_hash of the access token issued with it (%s)', async (alg) => {
-    const keyStore = alg === 'RS256' ? await sharedKeyStore() : await MemoryKeyStore.generate({ alg });
-    const h = await harness({ keyStore, idTokenAtHash: true });
-    const first = await postToken(h.app, await h.issue());
-    expect(decodeJwt(first.body.id_token).at_hash).toBe(atHash(first.body.access_token, alg));
-    const refreshed = await postToken(h.app, { client_id: CLIENT_ID, grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
-    expect(decodeJwt(refreshed.body.id_token).at_hash).toBe(atHash(refreshed.body.access_token, alg));
-    h.close();
-  });
+  it.each(['RS256', 'ES256', 'EdDSA'] as const)(
+    'idTokenAtHash: true adds at_hash of the access token issued with it (%s)',
+    async (alg) => {
+      const keyStore = alg === 'RS256' ? await sharedKeyStore() : await MemoryKeyStore.generate({ alg });
+      const h = await harness({ keyStore, idTokenAtHash: true });
+      const first = await postToken(h.app, await h.issue());
+      expect(decodeJwt(first.body.id_token).at_hash).toBe(atHash(first.body.access_token, alg));
+      const refreshed = await postToken(h.app, {
+        client_id: CLIENT_ID,
+        grant_type: 'refresh_token',
+        refresh_token: first.body.refresh_token,
+      });
+      expect(decodeJwt(refreshed.body.id_token).at_hash).toBe(atHash(refreshed.body.access_token, alg));
+      h.close();
+    },
+  );
 
   it('host claims never override or fill in registered ones: acr, amr, at_hash, nbf, client_id are dropped', async () => {
     const h = await harness();
@@ -60,7 +83,14 @@ describe('ID token: nonce, auth_time, acr, amr, at_hash', () => {
       h.app,
       await h.issue({
         acr: 'real',
-        idTokenClaims: { acr: 'forged', amr: ['forged'], at_hash: 'forged', nbf: 1, sid: 'session-1', email: 'u@example.com' },
+        idTokenClaims: {
+          acr: 'forged',
+          amr: ['forged'],
+          at_hash: 'forged',
+          nbf: 1,
+          sid: 'session-1',
+          email: 'u@example.com',
+        },
         accessTokenClaims: { client_id: 'forged', cnf: { jkt: 'x' }, tenant: 't1' },
       }),
     );
@@ -76,14 +106,25 @@ describe('ID token: nonce, auth_time, acr, amr, at_hash', () => {
 
   it('issueAuthorizationCode checks acr and amr', async () => {
     const store = new MemoryCodeStore();
-    const grant = { clientId: 'web', redirectUri: 'https://app.example.com/cb', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' as const, subject: 'u', scope: ['openid'] };
+    const grant = {
+      clientId: 'web',
+      redirectUri: 'https://app.example.com/cb',
+      codeChallenge: pkcePair().challenge,
+      codeChallengeMethod: 'S256' as const,
+      subject: 'u',
+      scope: ['openid'],
+    };
     for (const bad of [{ acr: '' }, { acr: 1 }, { amr: 'pwd' }, { amr: [''] }, { amr: [1] }]) {
-      const error = await issueAuthorizationCode(store, { ...grant, ...(bad as object) }).catch((caught: unknown) => caught);
+      const error = await issueAuthorizationCode(store, { ...grant, ...(bad as object) }).catch(
+        (caught: unknown) => caught,
+      );
       expect(error).toBeInstanceOf(ConfigurationError);
       expect((error as ConfigurationError).code).toBe('ERR_GRANT_INVALID');
       expect((error as ConfigurationError).option).toBe(Object.keys(bad)[0]);
     }
-    await expect(issueAuthorizationCode(store, { ...grant, acr: '1', amr: ['pwd'] })).resolves.toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await expect(issueAuthorizationCode(store, { ...grant, acr: '1', amr: ['pwd'] })).resolves.toMatch(
+      /^[A-Za-z0-9_-]{43}$/,
+    );
     store.close();
   });
 });
@@ -101,7 +142,10 @@ describe('access-token format', () => {
 
   it("'rfc9068': typ at+jwt, aud the configured resource, client_id, space-separated scope (RFC 9068 §2)", async () => {
     const h = await harness({ accessTokenFormat: 'rfc9068', accessTokenAudience: 'https://api.example.com' });
-    const res = await postToken(h.app, await h.issue({ scope: ['openid', 'api'], authTime: 1_700_000_000, acr: 'loa2', amr: ['pwd'] }));
+    const res = await postToken(
+      h.app,
+      await h.issue({ scope: ['openid', 'api'], authTime: 1_700_000_000, acr: 'loa2', amr: ['pwd'] }),
+    );
     expect(res.status).toBe(200);
     const jwks = createLocalJWKSet((await request(h.app).get('/oauth2/jwks')).body as { keys: JWK[] });
     const { payload, protectedHeader } = await jwtVerify(res.body.access_token, jwks, {
@@ -111,7 +155,14 @@ describe('access-token format', () => {
       requiredClaims: ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'],
     });
     expect(protectedHeader.typ).toBe('at+jwt');
-    expect(payload).toMatchObject({ client_id: CLIENT_ID, scope: 'openid api', sub: 'user-123', auth_time: 1_700_000_000, acr: 'loa2', amr: ['pwd'] });
+    expect(payload).toMatchObject({
+      client_id: CLIENT_ID,
+      scope: 'openid api',
+      sub: 'user-123',
+      auth_time: 1_700_000_000,
+      acr: 'loa2',
+      amr: ['pwd'],
+    });
     expect(payload.exp).toBe(payload.iat! + 300);
     // The ID token is unchanged: it is for the client.
     expect(decodeJwt(res.body.id_token).aud).toBe(CLIENT_ID);
@@ -119,7 +170,10 @@ describe('access-token format', () => {
   });
 
   it("'rfc9068' with several resources: aud is the array", async () => {
-    const h = await harness({ accessTokenFormat: 'rfc9068', accessTokenAudience: ['https://a.example', 'https://b.example'] });
+    const h = await harness({
+      accessTokenFormat: 'rfc9068',
+      accessTokenAudience: ['https://a.example', 'https://b.example'],
+    });
     const res = await postToken(h.app, await h.issue());
     expect(decodeJwt(res.body.access_token).aud).toEqual(['https://a.example', 'https://b.example']);
     h.close();
@@ -128,9 +182,18 @@ describe('access-token format', () => {
   it("'rfc9068' refreshed tokens keep the format, with the narrowed scope", async () => {
     const h = await harness({ accessTokenFormat: 'rfc9068', accessTokenAudience: 'https://api.example.com' });
     const first = await postToken(h.app, await h.issue({ scope: ['openid', 'api'] }));
-    const res = await postToken(h.app, { client_id: CLIENT_ID, grant_type: 'refresh_token', refresh_token: first.body.refresh_token, scope: 'api' });
+    const res = await postToken(h.app, {
+      client_id: CLIENT_ID,
+      grant_type: 'refresh_token',
+      refresh_token: first.body.refresh_token,
+      scope: 'api',
+    });
     expect(decodeProtectedHeader(res.body.access_token).typ).toBe('at+jwt');
-    expect(decodeJwt(res.body.access_token)).toMatchObject({ scope: 'api', client_id: CLIENT_ID, aud: 'https://api.example.com' });
+    expect(decodeJwt(res.body.access_token)).toMatchObject({
+      scope: 'api',
+      client_id: CLIENT_ID,
+      aud: 'https://api.example.com',
+    });
     h.close();
   });
 
@@ -162,7 +225,9 @@ describe('access-token format', () => {
     });
 
     it.each([[''], [[]], [['']], [42]])('accessTokenAudience %p is refused', (audience) => {
-      expect(thrown({ ...base, accessTokenFormat: 'rfc9068', accessTokenAudience: audience as never }).option).toBe('accessTokenAudience');
+      expect(thrown({ ...base, accessTokenFormat: 'rfc9068', accessTokenAudience: audience as never }).option).toBe(
+        'accessTokenAudience',
+      );
     });
 
     it('an unknown format is refused', () => {

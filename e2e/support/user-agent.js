@@ -13,7 +13,9 @@ export function createUserAgent() {
 
   function cookieHeader(url) {
     const cookies = jar.get(url.hostname) ?? new Map();
-    const pairs = [...cookies].filter(([, cookie]) => pathMatches(url.pathname, cookie.path)).map(([name, cookie]) => `${name}=${cookie.value}`);
+    const pairs = [...cookies]
+      .filter(([, cookie]) => pathMatches(url.pathname, cookie.path))
+      .map(([name, cookie]) => `${name}=${cookie.value}`);
     return pairs.length === 0 ? undefined : pairs.join('; ');
   }
 
@@ -58,14 +60,29 @@ export function createUserAgent() {
       const location = response.headers.get('location');
       const redirected = response.status >= 300 && response.status < 400 && location !== null;
       if (!redirected || !follow) {
-        return { url: current.href, status: response.status, headers: response.headers, location, text: await response.text(), redirects };
+        return {
+          url: current.href,
+          status: response.status,
+          headers: response.headers,
+          location,
+          text: await response.text(),
+          redirects,
+        };
       }
       await response.arrayBuffer();
       const next = new URL(location, current);
       redirects.push(next.href);
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
         // A browser hands a custom-scheme URL to the app that registered the scheme.
-        return { url: next.href, status: response.status, headers: response.headers, location, text: '', redirects, handedToApp: true };
+        return {
+          url: next.href,
+          status: response.status,
+          headers: response.headers,
+          location,
+          text: '',
+          redirects,
+          handedToApp: true,
+        };
       }
       if (redirects.length > MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects from ${url}`);
       if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {

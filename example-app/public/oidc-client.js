@@ -23,7 +23,10 @@ export function base64urlDecode(text) {
   if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text)) {
     throw new SignInCheckError('invalid_token', 'not base64url');
   }
-  const base64 = text.replaceAll('-', '+').replaceAll('_', '/').padEnd(Math.ceil(text.length / 4) * 4, '=');
+  const base64 = text
+    .replaceAll('-', '+')
+    .replaceAll('_', '/')
+    .padEnd(Math.ceil(text.length / 4) * 4, '=');
   return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
 }
 
@@ -85,7 +88,8 @@ export async function revokeToken({ revocationEndpoint, clientId, token }) {
 export async function fetchJwks(jwksUri) {
   const response = await fetch(jwksUri, { headers: { Accept: 'application/json' }, credentials: 'omit' });
   const jwks = response.ok ? await response.json() : undefined;
-  if (!Array.isArray(jwks?.keys)) throw new SignInCheckError('jwks_unavailable', `the JWKS answered HTTP ${response.status}`);
+  if (!Array.isArray(jwks?.keys))
+    throw new SignInCheckError('jwks_unavailable', `the JWKS answered HTTP ${response.status}`);
   return jwks;
 }
 
@@ -110,10 +114,23 @@ export function decodeJwt(jwt) {
 
 /** The JWS algorithms the library signs with, as WebCrypto parameters (RFC 7518 §3). */
 const ALGORITHMS = {
-  RS256: { kty: 'RSA', importParams: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, verifyParams: { name: 'RSASSA-PKCS1-v1_5' } },
-  PS256: { kty: 'RSA', importParams: { name: 'RSA-PSS', hash: 'SHA-256' }, verifyParams: { name: 'RSA-PSS', saltLength: 32 } },
+  RS256: {
+    kty: 'RSA',
+    importParams: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    verifyParams: { name: 'RSASSA-PKCS1-v1_5' },
+  },
+  PS256: {
+    kty: 'RSA',
+    importParams: { name: 'RSA-PSS', hash: 'SHA-256' },
+    verifyParams: { name: 'RSA-PSS', saltLength: 32 },
+  },
   // JWS carries ECDSA signatures as r || s, the format WebCrypto verifies.
-  ES256: { kty: 'EC', crv: 'P-256', importParams: { name: 'ECDSA', namedCurve: 'P-256' }, verifyParams: { name: 'ECDSA', hash: 'SHA-256' } },
+  ES256: {
+    kty: 'EC',
+    crv: 'P-256',
+    importParams: { name: 'ECDSA', namedCurve: 'P-256' },
+    verifyParams: { name: 'ECDSA', hash: 'SHA-256' },
+  },
   EdDSA: { kty: 'OKP', crv: 'Ed25519', importParams: { name: 'Ed25519' }, verifyParams: { name: 'Ed25519' } },
 };
 
@@ -135,7 +152,8 @@ export async function verifyJwtSignature(jwt, jwks) {
       (key.alg === undefined || key.alg === header.alg) &&
       (key.use === undefined || key.use === 'sig'),
   );
-  if (jwk === undefined) throw new SignInCheckError('invalid_token', `no ${header.alg} key with kid ${String(header.kid)} in the JWKS`);
+  if (jwk === undefined)
+    throw new SignInCheckError('invalid_token', `no ${header.alg} key with kid ${String(header.kid)} in the JWKS`);
   // Import only the public members, so no stray field of the JWK can change how it is used.
   const publicJwk = { kty: jwk.kty, ext: true };
   for (const member of PUBLIC_MEMBERS[jwk.kty]) publicJwk[member] = jwk[member];
@@ -157,7 +175,8 @@ export function checkIdTokenClaims(claims, { issuer, clientId, nonce, now = Date
   if (claims.iss !== issuer) fail(`iss is ${JSON.stringify(claims.iss)}, expected ${JSON.stringify(issuer)}`);
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!audiences.includes(clientId)) fail('aud does not name this client');
-  if ((audiences.length > 1 || claims.azp !== undefined) && claims.azp !== clientId) fail('azp does not name this client');
+  if ((audiences.length > 1 || claims.azp !== undefined) && claims.azp !== clientId)
+    fail('azp does not name this client');
   if (typeof claims.sub !== 'string' || claims.sub === '') fail('sub is missing');
   if (typeof claims.exp !== 'number' || claims.exp + leeway <= nowSeconds) fail('the ID token has expired');
   if (typeof claims.iat !== 'number' || claims.iat - leeway > nowSeconds) fail('iat is in the future');

@@ -106,7 +106,10 @@ async function completeSignIn(config) {
   history.replaceState(null, '', location.pathname);
 
   if (pending === null) {
-    throw new SignInCheckError('no_pending_sign_in', 'this tab did not start a sign-in (the PKCE verifier and state live in sessionStorage)');
+    throw new SignInCheckError(
+      'no_pending_sign_in',
+      'this tab did not start a sign-in (the PKCE verifier and state live in sessionStorage)',
+    );
   }
   element('tamper-notice').hidden = !pending.tamper;
   if (params.get('state') !== pending.state) {
@@ -136,7 +139,8 @@ async function completeSignIn(config) {
     showError(typeof body?.error === 'string' ? body.error : `http_${status}`, body?.error_description);
     return;
   }
-  if (typeof body?.id_token !== 'string') throw new SignInCheckError('invalid_response', 'the token response has no id_token');
+  if (typeof body?.id_token !== 'string')
+    throw new SignInCheckError('invalid_response', 'the token response has no id_token');
 
   setStatus('Checking the ID token against the JWKS…');
   const { payload: idClaims } = await verifyJwtSignature(body.id_token, await fetchJwks(config.jwksUri));
@@ -149,7 +153,9 @@ async function completeSignIn(config) {
   };
   sessionStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
   showSession(tokens);
-  setStatus(`Signed in as ${idClaims.preferred_username ?? idClaims.sub}. ID token signature, iss, aud, exp and nonce verified.`);
+  setStatus(
+    `Signed in as ${idClaims.preferred_username ?? idClaims.sub}. ID token signature, iss, aud, exp and nonce verified.`,
+  );
 }
 
 /**
@@ -180,7 +186,10 @@ async function signOut(config) {
       setStatus('Signed out of the SPA: its tokens are forgotten and its refresh token is revoked.');
     } else {
       setStatus('Signed out of the SPA; its tokens are forgotten.');
-      showError('revocation_failed', `the revocation endpoint answered HTTP ${status}: the refresh token may stay valid until it expires`);
+      showError(
+        'revocation_failed',
+        `the revocation endpoint answered HTTP ${status}: the refresh token may stay valid until it expires`,
+      );
     }
   } finally {
     showSession(null);
@@ -195,7 +204,10 @@ function report(error) {
 
 function reportSignOut(error) {
   setStatus('Signed out of the SPA; its tokens are forgotten.');
-  showError('revocation_failed', `${error?.message ?? String(error)}: the refresh token may stay valid until it expires`);
+  showError(
+    'revocation_failed',
+    `${error?.message ?? String(error)}: the refresh token may stay valid until it expires`,
+  );
 }
 
 async function main() {
@@ -222,7 +234,9 @@ async function main() {
   if (tokens !== null) {
     // Signed in earlier in this tab (a reload, or back from another page).
     showSession(tokens);
-    setStatus(`Signed in as ${tokens.idClaims.preferred_username ?? tokens.idClaims.sub}. The ID token was verified at sign-in.`);
+    setStatus(
+      `Signed in as ${tokens.idClaims.preferred_username ?? tokens.idClaims.sub}. The ID token was verified at sign-in.`,
+    );
     return;
   }
   if (location.origin !== callback.origin) {

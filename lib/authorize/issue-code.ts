@@ -32,7 +32,11 @@ export async function issueAuthorizationCode(
   options: IssueCodeOptions = {},
 ): Promise<string> {
   if (typeof store?.save !== 'function') {
-    throw new ConfigurationError('ERR_OPTION_INVALID', 'store', 'issueAuthorizationCode needs a code store with save(), such as new MemoryCodeStore()');
+    throw new ConfigurationError(
+      'ERR_OPTION_INVALID',
+      'store',
+      'issueAuthorizationCode needs a code store with save(), such as new MemoryCodeStore()',
+    );
   }
   const ttl = positiveInteger(options.ttl, 'ttl', 600, 'seconds', 'issueAuthorizationCode');
   const now = clockOption(options.now, 'issueAuthorizationCode');
@@ -58,7 +62,8 @@ function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeReques
     const value: unknown = grant[field];
     return typeof value === 'string' && value !== '' ? value : fail(field, 'a non-empty string', value);
   };
-  const { codeChallenge, codeChallengeMethod, scope, nonce, authTime, acr, amr, idTokenClaims, accessTokenClaims } = grant;
+  const { codeChallenge, codeChallengeMethod, scope, nonce, authTime, acr, amr, idTokenClaims, accessTokenClaims } =
+    grant;
   if (codeChallengeMethod !== 'S256' && codeChallengeMethod !== 'plain') {
     fail('codeChallengeMethod', '"S256" or "plain"', codeChallengeMethod);
   }
@@ -72,10 +77,16 @@ function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeReques
   if (nonce !== undefined && (typeof nonce !== 'string' || nonce === '')) fail('nonce', 'a non-empty string', nonce);
   if (authTime !== undefined && !Number.isSafeInteger(authTime)) fail('authTime', 'whole epoch seconds', authTime);
   if (acr !== undefined && (typeof acr !== 'string' || acr === '')) fail('acr', 'a non-empty string', acr);
-  if (amr !== undefined && !(Array.isArray(amr) && amr.every((method) => typeof method === 'string' && method !== ''))) {
+  if (
+    amr !== undefined &&
+    !(Array.isArray(amr) && amr.every((method) => typeof method === 'string' && method !== ''))
+  ) {
     fail('amr', 'an array of non-empty strings, such as ["pwd", "otp"]', amr);
   }
-  for (const [field, claims] of [['idTokenClaims', idTokenClaims], ['accessTokenClaims', accessTokenClaims]] as const) {
+  for (const [field, claims] of [
+    ['idTokenClaims', idTokenClaims],
+    ['accessTokenClaims', accessTokenClaims],
+  ] as const) {
     if (claims !== undefined && (typeof claims !== 'object' || claims === null || Array.isArray(claims))) {
       fail(field, 'an object of claims', claims);
     }
@@ -113,7 +124,9 @@ const GRANT_FIELDS = [
   'accessTokenClaims',
 ] as const satisfies readonly (keyof AuthorizationCodeRequest)[];
 // Every field of the type is in the list (the `satisfies` above checks the converse).
-const everyFieldListed: [Exclude<keyof AuthorizationCodeRequest, (typeof GRANT_FIELDS)[number]>] extends [never] ? true : never = true;
+const everyFieldListed: [Exclude<keyof AuthorizationCodeRequest, (typeof GRANT_FIELDS)[number]>] extends [never]
+  ? true
+  : never = true;
 void everyFieldListed;
 
 /**

@@ -44,7 +44,11 @@ export function validateClients(value: readonly unknown[]): Client[] {
     const option = `clients[${index}]`;
     const fail = (field: string, expected: string, received: unknown): never => {
       const at = field === '' ? option : `${option}.${field}`;
-      throw new ConfigurationError('ERR_OPTION_INVALID', at, `${at} must be ${expected}; received ${describeValue(received)}`);
+      throw new ConfigurationError(
+        'ERR_OPTION_INVALID',
+        at,
+        `${at} must be ${expected}; received ${describeValue(received)}`,
+      );
     };
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
       return fail('', 'an object such as { clientId, redirectUris }', entry);
@@ -53,7 +57,8 @@ export function validateClients(value: readonly unknown[]): Client[] {
     // than read as absent.
     checkKnownFields(option, entry, CLIENT_FIELDS);
     // Own properties only: an opt-in such as allowInsecureRedirectUris on a polluted prototype is no client's.
-    const own = (name: string): unknown => (Object.hasOwn(entry, name) ? (entry as Record<string, unknown>)[name] : undefined);
+    const own = (name: string): unknown =>
+      Object.hasOwn(entry, name) ? (entry as Record<string, unknown>)[name] : undefined;
     const [clientId, redirectUris, allowedOrigins, allowPlainPkce, allowInsecureRedirectUris] = [
       own('clientId'),
       own('redirectUris'),
@@ -61,12 +66,12 @@ export function validateClients(value: readonly unknown[]): Client[] {
       own('allowPlainPkce'),
       own('allowInsecureRedirectUris'),
     ];
-    if (
-      typeof clientId !== 'string' ||
-      clientId.length > MAX_CLIENT_ID_LENGTH ||
-      !CLIENT_ID_FORMAT.test(clientId)
-    ) {
-      return fail('clientId', `a non-empty printable ASCII string of at most ${MAX_CLIENT_ID_LENGTH} characters`, clientId);
+    if (typeof clientId !== 'string' || clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID_FORMAT.test(clientId)) {
+      return fail(
+        'clientId',
+        `a non-empty printable ASCII string of at most ${MAX_CLIENT_ID_LENGTH} characters`,
+        clientId,
+      );
     }
     if (seen.has(clientId)) return fail('clientId', 'unique among the clients', clientId);
     seen.add(clientId);
@@ -91,9 +96,7 @@ export function validateClients(value: readonly unknown[]): Client[] {
     }
     const client: Client = { clientId, redirectUris: [...(redirectUris as string[])] };
     if (allowedOrigins !== undefined) {
-      client.allowedOrigins = allowedOrigins.map((origin) =>
-        normaliseOrigin(origin, `${option}.allowedOrigins`),
-      );
+      client.allowedOrigins = allowedOrigins.map((origin) => normaliseOrigin(origin, `${option}.allowedOrigins`));
     }
     if (allowPlainPkce !== undefined) client.allowPlainPkce = allowPlainPkce;
     if (allowInsecureRedirectUris !== undefined) client.allowInsecureRedirectUris = allowInsecureRedirectUris;

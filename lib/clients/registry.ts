@@ -16,7 +16,10 @@ export async function findRegisteredClient(
 ): Promise<Client | undefined> {
   if (registry === undefined) return undefined;
   // A synchronous throw is an unreachable registry too.
-  const found: unknown = await guard(Promise.resolve().then(() => registry.findClient(clientId)), 'store_unavailable');
+  const found: unknown = await guard(
+    Promise.resolve().then(() => registry.findClient(clientId)),
+    'store_unavailable',
+  );
   if (found === undefined || found === null) throw new RequestError('client_unknown');
   // The static registry's clients were checked and copied when the router was created.
   if (registry instanceof StaticClientRegistry) return found as Client;
@@ -42,7 +45,8 @@ export async function findRegisteredClient(
  * nothing the registry does later reaches the request; or why it cannot be used.
  */
 function readClientRecord(found: unknown): Client | string {
-  if (typeof found !== 'object' || Array.isArray(found)) return `is ${describeValue(found)}, not a { clientId, redirectUris } object`;
+  if (typeof found !== 'object' || Array.isArray(found))
+    return `is ${describeValue(found)}, not a { clientId, redirectUris } object`;
   const record = found as Record<string, unknown>;
   const own = (name: string): unknown => (Object.hasOwn(record, name) ? record[name] : undefined);
   const clientId = own('clientId');
@@ -85,7 +89,10 @@ function warnMalformedRecord(clientId: string, problem: string): void {
   const key = `${clientId}\n${problem}`;
   if (warnedRecords.has(key) || warnedRecords.size > MAX_WARNED_RECORDS) return;
   warnedRecords.add(key);
-  const more = warnedRecords.size > MAX_WARNED_RECORDS ? ' (further malformed records are not warned about; see request_rejected events)' : '';
+  const more =
+    warnedRecords.size > MAX_WARNED_RECORDS
+      ? ' (further malformed records are not warned about; see request_rejected events)'
+      : '';
   process.emitWarning(
     `the client registry's record for client_id ${describeValue(clientId)} ${problem}; its token and revocation requests are answered 503 temporarily_unavailable, and nothing is spent, until the record is fixed${more}`,
     { code: 'PKCE_TOKEN_ROUTER_CLIENT_RECORD' },

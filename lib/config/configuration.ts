@@ -1,6 +1,6 @@
 import { StaticClientRegistry, validateClients } from '../clients/client-list.js';
 import type { AuthorizationCodeStore, ClientRegistry, Clock, KeyStore, RefreshTokenStore } from '../contracts.js';
-import { eventEmitter, type EmitEvent, type TokenRouterEventListener } from '../events.js';
+import { type EmitEvent, eventEmitter, type TokenRouterEventListener } from '../events.js';
 import { DEFAULT_BODY_LIMIT } from '../request/limits.js';
 import { isLoopbackHost, normaliseOrigin } from '../request/origins.js';
 import { ERROR_PROFILES, type ErrorProfile } from '../response/error-profiles.js';
@@ -60,9 +60,7 @@ export function resolveOptions(options: unknown): RouterConfig {
 
   const clients = resolveClients(given.clients);
   const staticOrigins = new Set(
-    optionalArray(given.allowedOrigins, 'allowedOrigins').map((origin) =>
-      normaliseOrigin(origin, 'allowedOrigins'),
-    ),
+    optionalArray(given.allowedOrigins, 'allowedOrigins').map((origin) => normaliseOrigin(origin, 'allowedOrigins')),
   );
   if (clients instanceof StaticClientRegistry) {
     for (const origin of clients.origins) staticOrigins.add(origin);
@@ -78,10 +76,20 @@ export function resolveOptions(options: unknown): RouterConfig {
     throw invalidOption('refreshTokenMaxAge', `at least refreshTokenTtl (${refreshTokenTtl})`, refreshTokenMaxAge);
   }
   const issuer = resolveIssuer(given.issuer);
-  const codeStore = adapter<AuthorizationCodeStore>(given.codeStore, 'codeStore', ['save', 'redeem'], 'new MemoryCodeStore()');
+  const codeStore = adapter<AuthorizationCodeStore>(
+    given.codeStore,
+    'codeStore',
+    ['save', 'redeem'],
+    'new MemoryCodeStore()',
+  );
   const accessTokenTtl = lifetime(given.accessTokenTtl, 'accessTokenTtl', 300, DAY, '1 day');
   const idTokenTtl = lifetime(given.idTokenTtl, 'idTokenTtl', 1800, DAY, '1 day');
-  const keyStore = adapter<KeyStore>(given.keyStore, 'keyStore', ['signingKey', 'publicJwks'], 'await MemoryKeyStore.generate()');
+  const keyStore = adapter<KeyStore>(
+    given.keyStore,
+    'keyStore',
+    ['signingKey', 'publicJwks'],
+    'await MemoryKeyStore.generate()',
+  );
   checkRetiredKeysOutliveTokens(keyStore, Math.max(accessTokenTtl, idTokenTtl));
   const accessTokenFormat = resolveAccessTokenFormat(given.accessTokenFormat);
   const now = clockOption(given.now);
@@ -92,7 +100,12 @@ export function resolveOptions(options: unknown): RouterConfig {
     refreshTokenStore:
       given.refreshTokenStore === undefined
         ? new MemoryRefreshTokenStore({ now })
-        : adapter(given.refreshTokenStore, 'refreshTokenStore', ['save', 'rotate', 'revokeFamily'], 'new MemoryRefreshTokenStore()'),
+        : adapter(
+            given.refreshTokenStore,
+            'refreshTokenStore',
+            ['save', 'rotate', 'revokeFamily'],
+            'new MemoryRefreshTokenStore()',
+          ),
     clients,
     staticOrigins,
     tokenPath,
@@ -123,14 +136,23 @@ export function resolveOptions(options: unknown): RouterConfig {
  */
 function resolveIssuer(value: unknown): string {
   if (value === undefined) {
-    throw new ConfigurationError('ERR_OPTION_MISSING', 'issuer', 'option issuer is required, e.g. "https://login.example.com"');
+    throw new ConfigurationError(
+      'ERR_OPTION_MISSING',
+      'issuer',
+      'option issuer is required, e.g. "https://login.example.com"',
+    );
   }
-  const expected = 'an absolute https URL without userinfo, query or fragment, written as a URL parser writes it (http only for a loopback host)';
+  const expected =
+    'an absolute https URL without userinfo, query or fragment, written as a URL parser writes it (http only for a loopback host)';
   if (typeof value !== 'string' || !URL.canParse(value)) throw invalidOption('issuer', expected, value);
   const url = new URL(value);
   if (url.username !== '' || url.password !== '') {
     // Not quoted: userinfo may hold a password.
-    throw new ConfigurationError('ERR_OPTION_INVALID', 'issuer', `option issuer must be ${expected}; received a URL with userinfo`);
+    throw new ConfigurationError(
+      'ERR_OPTION_INVALID',
+      'issuer',
+      `option issuer must be ${expected}; received a URL with userinfo`,
+    );
   }
   const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
   if (!schemeOk || value.includes('?') || value.includes('#')) throw invalidOption('issuer', expected, value);
@@ -146,7 +168,11 @@ function resolveIssuer(value: unknown): string {
 /** Duck-type an injected adapter, so a wrong object fails now rather than on the first request. */
 function adapter<T>(value: unknown, option: string, methods: readonly string[], suggestion: string): T {
   if (value === undefined || value === null) {
-    throw new ConfigurationError('ERR_OPTION_MISSING', option, `option ${option} is required; for one process, pass ${suggestion}`);
+    throw new ConfigurationError(
+      'ERR_OPTION_MISSING',
+      option,
+      `option ${option} is required; for one process, pass ${suggestion}`,
+    );
   }
   const missing = methods.filter((method) => typeof (value as Record<string, unknown>)[method] !== 'function');
   if (missing.length > 0) {
@@ -161,7 +187,11 @@ function resolveClients(value: unknown): ClientRegistry | undefined {
   if (typeof value === 'object' && value !== null && typeof (value as ClientRegistry).findClient === 'function') {
     const { isAllowedOrigin } = value as ClientRegistry;
     if (isAllowedOrigin !== undefined && typeof isAllowedOrigin !== 'function') {
-      throw invalidOption('clients.isAllowedOrigin', 'a function (origin) => Promise<boolean>, or left out', isAllowedOrigin);
+      throw invalidOption(
+        'clients.isAllowedOrigin',
+        'a function (origin) => Promise<boolean>, or left out',
+        isAllowedOrigin,
+      );
     }
     return value as ClientRegistry;
   }
@@ -237,7 +267,11 @@ function resolveAccessTokenFormat(value: unknown): AccessTokenFormat {
 function resolveAccessTokenAudience(value: unknown, format: AccessTokenFormat): string | readonly string[] | undefined {
   if (format === 'ciam') {
     if (value !== undefined) {
-      throw invalidOption('accessTokenAudience', 'left out unless accessTokenFormat is "rfc9068" (ciam access tokens are for the client)', value);
+      throw invalidOption(
+        'accessTokenAudience',
+        'left out unless accessTokenFormat is "rfc9068" (ciam access tokens are for the client)',
+        value,
+      );
     }
     return undefined;
   }
@@ -274,10 +308,18 @@ const ROUTER_OWNED_METADATA: readonly string[] = [
 function resolveDiscoveryMetadata(value: unknown, discoveryPath: string | false): Readonly<Record<string, unknown>> {
   if (value === undefined) return {};
   if (discoveryPath === false) {
-    throw invalidOption('discoveryMetadata', 'left out when discoveryPath is false (there is no document to add it to)', value);
+    throw invalidOption(
+      'discoveryMetadata',
+      'left out when discoveryPath is false (there is no document to add it to)',
+      value,
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidOption('discoveryMetadata', 'an object of metadata, such as { authorization_endpoint: "https://…" }', value);
+    throw invalidOption(
+      'discoveryMetadata',
+      'an object of metadata, such as { authorization_endpoint: "https://…" }',
+      value,
+    );
   }
   for (const name of Object.keys(value)) {
     if (ROUTER_OWNED_METADATA.includes(name)) {

@@ -20,7 +20,11 @@ export function invalidOption(option: string, expected: string, received: unknow
 /** Check that `value` is an options object holding only `known` names; a misspelt one gets a hint. */
 export function checkOptionsObject(owner: string, value: unknown, known: readonly string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigurationError('ERR_OPTIONS_NOT_OBJECT', 'options', `${owner} takes an options object; received ${describeValue(value)}`);
+    throw new ConfigurationError(
+      'ERR_OPTIONS_NOT_OBJECT',
+      'options',
+      `${owner} takes an options object; received ${describeValue(value)}`,
+    );
   }
   for (const name of Object.keys(value)) {
     if (known.includes(name)) continue;
@@ -51,7 +55,13 @@ export function checkKnownFields(path: string, value: object, known: readonly st
 }
 
 /** A positive whole number (of `unit`), or `fallback` when absent. */
-export function positiveInteger(value: unknown, option: string, fallback: number, unit: string, owner?: string): number {
+export function positiveInteger(
+  value: unknown,
+  option: string,
+  fallback: number,
+  unit: string,
+  owner?: string,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
     throw invalidOption(option, `a positive whole number of ${unit}`, value, owner);
@@ -74,7 +84,8 @@ export function boundedPositiveInteger(
   owner?: string,
 ): number {
   const checked = positiveInteger(value, option, fallback, unit, owner);
-  if (checked > max) throw invalidOption(option, `a positive whole number of ${unit}, at most ${max} (${maxLabel})`, value, owner);
+  if (checked > max)
+    throw invalidOption(option, `a positive whole number of ${unit}, at most ${max} (${maxLabel})`, value, owner);
   return checked;
 }
 

@@ -1,4 +1,11 @@
-import type { AuthorizationCodeStore, Client, ClientRegistry, Clock, KeyStore, RefreshTokenStore } from '../contracts.js';
+import type {
+  AuthorizationCodeStore,
+  Client,
+  ClientRegistry,
+  Clock,
+  KeyStore,
+  RefreshTokenStore,
+} from '../contracts.js';
 import type { TokenRouterEventListener } from '../events.js';
 import type { ErrorProfile } from '../response/error-profiles.js';
 import type { AccessTokenFormat } from '../tokens/claims.js';

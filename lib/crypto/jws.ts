@@ -1,4 +1,4 @@
-import { constants, sign, type KeyObject, type SignKeyObjectInput, type webcrypto } from 'node:crypto';
+import { constants, type KeyObject, type SignKeyObjectInput, sign, type webcrypto } from 'node:crypto';
 import { keyVerdict } from './signing-key-check.js';
 
 /** The JOSE header of a signed token (RFC 7515 §4); `alg` picks the signature algorithm. */
@@ -19,7 +19,9 @@ interface Algorithm {
 const rsa = (bits: number, pss: boolean): Algorithm => ({
   digest: `sha${bits}`,
   // RFC 7518 §3.5: PSS with MGF1 over the same hash, and a salt as long as the hash output.
-  options: pss ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bits / 8 } : { padding: constants.RSA_PKCS1_PADDING },
+  options: pss
+    ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bits / 8 }
+    : { padding: constants.RSA_PKCS1_PADDING },
 });
 
 // RFC 7518 §3.4: the signature is R || S, fixed length, not DER.
@@ -69,7 +71,10 @@ function base64urlJson(value: object): string {
  * The digest and `crypto.sign` input for `key` and `alg`. The key's check, and a CryptoKey's
  * conversion to a KeyObject, happen once per key (signing-key-check.ts caches the verdict).
  */
-function prepare(key: webcrypto.CryptoKey | KeyObject, alg: string): { digest: string | null; input: SignKeyObjectInput } {
+function prepare(
+  key: webcrypto.CryptoKey | KeyObject,
+  alg: string,
+): { digest: string | null; input: SignKeyObjectInput } {
   const algorithm = Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg] : undefined;
   if (algorithm === undefined) throw new TypeError(`unsupported JWS algorithm ${JSON.stringify(alg)}`);
   const verdict = keyVerdict(key, alg);

@@ -61,7 +61,9 @@ export function newRefreshToken(familyId: string): string {
  * token's key.
  */
 export function familyNamedBy(token: string): string | undefined {
-  return token.length === FAMILY_ID_LENGTH + 1 + 84 && token[FAMILY_ID_LENGTH] === '.' ? token.slice(0, FAMILY_ID_LENGTH) : undefined;
+  return token.length === FAMILY_ID_LENGTH + 1 + 84 && token[FAMILY_ID_LENGTH] === '.'
+    ? token.slice(0, FAMILY_ID_LENGTH)
+    : undefined;
 }
 
 /**

@@ -89,7 +89,8 @@ export function keyVerdict(key: unknown, alg: string): KeyVerdict {
 
 function judge(key: object, alg: string): KeyVerdict {
   const requirement = requirementOf(alg);
-  if (requirement === undefined) return { usable: false, why: `cannot sign ${describeValue(alg)}, not a JWS algorithm it knows` };
+  if (requirement === undefined)
+    return { usable: false, why: `cannot sign ${describeValue(alg)}, not a JWS algorithm it knows` };
   try {
     const keyObject = key instanceof KeyObject ? key : fromCryptoKey(key, alg, requirement);
     checkKeyObject(keyObject, alg, requirement);
@@ -115,7 +116,8 @@ function fromCryptoKey(key: object, alg: string, requirement: KeyRequirement): K
   if (expected.hash !== undefined && hash?.name !== expected.hash) {
     throw new Unusable(`is a CryptoKey bound to ${describeValue(hash?.name)}; ${alg} needs ${expected.hash}`);
   }
-  if (cryptoKey.type !== 'private') throw new Unusable(`is a ${describeValue(cryptoKey.type)} key; signing needs the private key`);
+  if (cryptoKey.type !== 'private')
+    throw new Unusable(`is a ${describeValue(cryptoKey.type)} key; signing needs the private key`);
   if (!Array.isArray(cryptoKey.usages) || !cryptoKey.usages.includes('sign')) {
     throw new Unusable('is a CryptoKey without the "sign" usage');
   }
@@ -155,7 +157,8 @@ export function jwkProblem(jwk: JWK, alg: string | undefined): string | undefine
     return `is a shared secret (kty "oct"); tokens are signed with a private key (${SIGNING_ALGORITHMS.join(', ')})`;
   }
   // RFC 7517 §4.2 and §4.3: a key marked for encryption, or not for signing, is not used to sign.
-  if (jwk.use !== undefined && jwk.use !== 'sig') return `is marked use ${describeValue(jwk.use)}, not "sig" (RFC 7517 §4.2)`;
+  if (jwk.use !== undefined && jwk.use !== 'sig')
+    return `is marked use ${describeValue(jwk.use)}, not "sig" (RFC 7517 §4.2)`;
   if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('sign'))) {
     return 'has key_ops without "sign" (RFC 7517 §4.3)';
   }
@@ -181,7 +184,8 @@ export function signingKeyProblem(signing: unknown): string | undefined {
   if (typeof signing !== 'object' || signing === null) return 'is not a { kid, alg, key } object';
   const { kid, alg, key } = signing as Record<string, unknown>;
   if (typeof kid !== 'string' || kid === '') return 'has no kid (a non-empty string)';
-  if (!isSigningAlgorithm(alg)) return `has alg ${describeValue(alg)}; the router signs ${SIGNING_ALGORITHMS.join(', ')}`;
+  if (!isSigningAlgorithm(alg))
+    return `has alg ${describeValue(alg)}; the router signs ${SIGNING_ALGORITHMS.join(', ')}`;
   const verdict = keyVerdict(key, alg);
   return verdict.usable ? undefined : `(kid ${describeValue(kid)}) ${verdict.why}`;
 }

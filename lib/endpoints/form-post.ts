@@ -4,7 +4,7 @@ import type { Client } from '../contracts.js';
 import { detachedCopy } from '../crypto/detached-string.js';
 import type { RequestRejectedEvent, RequestTrail } from '../events.js';
 import { CorsPolicy } from '../request/cors.js';
-import { isFormUtf8, readFormParams, type ParsedForm } from '../request/form-body.js';
+import { isFormUtf8, type ParsedForm, readFormParams } from '../request/form-body.js';
 import type { GrantType } from '../request/validation.js';
 import { RequestError } from '../response/request-error.js';
 import { sendEmptyOk, sendJson, sendRejection } from '../response/respond.js';
@@ -33,7 +33,10 @@ const METHODS = 'POST, OPTIONS';
  * "Order of checks", step 1, CORS on the answer, and one JSON answer per request, success or
  * refusal.
  */
-export function formPostEndpoint(config: RouterConfig, handler: FormPostHandler): (req: Request, res: Response) => Promise<void> {
+export function formPostEndpoint(
+  config: RouterConfig,
+  handler: FormPostHandler,
+): (req: Request, res: Response) => Promise<void> {
   const cors = new CorsPolicy(config.staticOrigins, config.clients);
   return async (req, res) => {
     if (req.method === 'OPTIONS') {
@@ -58,7 +61,14 @@ export function formPostEndpoint(config: RouterConfig, handler: FormPostHandler)
       return;
     }
     const { status, error, reason } = sendRejection(res, config, outcome.refusal);
-    config.emit({ type: 'request_rejected', endpoint: handler.endpoint, reason, status, error, ...detachedTrail(state.trail) });
+    config.emit({
+      type: 'request_rejected',
+      endpoint: handler.endpoint,
+      reason,
+      status,
+      error,
+      ...detachedTrail(state.trail),
+    });
   };
 }
 

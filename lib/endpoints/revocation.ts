@@ -2,7 +2,7 @@ import { findRegisteredClient } from '../clients/registry.js';
 import type { RouterConfig } from '../config/configuration.js';
 import type { RefreshTokenRecord, RefreshTokenStore } from '../contracts.js';
 import { familyNamedBy, hashSecret } from '../crypto/secrets.js';
-import { rejectAmbiguous, type ParsedForm } from '../request/form-body.js';
+import { type ParsedForm, rejectAmbiguous } from '../request/form-body.js';
 import { REVOCATION_PARAMETERS, validateRevocationRequest } from '../request/validation.js';
 import { guard, RequestError } from '../response/request-error.js';
 import { formPostEndpoint, type RequestState } from './form-post.js';
@@ -38,7 +38,11 @@ async function revoke(config: RouterConfig, form: ParsedForm, state: RequestStat
   if (client !== undefined) state.client = client;
   // The hint is only a hint (RFC 7009 §2.1): refresh tokens are the only ones kept, so every
   // token is looked up as one.
-  const record = await findRefreshToken(config.refreshTokenStore, hashSecret(request.token), familyNamedBy(request.token));
+  const record = await findRefreshToken(
+    config.refreshTokenStore,
+    hashSecret(request.token),
+    familyNamedBy(request.token),
+  );
   if (record === undefined || record.clientId !== request.client_id) return;
   await guard(config.refreshTokenStore.revokeFamily(record.familyId), 'store_unavailable');
   config.emit({ type: 'token_revoked', clientId: record.clientId, subject: record.subject, familyId: record.familyId });
@@ -48,7 +52,11 @@ async function revoke(config: RouterConfig, form: ParsedForm, state: RequestStat
  * The record of a refresh token, without spending it when the store can look it up; otherwise
  * by spending it (see `RefreshTokenStore.find`).
  */
-async function findRefreshToken(store: RefreshTokenStore, key: string, familyHint: string | undefined): Promise<RefreshTokenRecord | undefined> {
+async function findRefreshToken(
+  store: RefreshTokenStore,
+  key: string,
+  familyHint: string | undefined,
+): Promise<RefreshTokenRecord | undefined> {
   if (store.find !== undefined) return guard(store.find(key, familyHint), 'store_unavailable');
   const result = await guard(store.rotate(key, familyHint), 'store_unavailable');
   return result.outcome === 'unknown' ? undefined : result.record;

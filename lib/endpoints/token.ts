@@ -4,7 +4,7 @@ import type { AtomicCodeExchange, SigningKey } from '../contracts.js';
 import { checkStoreSigningKey } from '../crypto/signing-key-check.js';
 import { exchangeCode } from '../grants/authorization-code.js';
 import { exchangeRefreshToken } from '../grants/refresh-token.js';
-import { rejectAmbiguous, type ParsedForm } from '../request/form-body.js';
+import { type ParsedForm, rejectAmbiguous } from '../request/form-body.js';
 import { parametersOfGrant, TOKEN_PARAMETERS, validateTokenRequest } from '../request/validation.js';
 import { guard, RequestError } from '../response/request-error.js';
 import type { TokenResponse } from '../tokens/issuance.js';
@@ -60,9 +60,11 @@ async function exchange(
  * so is a key the router cannot sign with (signing-key-check.ts), found here rather than at step 7.
  */
 async function signingKey(config: RouterConfig): Promise<SigningKey> {
-  const key = await guard(Promise.resolve().then(() => config.keyStore.signingKey()), 'key_unavailable');
+  const key = await guard(
+    Promise.resolve().then(() => config.keyStore.signingKey()),
+    'key_unavailable',
+  );
   const problem = checkStoreSigningKey(key);
   if (problem !== undefined) throw new RequestError('key_unavailable', { cause: new TypeError(problem) });
   return key;
 }
-

@@ -3,9 +3,9 @@ import type { AtomicCodeExchange, AuthorizationCodeGrant, Client, RedeemResult, 
 import { familyIdFor, hashSecret } from '../crypto/secrets.js';
 import type { RequestTrail } from '../events.js';
 import type { AuthorizationCodeParams } from '../request/validation.js';
-import { guard, RequestError, type RejectReason } from '../response/request-error.js';
+import { guard, type RejectReason, RequestError } from '../response/request-error.js';
 import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
-import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenResponse } from '../tokens/issuance.js';
+import { issueTokens, type NewRefreshToken, newRefreshTokenOf, type TokenResponse } from '../tokens/issuance.js';
 import { verifierMatchesChallenge } from './pkce.js';
 
 /**
@@ -31,7 +31,13 @@ export async function exchangeCode(
   const codeKey = hashSecret(request.code);
   const refresh = newRefreshTokenOf(config, familyIdFor(codeKey), nowMs);
   const redeemed = exchange === undefined ? config.codeStore.redeem(codeKey) : exchange(codeKey, refresh);
-  const grant = await redeemedGrant(config, await guard(redeemed, 'store_unavailable'), request, client, refresh.familyId);
+  const grant = await redeemedGrant(
+    config,
+    await guard(redeemed, 'store_unavailable'),
+    request,
+    client,
+    refresh.familyId,
+  );
   trail.subject = grant.subject;
   // 8. The code's bindings: client, redirect URI, then the PKCE verifier.
   const failure = bindingFailure(grant, request, client);
@@ -40,7 +46,12 @@ export async function exchangeCode(
   return issueTokens(
     config,
     key,
-    { grantType: 'authorization_code', tokens: grant, refresh, ...(exchange === undefined ? { store: () => storeFirst(config, grant, refresh) } : {}) },
+    {
+      grantType: 'authorization_code',
+      tokens: grant,
+      refresh,
+      ...(exchange === undefined ? { store: () => storeFirst(config, grant, refresh) } : {}),
+    },
     nowMs,
   );
 }
@@ -71,11 +82,16 @@ async function redeemedGrant(
 }
 
 /** Step 8: why the code's bindings refuse this request, if they do. */
-function bindingFailure(grant: AuthorizationCodeGrant, request: AuthorizationCodeParams, client: Client | undefined): RejectReason | undefined {
+function bindingFailure(
+  grant: AuthorizationCodeGrant,
+  request: AuthorizationCodeParams,
+  client: Client | undefined,
+): RejectReason | undefined {
   if (grant.clientId !== request.client_id) return 'client_mismatch';
   if (grant.redirectUri !== request.redirect_uri) return 'redirect_uri_mismatch';
   if (grant.codeChallengeMethod === 'plain' && client?.allowPlainPkce !== true) return 'pkce_method_not_allowed';
-  if (!verifierMatchesChallenge(request.code_verifier, grant.codeChallenge, grant.codeChallengeMethod)) return 'pkce_mismatch';
+  if (!verifierMatchesChallenge(request.code_verifier, grant.codeChallenge, grant.codeChallengeMethod))
+    return 'pkce_mismatch';
   return undefined;
 }
 

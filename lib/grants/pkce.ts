@@ -18,11 +18,7 @@ export function s256Challenge(verifier: string): string {
  * RFC 7636 §4.6: whether the verifier matches the stored challenge. The comparison is constant
  * time, so response timing tells an attacker nothing about how much of a guess was right.
  */
-export function verifierMatchesChallenge(
-  verifier: string,
-  challenge: string,
-  method: 'S256' | 'plain',
-): boolean {
+export function verifierMatchesChallenge(verifier: string, challenge: string, method: 'S256' | 'plain'): boolean {
   const derived = Buffer.from(method === 'S256' ? s256Challenge(verifier) : verifier, 'utf8');
   const expected = Buffer.from(challenge, 'utf8');
   // timingSafeEqual needs equal lengths; comparing against itself keeps the work the same.

@@ -3,9 +3,9 @@ import type { RefreshTokenRecord, RotateResult, SigningKey } from '../contracts.
 import { familyNamedBy, hashSecret } from '../crypto/secrets.js';
 import type { RequestTrail } from '../events.js';
 import type { RefreshTokenParams } from '../request/validation.js';
-import { guard, RequestError, type RejectReason } from '../response/request-error.js';
+import { guard, type RejectReason, RequestError } from '../response/request-error.js';
 import { carriedFacts } from '../stores/refresh-records.js';
-import { issueTokens, newRefreshTokenOf, type NewRefreshToken, type TokenResponse } from '../tokens/issuance.js';
+import { issueTokens, type NewRefreshToken, newRefreshTokenOf, type TokenResponse } from '../tokens/issuance.js';
 
 /**
  * The refresh grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2), from docs/contract.md
@@ -36,7 +36,12 @@ export async function exchangeRefreshToken(
   if (result.outcome === 'reused') {
     // Both the thief and the victim lose the family: whoever presents its newest token next is refused.
     await revokeFamily(config, record);
-    config.emit({ type: 'refresh_reuse_detected', clientId: record.clientId, subject: record.subject, familyId: record.familyId });
+    config.emit({
+      type: 'refresh_reuse_detected',
+      clientId: record.clientId,
+      subject: record.subject,
+      familyId: record.familyId,
+    });
     throw new RequestError('refresh_token_reused');
   }
   const checked = checkRecord(config, record, request, rotation.successor);
@@ -44,7 +49,12 @@ export async function exchangeRefreshToken(
     await revokeFamily(config, record);
     throw new RequestError(checked.failure);
   }
-  config.emit({ type: 'refresh_rotated', clientId: record.clientId, subject: record.subject, familyId: record.familyId });
+  config.emit({
+    type: 'refresh_rotated',
+    clientId: record.clientId,
+    subject: record.subject,
+    familyId: record.familyId,
+  });
   // OIDC Core §12.2: the same iss, sub and aud, auth_time of the original authentication, no nonce.
   const tokens = { ...carriedFacts(record), scope: checked.scope };
   if (rotation.successor !== undefined) {
@@ -52,7 +62,12 @@ export async function exchangeRefreshToken(
   }
   // RFC 6749 §6: the new refresh token keeps the family's scope, whatever this request narrowed.
   const refresh = newRefreshTokenOf(config, record.familyId, nowMs, record.familyExpiresAt);
-  const next: RefreshTokenRecord = { ...carriedFacts(record), familyId: record.familyId, familyExpiresAt: refresh.familyExpiresAt, expiresAt: refresh.expiresAt };
+  const next: RefreshTokenRecord = {
+    ...carriedFacts(record),
+    familyId: record.familyId,
+    familyExpiresAt: refresh.familyExpiresAt,
+    expiresAt: refresh.expiresAt,
+  };
   const store = (): Promise<void> => config.refreshTokenStore.save(refresh.key, next, refresh.expiresAt);
   return issueTokens(config, key, { grantType: 'refresh_token', tokens, refresh, store }, nowMs);
 }
@@ -76,7 +91,10 @@ async function rotate(
   }
   // The family's end is the store's to apply: the successor is kept until the earlier of the two.
   const successor = newRefreshTokenOf(config, familyHint, nowMs, Number.POSITIVE_INFINITY);
-  const result = await guard(store.rotateAndSave(key, { key: successor.key, expiresAt: successor.expiresAt }, familyHint), 'store_unavailable');
+  const result = await guard(
+    store.rotateAndSave(key, { key: successor.key, expiresAt: successor.expiresAt }, familyHint),
+    'store_unavailable',
+  );
   if (result.outcome === 'unknown') return { result };
   return { result, successor: { ...successor, familyExpiresAt: result.record.familyExpiresAt } };
 }

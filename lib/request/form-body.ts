@@ -36,7 +36,10 @@ export function isFormUtf8(contentType: string | undefined): boolean {
     const separator = parameter.indexOf('=');
     const name = parameter.slice(0, separator).trim().toLowerCase();
     if (name !== 'charset') return separator !== -1 || parameter.trim() === '';
-    const value = parameter.slice(separator + 1).trim().replace(/^"(.*)"$/, '$1');
+    const value = parameter
+      .slice(separator + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
     return value.toLowerCase() === 'utf-8';
   });
 }
@@ -45,11 +48,7 @@ export function isFormUtf8(contentType: string | undefined): boolean {
  * The form parameters of a request whose content type was already checked: read from the
  * stream with a size limit, or taken from `req.body` when a host parser got there first.
  */
-export async function readFormParams(
-  req: Request,
-  known: ReadonlySet<string>,
-  limit: number,
-): Promise<ParsedForm> {
+export async function readFormParams(req: Request, known: ReadonlySet<string>, limit: number): Promise<ParsedForm> {
   if (alreadyConsumed(req)) {
     // The host's parser has its own limit; ours still holds for what the client sent. The bytes
     // it read (chunked, or compressed and inflated) are gone: what is left to measure is the
@@ -237,4 +236,6 @@ function isLowSurrogate(unit: number): boolean {
 }
 
 /** 1 for the ASCII units a form writes as one byte: alphanumerics, `*-._`, and space (as `+`). */
-const FORM_SAFE = Uint8Array.from({ length: 0x80 }, (_, unit) => (/[A-Za-z0-9*\-._ ]/.test(String.fromCharCode(unit)) ? 1 : 0));
+const FORM_SAFE = Uint8Array.from({ length: 0x80 }, (_, unit) =>
+  /[A-Za-z0-9*\-._ ]/.test(String.fromCharCode(unit)) ? 1 : 0,
+);

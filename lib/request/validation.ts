@@ -105,7 +105,13 @@ interface FieldCheck {
  * are judged every time and never kept. Remembering is sound because a chain's verdict depends on
  * its own field's value alone: no schema here reads another field or the request.
  */
-const REPEATING_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 'grant_type', 'redirect_uri', 'scope', 'token_type_hint']);
+const REPEATING_PARAMETERS: ReadonlySet<string> = new Set([
+  'client_id',
+  'grant_type',
+  'redirect_uri',
+  'scope',
+  'token_type_hint',
+]);
 
 /**
  * Accepted values kept per parameter. An accepted value is within its limit, counted in UTF-16
@@ -160,7 +166,8 @@ const GRANT_CHECKS: Record<GrantType, FieldCheck[]> = {
       in: ['body'],
       matches: {
         options: VERIFIER_FORMAT,
-        errorMessage: (value: unknown) => (value === undefined || value === '' ? 'parameter_invalid' : 'code_verifier_malformed'),
+        errorMessage: (value: unknown) =>
+          value === undefined || value === '' ? 'parameter_invalid' : 'code_verifier_malformed',
       },
     },
   }),

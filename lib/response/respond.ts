@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { answerFor, type ErrorAnswer, type ErrorProfile } from './error-profiles.js';
-import { RequestError, type RejectReason } from './request-error.js';
+import { type RejectReason, RequestError } from './request-error.js';
 
 /** docs/contract.md "Success": the content type of every JSON answer, success or error. */
 const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';

@@ -5,7 +5,16 @@ import type { AuthorizationCodeGrant, FirstRefreshToken, RefreshTokenRecord } fr
  * client, with which scopes, and how the user authenticated (OIDC Core §12.2: a refreshed ID token
  * keeps `auth_time`, `acr`, `amr`, and never the `nonce`).
  */
-export const CARRIED_FIELDS = ['clientId', 'subject', 'scope', 'authTime', 'acr', 'amr', 'idTokenClaims', 'accessTokenClaims'] as const;
+export const CARRIED_FIELDS = [
+  'clientId',
+  'subject',
+  'scope',
+  'authTime',
+  'acr',
+  'amr',
+  'idTokenClaims',
+  'accessTokenClaims',
+] as const;
 
 type Carried = Pick<RefreshTokenRecord, (typeof CARRIED_FIELDS)[number]>;
 
@@ -25,7 +34,12 @@ export function carriedFacts(source: Carried): Carried {
  * exactly this (see `AtomicCodeExchange`).
  */
 export function firstRefreshTokenRecord(grant: AuthorizationCodeGrant, first: FirstRefreshToken): RefreshTokenRecord {
-  return { ...carriedFacts(grant), familyId: first.familyId, familyExpiresAt: first.familyExpiresAt, expiresAt: first.expiresAt };
+  return {
+    ...carriedFacts(grant),
+    familyId: first.familyId,
+    familyExpiresAt: first.familyExpiresAt,
+    expiresAt: first.expiresAt,
+  };
 }
 
 /**
@@ -33,7 +47,11 @@ export function firstRefreshTokenRecord(grant: AuthorizationCodeGrant, first: Fi
  * the store copied the grant as it was), back to exactly a `RefreshTokenRecord`.
  */
 export function storedRefreshTokenRecord(stored: RefreshTokenRecord): RefreshTokenRecord {
-  const record: RefreshTokenRecord = { ...carriedFacts(stored), familyId: stored.familyId, familyExpiresAt: stored.familyExpiresAt };
+  const record: RefreshTokenRecord = {
+    ...carriedFacts(stored),
+    familyId: stored.familyId,
+    familyExpiresAt: stored.familyExpiresAt,
+  };
   if (stored.expiresAt !== undefined) record.expiresAt = stored.expiresAt;
   return record;
 }

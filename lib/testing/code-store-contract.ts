@@ -2,7 +2,14 @@ import { issueAuthorizationCode } from '../authorize/issue-code.js';
 import type { AuthorizationCodeGrant, AuthorizationCodeStore } from '../contracts.js';
 import { CODE_BYTES, hashSecret, randomSecret } from '../crypto/secrets.js';
 import { s256Challenge } from '../grants/pkce.js';
-import { contractContext, passExpiry, readAtRest, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
+import {
+  type ContractOptions,
+  contractContext,
+  passExpiry,
+  readAtRest,
+  secondsFromNow,
+  type TestFramework,
+} from './framework.js';
 
 /** A grant with every optional field set, so a store that drops one is caught. */
 export function fullGrant(expiresAt: number): AuthorizationCodeGrant {
@@ -40,7 +47,10 @@ function freshKey(): string {
  * });
  * ```
  */
-export function authorizationCodeStoreContract(framework: TestFramework, options: ContractOptions<AuthorizationCodeStore>): void {
+export function authorizationCodeStoreContract(
+  framework: TestFramework,
+  options: ContractOptions<AuthorizationCodeStore>,
+): void {
   const { describe, expect } = framework;
   const context = contractContext(framework, options);
   const { test } = context;
@@ -82,7 +92,9 @@ export function authorizationCodeStoreContract(framework: TestFramework, options
       expect(await store.redeem(key)).toEqual({ outcome: 'unknown' });
     });
 
-    test('a code is unknown once its expiresAt passes, and a redeemed one stays replayed until then', async ({ store }) => {
+    test('a code is unknown once its expiresAt passes, and a redeemed one stays replayed until then', async ({
+      store,
+    }) => {
       const [unused, redeemed] = [freshKey(), freshKey()];
       const grant = fullGrant(secondsFromNow(context.now, 2));
       await store.save(unused, grant, grant.expiresAt);
@@ -105,16 +117,20 @@ export function authorizationCodeStoreContract(framework: TestFramework, options
     });
 
     if (context.checkAtRest) {
-      test('only the code\'s hash is at rest, never the code', async (fixture) => {
+      test("only the code's hash is at rest, never the code", async (fixture) => {
         const challenge = s256Challenge(randomSecret(32));
-        const code = await issueAuthorizationCode(fixture.store, {
-          clientId: 'contract-client',
-          redirectUri: 'https://app.example.com/callback',
-          codeChallenge: challenge,
-          codeChallengeMethod: 'S256',
-          subject: 'user-at-rest',
-          scope: ['openid'],
-        }, { now: context.now });
+        const code = await issueAuthorizationCode(
+          fixture.store,
+          {
+            clientId: 'contract-client',
+            redirectUri: 'https://app.example.com/callback',
+            codeChallenge: challenge,
+            codeChallengeMethod: 'S256',
+            subject: 'user-at-rest',
+            scope: ['openid'],
+          },
+          { now: context.now },
+        );
         const stored = await readAtRest(fixture);
         // The hook must show what was stored, or the absence of the code would prove nothing.
         expect(stored).toContain(hashSecret(code));

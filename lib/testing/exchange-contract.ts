@@ -2,7 +2,7 @@ import type { AtomicCodeExchange, AuthorizationCodeStore, FirstRefreshToken, Ref
 import { CODE_BYTES, familyIdFor, hashSecret, newRefreshToken, randomSecret } from '../crypto/secrets.js';
 import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
 import { fullGrant } from './code-store-contract.js';
-import { contractContext, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
+import { type ContractOptions, contractContext, secondsFromNow, type TestFramework } from './framework.js';
 
 /** A code store and the refresh-token store the router pairs it with. */
 export interface StorePair {
@@ -14,7 +14,15 @@ export interface StorePair {
 function freshExchange(now: () => number): { codeKey: string; first: FirstRefreshToken & { token: string } } {
   const codeKey = hashSecret(randomSecret(CODE_BYTES));
   const familyId = familyIdFor(codeKey);
-  return { codeKey, first: { ...freshToken(familyId), familyId, familyExpiresAt: secondsFromNow(now, 3600), expiresAt: secondsFromNow(now, 1800) } };
+  return {
+    codeKey,
+    first: {
+      ...freshToken(familyId),
+      familyId,
+      familyExpiresAt: secondsFromNow(now, 3600),
+      expiresAt: secondsFromNow(now, 1800),
+    },
+  };
 }
 
 /** A fresh refresh token of `familyId`, as the router makes them, with its key. */
@@ -44,11 +52,15 @@ export function atomicExchangeContract(framework: TestFramework, options: Contra
   const { test } = context;
   const exchangeOf = ({ codeStore, refreshTokenStore }: StorePair): AtomicCodeExchange => {
     const exchange = codeStore.atomicExchange?.(refreshTokenStore);
-    if (exchange === undefined) throw new Error('the code store has no atomic exchange with this refresh-token store: a store failure can cost the user the code');
+    if (exchange === undefined)
+      throw new Error(
+        'the code store has no atomic exchange with this refresh-token store: a store failure can cost the user the code',
+      );
     return exchange;
   };
   const rotateAndSaveOf = ({ refreshTokenStore }: StorePair): NonNullable<RefreshTokenStore['rotateAndSave']> => {
-    if (refreshTokenStore.rotateAndSave === undefined) throw new Error('the refresh-token store has no rotateAndSave(): a store failure can cost the user the family');
+    if (refreshTokenStore.rotateAndSave === undefined)
+      throw new Error('the refresh-token store has no rotateAndSave(): a store failure can cost the user the family');
     return refreshTokenStore.rotateAndSave.bind(refreshTokenStore);
   };
   /** A code saved and exchanged: the family's first token, live. */
@@ -61,7 +73,9 @@ export function atomicExchangeContract(framework: TestFramework, options: Contra
   };
 
   describe(context.title('atomic exchange'), () => {
-    test('an exchange redeems the code, with its grant, and stores the first refresh token with the grant\'s facts', async ({ store }) => {
+    test("an exchange redeems the code, with its grant, and stores the first refresh token with the grant's facts", async ({
+      store,
+    }) => {
       const { codeKey, first } = freshExchange(context.now);
       const grant = fullGrant(secondsFromNow(context.now, 600));
       await store.codeStore.save(codeKey, grant, grant.expiresAt);
@@ -95,7 +109,9 @@ export function atomicExchangeContract(framework: TestFramework, options: Contra
       expect(await store.refreshTokenStore.rotate(first.key, first.familyId)).toEqual({ outcome: 'unknown' });
     });
 
-    test(`of ${context.concurrency} concurrent exchanges of one code, exactly one redeems it, and only its token is stored`, async ({ store }) => {
+    test(`of ${context.concurrency} concurrent exchanges of one code, exactly one redeems it, and only its token is stored`, async ({
+      store,
+    }) => {
       const { codeKey, first } = freshExchange(context.now);
       const grant = fullGrant(secondsFromNow(context.now, 600));
       await store.codeStore.save(codeKey, grant, grant.expiresAt);
@@ -104,20 +120,27 @@ export function atomicExchangeContract(framework: TestFramework, options: Contra
       const results = await Promise.all(attempts.map((attempt) => exchange(codeKey, attempt)));
       const winners = attempts.filter((_attempt, index) => results[index]?.outcome === 'redeemed');
       expect(winners.length).toBe(1);
-      const rotations = await Promise.all(attempts.map((attempt) => store.refreshTokenStore.rotate(attempt.key, attempt.familyId)));
+      const rotations = await Promise.all(
+        attempts.map((attempt) => store.refreshTokenStore.rotate(attempt.key, attempt.familyId)),
+      );
       const live = attempts.filter((_attempt, index) => rotations[index]?.outcome === 'rotated');
       expect(live).toEqual(winners);
     });
 
-    test('a rotation with its successor: the successor has the same record, until its own expiry', async ({ store }) => {
+    test('a rotation with its successor: the successor has the same record, until its own expiry', async ({
+      store,
+    }) => {
       const { first, record } = await startFamily(store);
       const successor = { ...freshToken(first.familyId), expiresAt: first.expiresAt + 60 };
       const result = await rotateAndSaveOf(store)(first.key, successor, first.familyId);
       expect(result).toEqual({ outcome: 'rotated', record });
-      expect(await store.refreshTokenStore.rotate(successor.key, first.familyId)).toEqual({ outcome: 'rotated', record: { ...record, expiresAt: successor.expiresAt } });
+      expect(await store.refreshTokenStore.rotate(successor.key, first.familyId)).toEqual({
+        outcome: 'rotated',
+        record: { ...record, expiresAt: successor.expiresAt },
+      });
     });
 
-    test('a successor is never kept past the family\'s end', async ({ store }) => {
+    test("a successor is never kept past the family's end", async ({ store }) => {
       const { first, record } = await startFamily(store);
       const successor = { ...freshToken(first.familyId), expiresAt: first.familyExpiresAt + 600 };
       await rotateAndSaveOf(store)(first.key, successor, first.familyId);
@@ -148,18 +171,27 @@ export function atomicExchangeContract(framework: TestFramework, options: Contra
       }
     });
 
-    test(`of ${context.concurrency} concurrent rotations of one token, exactly one rotates, and only its successor is stored`, async ({ store }) => {
+    test(`of ${context.concurrency} concurrent rotations of one token, exactly one rotates, and only its successor is stored`, async ({
+      store,
+    }) => {
       const { first } = await startFamily(store);
       const rotateAndSave = rotateAndSaveOf(store);
-      const successors = Array.from({ length: context.concurrency }, () => ({ ...freshToken(first.familyId), expiresAt: first.expiresAt }));
-      const results = await Promise.all(successors.map((successor) => rotateAndSave(first.key, successor, first.familyId)));
+      const successors = Array.from({ length: context.concurrency }, () => ({
+        ...freshToken(first.familyId),
+        expiresAt: first.expiresAt,
+      }));
+      const results = await Promise.all(
+        successors.map((successor) => rotateAndSave(first.key, successor, first.familyId)),
+      );
       const winners = successors.filter((_successor, index) => results[index]?.outcome === 'rotated');
       expect(winners.length).toBe(1);
-      const rotations = await Promise.all(successors.map(({ key }) => store.refreshTokenStore.rotate(key, first.familyId)));
+      const rotations = await Promise.all(
+        successors.map(({ key }) => store.refreshTokenStore.rotate(key, first.familyId)),
+      );
       expect(successors.filter((_successor, index) => rotations[index]?.outcome === 'rotated')).toEqual(winners);
     });
 
-    test('find() with the family named gives the first token\'s record without spending it', async ({ store }) => {
+    test("find() with the family named gives the first token's record without spending it", async ({ store }) => {
       if (store.refreshTokenStore.find === undefined) return;
       const { first, record } = await startFamily(store);
       expect(await store.refreshTokenStore.find(first.key, first.familyId)).toEqual(record);

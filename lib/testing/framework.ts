@@ -79,7 +79,8 @@ export interface ContractContext<S> {
 
 export function contractContext<S>(framework: TestFramework, options: ContractOptions<S>): ContractContext<S> {
   const now = options.now ?? Date.now;
-  const advance = options.advanceTime?.bind(options) ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const advance =
+    options.advanceTime?.bind(options) ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const timeout = options.testTimeoutMs ?? 20_000;
   const checkAtRest = options.checkAtRest ?? true;
   const checkFind = options.checkFind ?? true;
@@ -92,7 +93,10 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
     checkAtRest,
     checkFind,
     title: (interfaceName) => {
-      const off = [checkAtRest ? '' : 'at-rest check off', checkFind || interfaceName !== 'RefreshTokenStore' ? '' : 'find() not tested'];
+      const off = [
+        checkAtRest ? '' : 'at-rest check off',
+        checkFind || interfaceName !== 'RefreshTokenStore' ? '' : 'find() not tested',
+      ];
       const notes = off.filter((note) => note !== '').join('; ');
       return `${options.name} meets the ${interfaceName} contract${notes === '' ? '' : ` (${notes})`}`;
     },

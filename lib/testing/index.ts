@@ -1,5 +1,5 @@
 export { authorizationCodeStoreContract } from './code-store-contract.js';
-export { refreshTokenStoreContract } from './refresh-token-store-contract.js';
-export type { ContractMatchers, ContractOptions, StoreFixture, TestFramework } from './framework.js';
-export { atomicExchangeContract } from './exchange-contract.js';
 export type { StorePair } from './exchange-contract.js';
+export { atomicExchangeContract } from './exchange-contract.js';
+export type { ContractMatchers, ContractOptions, StoreFixture, TestFramework } from './framework.js';
+export { refreshTokenStoreContract } from './refresh-token-store-contract.js';

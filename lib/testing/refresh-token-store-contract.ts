@@ -1,6 +1,13 @@
 import type { RefreshTokenRecord, RefreshTokenStore } from '../contracts.js';
-import { CODE_BYTES, familyIdFor, hashSecret, randomSecret, REFRESH_TOKEN_BYTES } from '../crypto/secrets.js';
-import { contractContext, passExpiry, readAtRest, secondsFromNow, type ContractOptions, type TestFramework } from './framework.js';
+import { CODE_BYTES, familyIdFor, hashSecret, REFRESH_TOKEN_BYTES, randomSecret } from '../crypto/secrets.js';
+import {
+  type ContractOptions,
+  contractContext,
+  passExpiry,
+  readAtRest,
+  secondsFromNow,
+  type TestFramework,
+} from './framework.js';
 
 /** A record with every optional field set, in a fresh family. */
 function fullRecord(familyExpiresAt: number, familyId = freshFamily()): RefreshTokenRecord {
@@ -91,7 +98,9 @@ export function refreshTokenStoreContract(framework: TestFramework, options: Con
       expect(await store.rotate(rotated)).toEqual({ outcome: 'unknown' });
     });
 
-    test('revoking a family makes every token of it unknown, spent or not, and leaves other families alone', async ({ store }) => {
+    test('revoking a family makes every token of it unknown, spent or not, and leaves other families alone', async ({
+      store,
+    }) => {
       const { expiresAt, record } = live();
       const other = { ...record, familyId: freshFamily() };
       const [spent, unspent, bystander] = [freshKey(), freshKey(), freshKey()];
@@ -114,7 +123,7 @@ export function refreshTokenStoreContract(framework: TestFramework, options: Con
       expect(await store.rotate(late)).toEqual({ outcome: 'unknown' });
     });
 
-    test('a revocation that comes before the family\'s first token still holds', async ({ store }) => {
+    test("a revocation that comes before the family's first token still holds", async ({ store }) => {
       const { expiresAt, record } = live();
       await store.revokeFamily(record.familyId);
       const key = freshKey();
@@ -133,7 +142,9 @@ export function refreshTokenStoreContract(framework: TestFramework, options: Con
       expect((await store.rotate(key)).outcome).toBe('rotated');
     });
 
-    test(`of ${context.concurrency} concurrent rotations of one token, exactly one sees 'rotated'`, async ({ store }) => {
+    test(`of ${context.concurrency} concurrent rotations of one token, exactly one sees 'rotated'`, async ({
+      store,
+    }) => {
       const key = freshKey();
       const { expiresAt, record } = live();
       await store.save(key, record, expiresAt);
@@ -144,7 +155,9 @@ export function refreshTokenStoreContract(framework: TestFramework, options: Con
     });
 
     if (context.checkFind) {
-      test('find() gives the record, spent or not, without spending it; undefined when unknown, expired or revoked', async ({ store }) => {
+      test('find() gives the record, spent or not, without spending it; undefined when unknown, expired or revoked', async ({
+        store,
+      }) => {
         if (store.find === undefined) throw new Error('the store has no find(); pass checkFind: false to the suite');
         const { expiresAt, record } = live();
         const key = freshKey();
@@ -173,7 +186,7 @@ export function refreshTokenStoreContract(framework: TestFramework, options: Con
     }
 
     if (context.checkAtRest) {
-      test('only the token\'s hash is at rest, never the token', async (fixture) => {
+      test("only the token's hash is at rest, never the token", async (fixture) => {
         const token = randomSecret(REFRESH_TOKEN_BYTES);
         const { expiresAt, record } = live();
         await fixture.store.save(hashSecret(token), { ...record, subject: 'user-at-rest' }, expiresAt);

@@ -59,9 +59,25 @@ export interface SignedTokens {
  * grant without one, say).
  */
 const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti',
-  'azp', 'nonce', 'auth_time', 'acr', 'amr', 'at_hash', 'c_hash', 's_hash',
-  'scope', 'client_id', 'cnf', 'act',
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'azp',
+  'nonce',
+  'auth_time',
+  'acr',
+  'amr',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'scope',
+  'client_id',
+  'cnf',
+  'act',
 ]);
 
 /** A host's extra claims without any registered name. */
@@ -103,15 +119,26 @@ export async function signTokens(subject: TokenSubject, context: SigningContext)
   } else if (context.idTokenAtHash) {
     // at_hash needs the finished access token, so the two are signed one after the other.
     accessToken = await signAccess;
-    idToken = await sign(idTokenClaims(subject, context, idTokenJti, atHash(accessToken, context.key.alg)), context.key);
+    idToken = await sign(
+      idTokenClaims(subject, context, idTokenJti, atHash(accessToken, context.key.alg)),
+      context.key,
+    );
   } else {
-    [accessToken, idToken] = await Promise.all([signAccess, sign(idTokenClaims(subject, context, idTokenJti), context.key)]);
+    [accessToken, idToken] = await Promise.all([
+      signAccess,
+      sign(idTokenClaims(subject, context, idTokenJti), context.key),
+    ]);
   }
   return { accessToken, accessTokenJti, accessTokenExpiresAt, idToken, idTokenJti };
 }
 
 /** docs/contract.md "Success": the access token of the Tencent Cloud CIAM token API. */
-function ciamAccessClaims(subject: TokenSubject, { issuer, iat }: SigningContext, exp: EpochSeconds, jti: string): JWTPayload {
+function ciamAccessClaims(
+  subject: TokenSubject,
+  { issuer, iat }: SigningContext,
+  exp: EpochSeconds,
+  jti: string,
+): JWTPayload {
   return {
     ...hostClaims(subject.accessTokenClaims),
     iss: issuer,
@@ -126,7 +153,12 @@ function ciamAccessClaims(subject: TokenSubject, { issuer, iat }: SigningContext
 }
 
 /** RFC 9068 §2.2: `aud` is the resource, `client_id` the client, `scope` space-separated. */
-function rfc9068AccessClaims(subject: TokenSubject, context: SigningContext, exp: EpochSeconds, jti: string): JWTPayload {
+function rfc9068AccessClaims(
+  subject: TokenSubject,
+  context: SigningContext,
+  exp: EpochSeconds,
+  jti: string,
+): JWTPayload {
   const audience = context.accessTokenAudience;
   return {
     ...hostClaims(subject.accessTokenClaims),
@@ -143,7 +175,12 @@ function rfc9068AccessClaims(subject: TokenSubject, context: SigningContext, exp
 }
 
 /** OIDC Core §2: the ID token's claims; §3.1.3.6 `at_hash` when asked for. */
-function idTokenClaims(subject: TokenSubject, { issuer, iat, idTokenTtl }: SigningContext, jti: string, accessTokenHash?: string): JWTPayload {
+function idTokenClaims(
+  subject: TokenSubject,
+  { issuer, iat, idTokenTtl }: SigningContext,
+  jti: string,
+  accessTokenHash?: string,
+): JWTPayload {
   const claims: JWTPayload = {
     ...hostClaims(subject.idTokenClaims),
     iss: issuer,

@@ -31,11 +31,22 @@ export interface NewRefreshToken {
  * A fresh refresh token of `familyId`, issued at `nowMs`. A new family (no `familyExpiresAt`)
  * lives `refreshTokenMaxAge`; a rotated one keeps its end.
  */
-export function newRefreshTokenOf(config: RouterConfig, familyId: string, nowMs: number, familyExpiresAt?: EpochSeconds): NewRefreshToken {
+export function newRefreshTokenOf(
+  config: RouterConfig,
+  familyId: string,
+  nowMs: number,
+  familyExpiresAt?: EpochSeconds,
+): NewRefreshToken {
   const iat = Math.floor(nowMs / 1000);
   const familyEnd = familyExpiresAt ?? iat + config.refreshTokenMaxAge;
   const token = newRefreshToken(familyId);
-  return { token, key: hashSecret(token), familyId, familyExpiresAt: familyEnd, expiresAt: Math.min(iat + config.refreshTokenTtl, familyEnd) };
+  return {
+    token,
+    key: hashSecret(token),
+    familyId,
+    familyExpiresAt: familyEnd,
+    expiresAt: Math.min(iat + config.refreshTokenTtl, familyEnd),
+  };
 }
 
 /** What a grant decided to issue. */
@@ -57,7 +68,12 @@ export interface Issuance {
  * build the answer. The refresh token is stored by then: by the grant's atomic store call, or
  * by `issuance.store`.
  */
-export async function issueTokens(config: RouterConfig, key: SigningKey, issuance: Issuance, nowMs: number): Promise<TokenResponse> {
+export async function issueTokens(
+  config: RouterConfig,
+  key: SigningKey,
+  issuance: Issuance,
+  nowMs: number,
+): Promise<TokenResponse> {
   const signing = signTokens(issuance.tokens, {
     issuer: config.issuer,
     key,
@@ -69,7 +85,10 @@ export async function issueTokens(config: RouterConfig, key: SigningKey, issuanc
     idTokenAtHash: config.idTokenAtHash,
   });
   const { store } = issuance;
-  const [tokens] = await Promise.all([signing, store === undefined ? undefined : guard(Promise.resolve().then(store), 'store_unavailable')]);
+  const [tokens] = await Promise.all([
+    signing,
+    store === undefined ? undefined : guard(Promise.resolve().then(store), 'store_unavailable'),
+  ]);
   config.emit({
     type: 'token_issued',
     grantType: issuance.grantType,

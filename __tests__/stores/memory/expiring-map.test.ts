@@ -7,7 +7,7 @@ interface Value {
   expiresAt: number;
 }
 
-describe('ExpiringMap (the memory stores\' expiry)', () => {
+describe("ExpiringMap (the memory stores' expiry)", () => {
   let now = 0;
   const map = () => new ExpiringMap<Value>({ now: () => now, sweepIntervalMs: 60_000 });
   beforeEach(() => {
@@ -31,7 +31,14 @@ describe('ExpiringMap (the memory stores\' expiry)', () => {
     const entries = map();
     const expiries = [50, 10, 40, 20, 30, 10, 60, 5, 45, 25];
     expiries.forEach((expiresAt, index) => entries.set(`k${index}`, { name: `v${index}`, expiresAt }));
-    for (const [second, left] of [[5, 9], [10, 7], [29, 5], [45, 2], [50, 1], [60, 0]] as const) {
+    for (const [second, left] of [
+      [5, 9],
+      [10, 7],
+      [29, 5],
+      [45, 2],
+      [50, 1],
+      [60, 0],
+    ] as const) {
       now = second * 1_000;
       entries.sweep();
       expect({ second, size: entries.size }).toEqual({ second, size: left });

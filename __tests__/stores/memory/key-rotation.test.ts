@@ -1,4 +1,4 @@
-import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, jwtVerify } from 'jose';
 import request from 'supertest';
 import { ConfigurationError, createTokenRouter, MemoryCodeStore, MemoryKeyStore } from '../../../lib/index.js';
 import { harness, ISSUER, postToken } from '../../support/helpers.js';
@@ -98,9 +98,17 @@ describe('MemoryKeyStore: rotation at runtime', () => {
   });
 
   it('fromJwks: further keys are on standby, published until retired', async () => {
-    const keys = await Promise.all(['a', 'b'].map(async (kid) => ({ ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid })));
+    const keys = await Promise.all(
+      ['a', 'b'].map(async (kid) => ({
+        ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+        kid,
+      })),
+    );
     const store = await MemoryKeyStore.fromJwks({ keys }, { now: clock });
-    expect(store.list().map((key) => [key.kid, key.status])).toEqual([['a', 'active'], ['b', 'standby']]);
+    expect(store.list().map((key) => [key.kid, key.status])).toEqual([
+      ['a', 'active'],
+      ['b', 'standby'],
+    ]);
   });
 
   it('refuses a maxTokenTtl that is not a positive whole number of seconds', async () => {
@@ -118,7 +126,12 @@ describe('key rotation without downtime, over HTTP', () => {
     const after = await postToken(h.app, await h.issue());
     expect(decodeProtectedHeader(after.body.access_token).kid).toBe(next);
     const jwks = createLocalJWKSet((await request(h.app).get('/oauth2/jwks')).body as { keys: JWK[] });
-    for (const token of [before.body.access_token, before.body.id_token, after.body.access_token, after.body.id_token]) {
+    for (const token of [
+      before.body.access_token,
+      before.body.id_token,
+      after.body.access_token,
+      after.body.id_token,
+    ]) {
       await expect(jwtVerify(token, jwks, { issuer: ISSUER })).resolves.toBeDefined();
     }
     h.close();
@@ -130,7 +143,11 @@ describe('key rotation without downtime, over HTTP', () => {
     const first = await postToken(h.app, await h.issue());
     const next = await keyStore.addGenerated({ alg: 'ES256' });
     keyStore.promote(next);
-    const refreshed = await postToken(h.app, { client_id: 'web', grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+    const refreshed = await postToken(h.app, {
+      client_id: 'web',
+      grant_type: 'refresh_token',
+      refresh_token: first.body.refresh_token,
+    });
     expect(decodeProtectedHeader(refreshed.body.id_token).kid).toBe(next);
     h.close();
   });
@@ -146,7 +163,9 @@ describe('key rotation without downtime, over HTTP', () => {
     }
     expect(thrown).toBeInstanceOf(ConfigurationError);
     expect((thrown as ConfigurationError).option).toBe('keyStore');
-    expect(() => createTokenRouter({ issuer: ISSUER, codeStore, keyStore, accessTokenTtl: 600, idTokenTtl: 600 })).not.toThrow();
+    expect(() =>
+      createTokenRouter({ issuer: ISSUER, codeStore, keyStore, accessTokenTtl: 600, idTokenTtl: 600 }),
+    ).not.toThrow();
     codeStore.close();
   });
 });

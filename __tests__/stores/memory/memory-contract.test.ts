@@ -1,5 +1,9 @@
 import { MemoryCodeStore, MemoryRefreshTokenStore } from '../../../lib/index.js';
-import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../../lib/testing/index.js';
+import {
+  atomicExchangeContract,
+  authorizationCodeStoreContract,
+  refreshTokenStoreContract,
+} from '../../../lib/testing/index.js';
 
 /** The memory stores decide expiry by an injected clock: the suite moves it instead of waiting. */
 function fakeClock(): { now: () => number; advanceTime: (ms: number) => void } {
@@ -8,36 +12,45 @@ function fakeClock(): { now: () => number; advanceTime: (ms: number) => void } {
 }
 
 const codeClock = fakeClock();
-authorizationCodeStoreContract({ describe, it, expect }, {
-  name: 'MemoryCodeStore',
-  ...codeClock,
-  // Nothing of it is at rest: it holds, in this process, only the keys it is given.
-  checkAtRest: false,
-  create: () => {
-    const store = new MemoryCodeStore({ now: codeClock.now });
-    return { store, cleanup: () => store.close() };
+authorizationCodeStoreContract(
+  { describe, it, expect },
+  {
+    name: 'MemoryCodeStore',
+    ...codeClock,
+    // Nothing of it is at rest: it holds, in this process, only the keys it is given.
+    checkAtRest: false,
+    create: () => {
+      const store = new MemoryCodeStore({ now: codeClock.now });
+      return { store, cleanup: () => store.close() };
+    },
   },
-});
+);
 
 const refreshClock = fakeClock();
-refreshTokenStoreContract({ describe, it, expect }, {
-  name: 'MemoryRefreshTokenStore',
-  ...refreshClock,
-  checkAtRest: false,
-  create: () => {
-    const store = new MemoryRefreshTokenStore({ now: refreshClock.now });
-    return { store, cleanup: () => store.close() };
+refreshTokenStoreContract(
+  { describe, it, expect },
+  {
+    name: 'MemoryRefreshTokenStore',
+    ...refreshClock,
+    checkAtRest: false,
+    create: () => {
+      const store = new MemoryRefreshTokenStore({ now: refreshClock.now });
+      return { store, cleanup: () => store.close() };
+    },
   },
-});
+);
 
 const pairClock = fakeClock();
-atomicExchangeContract({ describe, it, expect }, {
-  name: 'MemoryCodeStore with MemoryRefreshTokenStore',
-  ...pairClock,
-  checkAtRest: false,
-  create: () => {
-    const codeStore = new MemoryCodeStore({ now: pairClock.now });
-    const refreshTokenStore = new MemoryRefreshTokenStore({ now: pairClock.now });
-    return { store: { codeStore, refreshTokenStore }, cleanup: () => (codeStore.close(), refreshTokenStore.close()) };
+atomicExchangeContract(
+  { describe, it, expect },
+  {
+    name: 'MemoryCodeStore with MemoryRefreshTokenStore',
+    ...pairClock,
+    checkAtRest: false,
+    create: () => {
+      const codeStore = new MemoryCodeStore({ now: pairClock.now });
+      const refreshTokenStore = new MemoryRefreshTokenStore({ now: pairClock.now });
+      return { store: { codeStore, refreshTokenStore }, cleanup: () => (codeStore.close(), refreshTokenStore.close()) };
+    },
   },
-});
+);

@@ -22,7 +22,10 @@ describe('MemoryKeyStore', () => {
     const store = await MemoryKeyStore.fromJwks({ keys: [privateA, privateB] });
     expect((await store.signingKey()).kid).toBe('a');
     const { keys } = await store.publicJwks();
-    expect(keys.map((key) => [key.kid, key.alg])).toEqual([['a', 'ES256'], ['b', 'RS256']]);
+    expect(keys.map((key) => [key.kid, key.alg])).toEqual([
+      ['a', 'ES256'],
+      ['b', 'RS256'],
+    ]);
     expect(keys.every((key) => key.d === undefined && key.p === undefined)).toBe(true);
   });
 

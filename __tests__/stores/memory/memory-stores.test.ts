@@ -1,4 +1,9 @@
-import { MemoryCodeStore, MemoryRefreshTokenStore, type AuthorizationCodeGrant, type RefreshTokenRecord } from '../../../lib/index.js';
+import {
+  type AuthorizationCodeGrant,
+  MemoryCodeStore,
+  MemoryRefreshTokenStore,
+  type RefreshTokenRecord,
+} from '../../../lib/index.js';
 import { STORE_TEST_GRANT } from '../../support/helpers.js';
 
 const grant: AuthorizationCodeGrant = { ...STORE_TEST_GRANT, expiresAt: 1_000 };
@@ -48,7 +53,12 @@ describe('MemoryCodeStore', () => {
 
   it('keeps a copy of the arrays and objects too: scope, amr and extra claims', async () => {
     const store = new MemoryCodeStore({ now: () => 0 });
-    const mine = { ...structuredClone(grant), amr: ['pwd'], idTokenClaims: { tier: { level: 1 } }, accessTokenClaims: { roles: ['a'] } };
+    const mine = {
+      ...structuredClone(grant),
+      amr: ['pwd'],
+      idTokenClaims: { tier: { level: 1 } },
+      accessTokenClaims: { roles: ['a'] },
+    };
     await store.save('k', mine, 1_000);
     mine.scope.push('admin');
     mine.amr.push('otp');
@@ -66,7 +76,13 @@ describe('MemoryCodeStore', () => {
 });
 
 describe('MemoryRefreshTokenStore', () => {
-  const record: RefreshTokenRecord = { clientId: 'web', subject: 'u', scope: ['openid'], familyId: 'f', familyExpiresAt: 5_000 };
+  const record: RefreshTokenRecord = {
+    clientId: 'web',
+    subject: 'u',
+    scope: ['openid'],
+    familyId: 'f',
+    familyExpiresAt: 5_000,
+  };
 
   it('rotates once, then reports reused', async () => {
     const store = new MemoryRefreshTokenStore({ now: () => 0 });
@@ -86,7 +102,7 @@ describe('MemoryRefreshTokenStore', () => {
     store.close();
   });
 
-  it('a revocation that comes before the family\'s first token still holds', async () => {
+  it("a revocation that comes before the family's first token still holds", async () => {
     const store = new MemoryRefreshTokenStore({ now: () => 0 });
     await store.revokeFamily('f');
     await store.save('r', record, 1_000);
@@ -94,7 +110,7 @@ describe('MemoryRefreshTokenStore', () => {
     store.close();
   });
 
-  it('a revocation holds until the family\'s end, even past a day from now', async () => {
+  it("a revocation holds until the family's end, even past a day from now", async () => {
     let now = 0;
     const store = new MemoryRefreshTokenStore({ now: () => now });
     const longFamily = { ...record, familyExpiresAt: 200_000 };
@@ -106,7 +122,7 @@ describe('MemoryRefreshTokenStore', () => {
     store.close();
   });
 
-  it('a revoked token saved to outlive its family\'s end stays revoked until it expires', async () => {
+  it("a revoked token saved to outlive its family's end stays revoked until it expires", async () => {
     let now = 0;
     const store = new MemoryRefreshTokenStore({ now: () => now });
     await store.save('r', record, 300_000);
@@ -157,8 +173,15 @@ describe('memory store options are checked at construction', () => {
     ['MemoryCodeStore', (options: object) => new MemoryCodeStore(options as never)],
     ['MemoryRefreshTokenStore', (options: object) => new MemoryRefreshTokenStore(options as never)],
   ])('%s refuses an unknown option with a hint, and a sweep interval of 0', (owner, make) => {
-    expect(() => make({ nwo: () => 0 })).toThrow(expect.objectContaining({ code: 'ERR_OPTION_UNKNOWN', message: expect.stringMatching(new RegExp(`${owner}.*did you mean "now"`)) }));
-    expect(() => make({ sweepIntervalMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OPTION_INVALID', option: 'sweepIntervalMs' }));
+    expect(() => make({ nwo: () => 0 })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_OPTION_UNKNOWN',
+        message: expect.stringMatching(new RegExp(`${owner}.*did you mean "now"`)),
+      }),
+    );
+    expect(() => make({ sweepIntervalMs: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OPTION_INVALID', option: 'sweepIntervalMs' }),
+    );
     expect(() => make({ now: 5 })).toThrow(expect.objectContaining({ code: 'ERR_OPTION_INVALID', option: 'now' }));
   });
 });

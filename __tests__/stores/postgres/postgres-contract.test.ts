@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-import { PostgresCodeStore, PostgresRefreshTokenStore, postgresSchema, type PostgresPool } from '../../../lib/index.js';
-import { atomicExchangeContract, authorizationCodeStoreContract, refreshTokenStoreContract } from '../../../lib/testing/index.js';
+import { PostgresCodeStore, type PostgresPool, PostgresRefreshTokenStore, postgresSchema } from '../../../lib/index.js';
+import {
+  atomicExchangeContract,
+  authorizationCodeStoreContract,
+  refreshTokenStoreContract,
+} from '../../../lib/testing/index.js';
 import { PGBOUNCER } from '../../support/deployments.js';
 import { STORE_TEST_GRANT } from '../../support/helpers.js';
 import { createPool, dropTables, dumpTables, freshTable } from '../../support/postgres-fixture.js';
@@ -29,43 +33,66 @@ describe('the shipped SQL file', () => {
 /** The store contract (lib/testing) on the pool `pool()` returns, each test on fresh tables. */
 function storeContracts(pool: () => pg.Pool, on: string, storeOptions: { preparedStatements?: boolean } = {}): void {
   const codeClock = fakeClock();
-  authorizationCodeStoreContract({ describe, it, expect }, {
-    name: `PostgresCodeStore${on}`,
-    ...codeClock,
-    create: async () => {
-      const table = freshTable('pkce_c');
-      const store = new PostgresCodeStore({ pool: pool(), table, now: codeClock.now, ...storeOptions });
-      await store.migrate();
-      return { store, readAtRest: () => dumpTables(pool(), [table]), cleanup: () => dropTables(pool(), [table]) };
+  authorizationCodeStoreContract(
+    { describe, it, expect },
+    {
+      name: `PostgresCodeStore${on}`,
+      ...codeClock,
+      create: async () => {
+        const table = freshTable('pkce_c');
+        const store = new PostgresCodeStore({ pool: pool(), table, now: codeClock.now, ...storeOptions });
+        await store.migrate();
+        return { store, readAtRest: () => dumpTables(pool(), [table]), cleanup: () => dropTables(pool(), [table]) };
+      },
     },
-  });
+  );
 
   const refreshClock = fakeClock();
-  refreshTokenStoreContract({ describe, it, expect }, {
-    name: `PostgresRefreshTokenStore${on}`,
-    ...refreshClock,
-    create: async () => {
-      const table = freshTable('pkce_r');
-      const tables = [table, `${table}_revoked_families`];
-      const store = new PostgresRefreshTokenStore({ pool: pool(), table, now: refreshClock.now, ...storeOptions });
-      await store.migrate();
-      return { store, readAtRest: () => dumpTables(pool(), tables), cleanup: () => dropTables(pool(), tables) };
+  refreshTokenStoreContract(
+    { describe, it, expect },
+    {
+      name: `PostgresRefreshTokenStore${on}`,
+      ...refreshClock,
+      create: async () => {
+        const table = freshTable('pkce_r');
+        const tables = [table, `${table}_revoked_families`];
+        const store = new PostgresRefreshTokenStore({ pool: pool(), table, now: refreshClock.now, ...storeOptions });
+        await store.migrate();
+        return { store, readAtRest: () => dumpTables(pool(), tables), cleanup: () => dropTables(pool(), tables) };
+      },
     },
-  });
+  );
 
   const pairClock = fakeClock();
-  atomicExchangeContract({ describe, it, expect }, {
-    name: `PostgresCodeStore with PostgresRefreshTokenStore on one pool${on}`,
-    ...pairClock,
-    create: async () => {
-      const [codeTable, refreshTable] = [freshTable('pkce_c'), freshTable('pkce_r')];
-      const tables = [codeTable, refreshTable, `${refreshTable}_revoked_families`];
-      const codeStore = new PostgresCodeStore({ pool: pool(), table: codeTable, now: pairClock.now, ...storeOptions });
-      const refreshTokenStore = new PostgresRefreshTokenStore({ pool: pool(), table: refreshTable, now: pairClock.now, ...storeOptions });
-      await Promise.all([codeStore.migrate(), refreshTokenStore.migrate()]);
-      return { store: { codeStore, refreshTokenStore }, readAtRest: () => dumpTables(pool(), tables), cleanup: () => dropTables(pool(), tables) };
+  atomicExchangeContract(
+    { describe, it, expect },
+    {
+      name: `PostgresCodeStore with PostgresRefreshTokenStore on one pool${on}`,
+      ...pairClock,
+      create: async () => {
+        const [codeTable, refreshTable] = [freshTable('pkce_c'), freshTable('pkce_r')];
+        const tables = [codeTable, refreshTable, `${refreshTable}_revoked_families`];
+        const codeStore = new PostgresCodeStore({
+          pool: pool(),
+          table: codeTable,
+          now: pairClock.now,
+          ...storeOptions,
+        });
+        const refreshTokenStore = new PostgresRefreshTokenStore({
+          pool: pool(),
+          table: refreshTable,
+          now: pairClock.now,
+          ...storeOptions,
+        });
+        await Promise.all([codeStore.migrate(), refreshTokenStore.migrate()]);
+        return {
+          store: { codeStore, refreshTokenStore },
+          readAtRest: () => dumpTables(pool(), tables),
+          cleanup: () => dropTables(pool(), tables),
+        };
+      },
     },
-  });
+  );
 }
 
 describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real server', (url) => {
@@ -89,7 +116,10 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
         const stores = [0, 1, 2, 3].map(() => new PostgresRefreshTokenStore({ pool, table }));
         await Promise.all(stores.map((store) => store.migrate()));
         await stores[0]!.migrate();
-        const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM pg_indexes WHERE tablename = ANY($1)', [tables]);
+        const { rows } = await pool.query<{ n: string }>(
+          'SELECT count(*) AS n FROM pg_indexes WHERE tablename = ANY($1)',
+          [tables],
+        );
         // Two primary keys, two indexes on tokens, one on revoked families.
         expect(Number(rows[0]!.n)).toBe(5);
       } finally {
@@ -127,8 +157,16 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
         const store = new PostgresRefreshTokenStore({ pool, table, now: clock.now });
         await store.migrate();
         const soon = Math.floor(clock.now() / 1000) + 10;
-        await store.save('old', { clientId: 'web', subject: 'u', scope: [], familyId: 'f1', familyExpiresAt: soon }, soon);
-        await store.save('new', { clientId: 'web', subject: 'u', scope: [], familyId: 'f2', familyExpiresAt: soon + 600 }, soon + 600);
+        await store.save(
+          'old',
+          { clientId: 'web', subject: 'u', scope: [], familyId: 'f1', familyExpiresAt: soon },
+          soon,
+        );
+        await store.save(
+          'new',
+          { clientId: 'web', subject: 'u', scope: [], familyId: 'f2', familyExpiresAt: soon + 600 },
+          soon + 600,
+        );
         await store.revokeFamily('f1');
         expect(await store.deleteExpired()).toBe(0);
         clock.advanceTime(11_000);
@@ -181,14 +219,19 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
       const otherPool = createPool(url);
       const holder = await pool.connect();
       try {
-        const stores = [new PostgresCodeStore({ pool, table }), new PostgresCodeStore({ pool: otherPool, table })] as const;
+        const stores = [
+          new PostgresCodeStore({ pool, table }),
+          new PostgresCodeStore({ pool: otherPool, table }),
+        ] as const;
         await stores[0].migrate();
         const expiresAt = Math.floor(Date.now() / 1000) + 60;
         const codes = Array.from({ length: 40 }, (_, index) => `code-${String(index).padStart(2, '0')}`);
         await Promise.all(codes.map((code) => stores[0].save(code, { ...grant, expiresAt }, expiresAt)));
         // A table of some size, analyzed: the planner then looks the codes up by index, one by
         // one, in whatever order the statement gives them.
-        await pool.query(`INSERT INTO ${table} (code_hash, grant_data, expires_at) SELECT 'other-' || n, '{}', now() + interval '1 minute' FROM generate_series(1, 50000) n`);
+        await pool.query(
+          `INSERT INTO ${table} (code_hash, grant_data, expires_at) SELECT 'other-' || n, '{}', now() + interval '1 minute' FROM generate_series(1, 50000) n`,
+        );
         await pool.query(`ANALYZE ${table}`);
         // Force the overlap: a third session holds the middle code, so each statement locks the
         // codes it reaches first and then waits; only when both wait is the middle code let go.
@@ -229,7 +272,17 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
         const keys = Array.from({ length: 50 }, (_, index) => `token-${index}`);
         await Promise.all(
           keys.map((key, index) =>
-            store.save(key, { clientId: 'web', subject: `u${index}`, scope: ['openid'], familyId: `f${index}`, familyExpiresAt: expiresAt }, expiresAt),
+            store.save(
+              key,
+              {
+                clientId: 'web',
+                subject: `u${index}`,
+                scope: ['openid'],
+                familyId: `f${index}`,
+                familyExpiresAt: expiresAt,
+              },
+              expiresAt,
+            ),
           ),
         );
         expect(counting.statements() - before).toBeLessThan(keys.length);
@@ -245,27 +298,44 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
     it.each([
       ['a NUL character', 'nul\u0000'],
       ['an unpaired surrogate', 'half\ud800'],
-    ])('a refresh token whose record jsonb refuses (%s) fails alone: the saves beside it are kept', async (_what, subject) => {
-      const table = freshTable('pkce_n');
-      const tables = [table, `${table}_revoked_families`];
-      try {
-        const store = new PostgresRefreshTokenStore({ pool, table });
-        await store.migrate();
-        const expiresAt = Math.floor(Date.now() / 1000) + 600;
-        const record = (name: string) => ({ clientId: 'web', subject: name, scope: ['openid'], familyId: `f-${name}`, familyExpiresAt: expiresAt });
-        const saves = await Promise.allSettled([
-          ...['a', 'b', 'c'].map((name) => store.save(`token-${name}`, record(name), expiresAt)),
-          store.save('token-bad', record(subject), expiresAt),
-          ...['d', 'e', 'f'].map((name) => store.save(`token-${name}`, record(name), expiresAt)),
-        ]);
-        expect(saves.map((save) => save.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
-        for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) {
-          expect((await store.rotate(`token-${name}`)).outcome).toBe('rotated');
+    ])(
+      'a refresh token whose record jsonb refuses (%s) fails alone: the saves beside it are kept',
+      async (_what, subject) => {
+        const table = freshTable('pkce_n');
+        const tables = [table, `${table}_revoked_families`];
+        try {
+          const store = new PostgresRefreshTokenStore({ pool, table });
+          await store.migrate();
+          const expiresAt = Math.floor(Date.now() / 1000) + 600;
+          const record = (name: string) => ({
+            clientId: 'web',
+            subject: name,
+            scope: ['openid'],
+            familyId: `f-${name}`,
+            familyExpiresAt: expiresAt,
+          });
+          const saves = await Promise.allSettled([
+            ...['a', 'b', 'c'].map((name) => store.save(`token-${name}`, record(name), expiresAt)),
+            store.save('token-bad', record(subject), expiresAt),
+            ...['d', 'e', 'f'].map((name) => store.save(`token-${name}`, record(name), expiresAt)),
+          ]);
+          expect(saves.map((save) => save.status)).toEqual([
+            'fulfilled',
+            'fulfilled',
+            'fulfilled',
+            'rejected',
+            'fulfilled',
+            'fulfilled',
+            'fulfilled',
+          ]);
+          for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) {
+            expect((await store.rotate(`token-${name}`)).outcome).toBe('rotated');
+          }
+        } finally {
+          await dropTables(pool, tables);
         }
-      } finally {
-        await dropTables(pool, tables);
-      }
-    });
+      },
+    );
 
     it('a redeem stuck on a row another session holds costs only its own call: a redeem after its bound goes through', async () => {
       const table = freshTable('pkce_k');
@@ -291,7 +361,14 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
     it('a refresh token whose record cannot be serialized is a rejected save, not a throw', async () => {
       const store = new PostgresRefreshTokenStore({ pool, table: freshTable('pkce_j') });
       const expiresAt = Math.floor(Date.now() / 1000) + 60;
-      const record = { clientId: 'web', subject: 'u', scope: [], familyId: 'f', familyExpiresAt: expiresAt, idTokenClaims: { big: 1n } };
+      const record = {
+        clientId: 'web',
+        subject: 'u',
+        scope: [],
+        familyId: 'f',
+        familyExpiresAt: expiresAt,
+        idTokenClaims: { big: 1n },
+      };
       let saved: Promise<void> | undefined;
       expect(() => (saved = store.save('t', record as never, expiresAt))).not.toThrow();
       await expect(saved).rejects.toThrow(TypeError);
@@ -314,7 +391,11 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
         const expiresAt = Math.floor(Date.now() / 1000) + 60;
         await codes.save('k', { ...grant, expiresAt }, expiresAt);
         expect((await codes.redeem('k')).outcome).toBe('redeemed');
-        await tokens.save('t', { clientId: 'web', subject: 'u', scope: [], familyId: 'f', familyExpiresAt: expiresAt }, expiresAt);
+        await tokens.save(
+          't',
+          { clientId: 'web', subject: 'u', scope: [], familyId: 'f', familyExpiresAt: expiresAt },
+          expiresAt,
+        );
         expect((await tokens.rotate('t')).outcome).toBe('rotated');
         const { rows } = await single.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
         const names = rows.map((row) => row.name).filter((name) => name.startsWith('pkce_token_router_'));
@@ -342,13 +423,18 @@ describeWithServer(POSTGRES, 'postgres-contract', 'PostgreSQL stores on a real s
 
 // The same contract through PgBouncer in transaction mode (`.ci/run` starts it in front of the
 // same server): every statement may land on another server connection.
-describeWithServer(PGBOUNCER.server, `${PGBOUNCER.marker}-contract`, 'PostgreSQL stores through PgBouncer in transaction mode', (url) => {
-  let pool: pg.Pool;
-  beforeAll(() => {
-    pool = PGBOUNCER.pool(url);
-  });
-  afterAll(async () => {
-    await pool.end();
-  });
-  storeContracts(() => pool, ' through PgBouncer', PGBOUNCER.storeOptions);
-});
+describeWithServer(
+  PGBOUNCER.server,
+  `${PGBOUNCER.marker}-contract`,
+  'PostgreSQL stores through PgBouncer in transaction mode',
+  (url) => {
+    let pool: pg.Pool;
+    beforeAll(() => {
+      pool = PGBOUNCER.pool(url);
+    });
+    afterAll(async () => {
+      await pool.end();
+    });
+    storeContracts(() => pool, ' through PgBouncer', PGBOUNCER.storeOptions);
+  },
+);

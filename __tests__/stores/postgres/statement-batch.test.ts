@@ -80,9 +80,13 @@ describe('StatementBatch: one statement for the calls that wait', () => {
   });
 
   it('a runner that throws at once fails its calls like a failed statement', async () => {
-    const batch = new StatementBatch<string, string>(() => {
-      throw new Error('pool closed');
-    }, 1, 10);
+    const batch = new StatementBatch<string, string>(
+      () => {
+        throw new Error('pool closed');
+      },
+      1,
+      10,
+    );
     await expect(batch.call('a', live())).rejects.toThrow('pool closed');
   });
 
@@ -100,7 +104,7 @@ describe('StatementBatch: one statement for the calls that wait', () => {
     expect(statements.map((s) => s.inputs)).toEqual([['a'], ['c']]);
   });
 
-  it('a statement whose caller\'s deadline passed stops holding its place: the calls after it go', async () => {
+  it("a statement whose caller's deadline passed stops holding its place: the calls after it go", async () => {
     const { statements, run } = heldStatements();
     const batch = new StatementBatch(run, 1, 10);
     let deadlinePassed!: () => void;
@@ -117,7 +121,7 @@ describe('StatementBatch: one statement for the calls that wait', () => {
     expect(batch.waiting).toBe(1);
   });
 
-  it('a statement that failed by one call\'s own fault sends each call again alone: only that one fails', async () => {
+  it("a statement that failed by one call's own fault sends each call again alone: only that one fails", async () => {
     const sent: string[][] = [];
     const run = async (inputs: readonly string[]): Promise<string[]> => {
       sent.push([...inputs]);
@@ -132,18 +136,27 @@ describe('StatementBatch: one statement for the calls that wait', () => {
     await first;
     deadlinePassed();
     const settled = await Promise.allSettled(calls);
-    expect(settled.map((result) => (result.status === 'fulfilled' ? result.value : 'rejected'))).toEqual(['out:a', 'rejected', 'out:b']);
+    expect(settled.map((result) => (result.status === 'fulfilled' ? result.value : 'rejected'))).toEqual([
+      'out:a',
+      'rejected',
+      'out:b',
+    ]);
     // The late call's deadline passed while its statement ran: it is not sent again.
     expect(sent).toEqual([['first'], ['a', 'bad', 'b', 'late'], ['a'], ['bad'], ['b']]);
   });
 
   it('a statement that failed for any other reason fails its calls without sending them again', async () => {
     const sent: string[][] = [];
-    const batch = new StatementBatch<string, string>(async (inputs) => {
-      sent.push([...inputs]);
-      if (inputs[0] === 'first') return ['out:first'];
-      throw new Error('connection lost');
-    }, 1, 10, () => false);
+    const batch = new StatementBatch<string, string>(
+      async (inputs) => {
+        sent.push([...inputs]);
+        if (inputs[0] === 'first') return ['out:first'];
+        throw new Error('connection lost');
+      },
+      1,
+      10,
+      () => false,
+    );
     const first = batch.call('first', live());
     // Made while 'first' runs, so a and b share the next statement, which fails.
     const calls = ['a', 'b'].map((input) => batch.call(input, live()));

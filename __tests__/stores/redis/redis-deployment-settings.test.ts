@@ -38,7 +38,10 @@ describe('Redis Cluster and Sentinel settings: an unreachable deployment fails a
   });
 
   it("a Cluster client with ioredis's default offline queue holds the same redeem until the store's timeout (what the setting prevents)", async () => {
-    const client = new Cluster([{ host: '127.0.0.1', port: await closedPort() }], { ...CLUSTER_SETTINGS, enableOfflineQueue: true });
+    const client = new Cluster([{ host: '127.0.0.1', port: await closedPort() }], {
+      ...CLUSTER_SETTINGS,
+      enableOfflineQueue: true,
+    });
     client.on('error', () => undefined);
     try {
       const { error } = await refusal(client);
@@ -49,7 +52,11 @@ describe('Redis Cluster and Sentinel settings: an unreachable deployment fails a
   });
 
   it('a Sentinel client with the recommended settings, no sentinel reachable, refuses a redeem at once', async () => {
-    const client = new Redis({ ...SENTINEL_SETTINGS, sentinels: [{ host: '127.0.0.1', port: await closedPort() }], name: 'mymaster' });
+    const client = new Redis({
+      ...SENTINEL_SETTINGS,
+      sentinels: [{ host: '127.0.0.1', port: await closedPort() }],
+      name: 'mymaster',
+    });
     client.on('error', () => undefined);
     try {
       const { ms, error } = await refusal(client);

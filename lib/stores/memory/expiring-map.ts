@@ -34,7 +34,8 @@ export function copyRecord<T extends object>(record: T): T {
   const copy = { ...record } as Record<string, unknown>;
   for (const [name, value] of Object.entries(copy)) {
     if (typeof value !== 'object' || value === null) continue;
-    copy[name] = Array.isArray(value) && value.every((item) => typeof item === 'string') ? [...value] : structuredClone(value);
+    copy[name] =
+      Array.isArray(value) && value.every((item) => typeof item === 'string') ? [...value] : structuredClone(value);
   }
   return copy as T;
 }
@@ -111,7 +112,11 @@ export class ExpiringMap<V extends Expiring> {
   /** Drop every expired entry. */
   sweep(): void {
     const now = this.#now();
-    for (let second = this.#seconds.peek(); second !== undefined && second * 1000 <= now; second = this.#seconds.peek()) {
+    for (
+      let second = this.#seconds.peek();
+      second !== undefined && second * 1000 <= now;
+      second = this.#seconds.peek()
+    ) {
       this.#seconds.pop();
       for (const key of this.#keysBySecond.get(second) ?? []) {
         const value = this.#entries.get(key);

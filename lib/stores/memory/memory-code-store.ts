@@ -7,7 +7,7 @@ import type {
   RefreshTokenStore,
 } from '../../contracts.js';
 import { firstRefreshTokenRecord } from '../refresh-records.js';
-import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type MemoryStoreOptions } from './expiring-map.js';
+import { copyRecord, ExpiringMap, type MemoryStoreOptions, resolveMemoryStoreOptions } from './expiring-map.js';
 import { memorySaveOf } from './memory-refresh-token-store.js';
 
 interface StoredCode {

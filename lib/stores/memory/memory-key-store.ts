@@ -97,7 +97,11 @@ export class MemoryKeyStore implements KeyStore {
    */
   static async fromJwks(jwks: { keys: JWK[] }, options: MemoryKeyStoreOptions = {}): Promise<MemoryKeyStore> {
     if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
-      throw new ConfigurationError('ERR_KEY_INVALID', 'keys', 'fromJwks takes { keys: [...] } with at least one private JWK');
+      throw new ConfigurationError(
+        'ERR_KEY_INVALID',
+        'keys',
+        'fromJwks takes { keys: [...] } with at least one private JWK',
+      );
     }
     const held = await Promise.all(jwks.keys.map((jwk, index) => importPrivateJwk(jwk, 'fromJwks', `keys[${index}]`)));
     const kids = new Set(held.map((key) => key.signing.kid));
@@ -149,7 +153,11 @@ export class MemoryKeyStore implements KeyStore {
   retire(kid: string): void {
     const held = this.#find(kid, 'retire');
     if (held === this.#active) {
-      throw new ConfigurationError('ERR_KEY_INVALID', 'kid', `retire: key ${JSON.stringify(kid)} is the active key; promote another key first`);
+      throw new ConfigurationError(
+        'ERR_KEY_INVALID',
+        'kid',
+        `retire: key ${JSON.stringify(kid)} is the active key; promote another key first`,
+      );
     }
     if (held.status !== 'retired') this.#retire(held);
   }
@@ -167,7 +175,11 @@ export class MemoryKeyStore implements KeyStore {
   #addHeld(held: HeldKey): string {
     const { kid } = held.signing;
     if (this.#keys.has(kid)) {
-      throw new ConfigurationError('ERR_KEY_INVALID', 'kid', `the store already holds a key with kid ${JSON.stringify(kid)}`);
+      throw new ConfigurationError(
+        'ERR_KEY_INVALID',
+        'kid',
+        `the store already holds a key with kid ${JSON.stringify(kid)}`,
+      );
     }
     held.status = 'standby';
     this.#keys.set(kid, held);
@@ -182,7 +194,11 @@ export class MemoryKeyStore implements KeyStore {
   #find(kid: string, action: string): HeldKey {
     const held = this.#liveKeys().find((candidate) => candidate.signing.kid === kid);
     if (held === undefined) {
-      throw new ConfigurationError('ERR_KEY_INVALID', 'kid', `${action}: the store holds no key with kid ${describeValue(kid)}`);
+      throw new ConfigurationError(
+        'ERR_KEY_INVALID',
+        'kid',
+        `${action}: the store holds no key with kid ${describeValue(kid)}`,
+      );
     }
     return held;
   }
@@ -220,7 +236,8 @@ async function generateHeldKey(alg: SigningAlgorithm = 'RS256'): Promise<HeldKey
 async function importPrivateJwk(jwk: JWK, method: 'add' | 'fromJwks', name: string): Promise<HeldKey> {
   const fail = (why: string): never => {
     // The kid says which key; nothing else of the key is quoted.
-    const kid = typeof jwk === 'object' && jwk !== null && typeof jwk.kid === 'string' ? ` (kid ${describeValue(jwk.kid)})` : '';
+    const kid =
+      typeof jwk === 'object' && jwk !== null && typeof jwk.kid === 'string' ? ` (kid ${describeValue(jwk.kid)})` : '';
     throw new ConfigurationError('ERR_KEY_INVALID', name, `${method}: ${name}${kid} ${why}`);
   };
   if (typeof jwk !== 'object' || jwk === null) return fail('is not a JWK object');

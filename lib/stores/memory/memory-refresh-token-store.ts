@@ -1,6 +1,12 @@
 import type { Clock, EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
 import { successorRecord, UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
-import { copyRecord, ExpiringMap, resolveMemoryStoreOptions, type Expiring, type MemoryStoreOptions } from './expiring-map.js';
+import {
+  copyRecord,
+  type Expiring,
+  ExpiringMap,
+  type MemoryStoreOptions,
+  resolveMemoryStoreOptions,
+} from './expiring-map.js';
 
 interface StoredToken {
   record: RefreshTokenRecord;
@@ -71,7 +77,11 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     stored.spent = true;
     // In the same turn of the event loop as the rotation: nothing can come between the two.
     const next = successorRecord(stored.record, successor.expiresAt);
-    this.#tokens.set(successor.key, { record: copyRecord(next), spent: false, expiresAt: next.expiresAt ?? successor.expiresAt });
+    this.#tokens.set(successor.key, {
+      record: copyRecord(next),
+      spent: false,
+      expiresAt: next.expiresAt ?? successor.expiresAt,
+    });
     return Promise.resolve({ outcome: 'rotated', record: copyRecord(stored.record) });
   }
 

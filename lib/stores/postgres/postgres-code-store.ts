@@ -10,16 +10,16 @@ import type {
 import { bounded } from '../bounded-call.js';
 import { CARRIED_FIELDS } from '../refresh-records.js';
 import {
+  type PostgresStoreConfig,
+  type PostgresStoreOptions,
   resolvePostgresOptions,
   runMigration,
   runStatement,
+  type Statement,
   sharedStatement,
   statement,
-  type PostgresStoreConfig,
-  type PostgresStoreOptions,
-  type Statement,
 } from './postgres-pool.js';
-import { postgresRefreshLayout, type PostgresRefreshLayout } from './postgres-refresh-token-store.js';
+import { type PostgresRefreshLayout, postgresRefreshLayout } from './postgres-refresh-token-store.js';
 import { CODE_TABLE_SUFFIX, codeTableSql, DEFAULT_CODE_TABLE } from './postgres-schema.js';
 import type { StatementBatch } from './statement-batch.js';
 
@@ -44,10 +44,15 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
   readonly #redeems: StatementBatch<string, RedeemResult>;
 
   constructor(options: PostgresStoreOptions) {
-    this.#config = resolvePostgresOptions('PostgresCodeStore', options, { fallback: DEFAULT_CODE_TABLE, longestSuffix: CODE_TABLE_SUFFIX });
+    this.#config = resolvePostgresOptions('PostgresCodeStore', options, {
+      fallback: DEFAULT_CODE_TABLE,
+      longestSuffix: CODE_TABLE_SUFFIX,
+    });
     const table = this.#config.table.qualified;
     this.#sql = {
-      insert: statement(`INSERT INTO ${table} (code_hash, grant_data, expires_at) VALUES ($1, $2::jsonb, to_timestamp($3::double precision))`),
+      insert: statement(
+        `INSERT INTO ${table} (code_hash, grant_data, expires_at) VALUES ($1, $2::jsonb, to_timestamp($3::double precision))`,
+      ),
       redeem: statement(redeemSql(table, 'SELECT unnest($1::text[]) AS code_hash')),
       // Rows a redeem statement holds are left for the next run: a redeem locks several rows in
       // code order, and a delete waiting on them while holding others could close a deadlock.
@@ -72,7 +77,9 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
   }
 
   redeem(key: string): Promise<RedeemResult> {
-    return bounded('PostgresCodeStore.redeem', this.#config.timeoutMs, (onDeadline) => this.#redeems.call(key, onDeadline));
+    return bounded('PostgresCodeStore.redeem', this.#config.timeoutMs, (onDeadline) =>
+      this.#redeems.call(key, onDeadline),
+    );
   }
 
   /** One statement for the redeems of `keys`; a key given twice is redeemed once, then replayed. */
@@ -105,7 +112,9 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
     const sql = exchangeStatement(this.#config.table.qualified, refresh);
     const exchanges = sharedStatement((inputs: readonly Exchange[]) => this.#exchangeAll(sql, inputs));
     return (codeKey, first) =>
-      bounded('PostgresCodeStore.atomicExchange', this.#config.timeoutMs, (onDeadline) => exchanges.call({ codeKey, first }, onDeadline));
+      bounded('PostgresCodeStore.atomicExchange', this.#config.timeoutMs, (onDeadline) =>
+        exchanges.call({ codeKey, first }, onDeadline),
+      );
   }
 
   async #exchangeAll(sql: Statement, inputs: readonly Exchange[]): Promise<RedeemResult[]> {
@@ -117,8 +126,15 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
       family_expires_at: first.familyExpiresAt,
       expires_at: first.expiresAt,
     }));
-    const { rows } = await runStatement(this.#config, sql, [JSON.stringify(wanted), this.#config.now(), CARRIED_FIELDS]);
-    return this.#answer(inputs.map((input) => input.codeKey), rows as RedeemRow[]);
+    const { rows } = await runStatement(this.#config, sql, [
+      JSON.stringify(wanted),
+      this.#config.now(),
+      CARRIED_FIELDS,
+    ]);
+    return this.#answer(
+      inputs.map((input) => input.codeKey),
+      rows as RedeemRow[],
+    );
   }
 
   /** Delete the rows of expired codes, redeemed or not; resolves to how many went. */
@@ -146,7 +162,11 @@ interface Exchange {
 function exchangeStatement(codes: string, refresh: PostgresRefreshLayout): Statement {
   const wanted = `SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(ord int, code_hash text, token_hash text, family_id text,
     family_expires_at double precision, expires_at double precision)`;
-  return statement(redeemSql(codes, wanted, `,
+  return statement(
+    redeemSql(
+      codes,
+      wanted,
+      `,
 first AS (
   SELECT DISTINCT ON (w.code_hash) w.*, won.grant_data FROM wanted AS w JOIN won USING (code_hash)
   ORDER BY w.code_hash, w.ord
@@ -160,7 +180,9 @@ saved AS (
   FROM first AS f
   WHERE NOT EXISTS (SELECT 1 FROM ${refresh.revoked} AS r WHERE r.family_id = f.family_id AND r.expires_at > ${NOW})
   RETURNING 1
-)`));
+)`,
+    ),
+  );
 }
 
 /** Now, as the statements take it: $2, epoch milliseconds. */

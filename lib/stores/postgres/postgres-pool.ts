@@ -20,7 +20,10 @@ export interface PostgresPool {
    * statements. Given a {@link PostgresNamedQuery} (unless the store has
    * `preparedStatements: false`), run it as a named prepared statement.
    */
-  query(textOrQuery: string | PostgresNamedQuery, values?: unknown[]): Promise<{ rows: unknown[]; rowCount?: number | null }>;
+  query(
+    textOrQuery: string | PostgresNamedQuery,
+    values?: unknown[],
+  ): Promise<{ rows: unknown[]; rowCount?: number | null }>;
 }
 
 /** Options of the Postgres stores. */
@@ -84,7 +87,9 @@ function isValueRefused(error: unknown): boolean {
  * about twice the database CPU a request. A statement carries at most 500 calls, and a statement
  * the database refused for a value is sent again call by call.
  */
-export function sharedStatement<Input, Output>(run: (inputs: readonly Input[]) => Promise<readonly Output[]>): StatementBatch<Input, Output> {
+export function sharedStatement<Input, Output>(
+  run: (inputs: readonly Input[]) => Promise<readonly Output[]>,
+): StatementBatch<Input, Output> {
   return new StatementBatch(run, 1, 500, isValueRefused);
 }
 
@@ -115,10 +120,18 @@ export function resolvePostgresOptions(
   const given = checkOptionsObject(adapter, options, ['pool', 'table', 'timeoutMs', 'now', 'preparedStatements']);
   const { pool, now } = given;
   if (pool === undefined || pool === null) {
-    throw new ConfigurationError('ERR_OPTION_MISSING', 'pool', `${adapter} needs { pool }: a pg Pool, such as new pg.Pool({ connectionString: process.env.DATABASE_URL })`);
+    throw new ConfigurationError(
+      'ERR_OPTION_MISSING',
+      'pool',
+      `${adapter} needs { pool }: a pg Pool, such as new pg.Pool({ connectionString: process.env.DATABASE_URL })`,
+    );
   }
   if (typeof (pool as Partial<PostgresPool>).query !== 'function') {
-    throw new ConfigurationError('ERR_OPTION_INVALID', 'pool', `${adapter}: pool must have query(text, values), as a pg Pool does; received ${describeValue(pool)}`);
+    throw new ConfigurationError(
+      'ERR_OPTION_INVALID',
+      'pool',
+      `${adapter}: pool must have query(text, values), as a pg Pool does; received ${describeValue(pool)}`,
+    );
   }
   return {
     pool: pool as PostgresPool,

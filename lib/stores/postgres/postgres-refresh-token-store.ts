@@ -2,16 +2,21 @@ import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult 
 import { bounded } from '../bounded-call.js';
 import { UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
 import {
+  type PostgresStoreConfig,
+  type PostgresStoreOptions,
   resolvePostgresOptions,
   runMigration,
   runStatement,
+  type Statement,
   sharedStatement,
   statement,
-  type PostgresStoreConfig,
-  type PostgresStoreOptions,
-  type Statement,
 } from './postgres-pool.js';
-import { DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX, refreshTokenTableSql, revokedFamiliesTable } from './postgres-schema.js';
+import {
+  DEFAULT_REFRESH_TOKEN_TABLE,
+  REFRESH_TOKEN_TABLE_SUFFIX,
+  refreshTokenTableSql,
+  revokedFamiliesTable,
+} from './postgres-schema.js';
 import type { StatementBatch } from './statement-batch.js';
 
 /** A refresh token as the save statement reads it, with the columns' names. */
@@ -36,7 +41,14 @@ interface RotateRow {
  */
 export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #config: PostgresStoreConfig;
-  readonly #sql: { insert: Statement; rotate: Statement; rotateAndSave: Statement; find: Statement; revoke: Statement; deleteExpired: Statement };
+  readonly #sql: {
+    insert: Statement;
+    rotate: Statement;
+    rotateAndSave: Statement;
+    find: Statement;
+    revoke: Statement;
+    deleteExpired: Statement;
+  };
   readonly #saves: StatementBatch<string, void>;
 
   constructor(options: PostgresStoreOptions) {
@@ -85,7 +97,9 @@ SELECT record, false AS reused FROM won
 UNION ALL
 SELECT record, true AS reused FROM ${table} AS t
 WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT EXISTS (SELECT 1 FROM won)`),
-      find: statement(`SELECT record FROM ${table} AS t WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)}`),
+      find: statement(
+        `SELECT record FROM ${table} AS t WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)}`,
+      ),
       revoke: statement(`WITH gone AS (DELETE FROM ${table} WHERE family_id = $1 RETURNING family_expires_at)
 INSERT INTO ${revoked} AS r (family_id, expires_at)
 SELECT $1, COALESCE((SELECT max(family_expires_at) FROM gone), ${now2} + make_interval(secs => $3))
@@ -113,7 +127,13 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
   save(key: string, record: RefreshTokenRecord, expiresAt: EpochSeconds): Promise<void> {
     return bounded('PostgresRefreshTokenStore.save', this.#config.timeoutMs, (onDeadline) => {
       // Inside the operation: a record that cannot be serialized is a rejection, not a throw.
-      const saved: SavedRow = { token_hash: key, family_id: record.familyId, record, expires_at: expiresAt, family_expires_at: record.familyExpiresAt };
+      const saved: SavedRow = {
+        token_hash: key,
+        family_id: record.familyId,
+        record,
+        expires_at: expiresAt,
+        family_expires_at: record.familyExpiresAt,
+      };
       return this.#saves.call(JSON.stringify(saved), onDeadline);
     });
   }

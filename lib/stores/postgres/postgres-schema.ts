@@ -85,6 +85,11 @@ CREATE INDEX IF NOT EXISTS ${table.base}_revoked_families_expires_at_idx ON ${re
  */
 export function postgresSchema(options: { codeTable?: string; refreshTokenTable?: string } = {}): string {
   const codes = resolveTableName('postgresSchema', options.codeTable, DEFAULT_CODE_TABLE, CODE_TABLE_SUFFIX);
-  const refresh = resolveTableName('postgresSchema', options.refreshTokenTable, DEFAULT_REFRESH_TOKEN_TABLE, REFRESH_TOKEN_TABLE_SUFFIX);
+  const refresh = resolveTableName(
+    'postgresSchema',
+    options.refreshTokenTable,
+    DEFAULT_REFRESH_TOKEN_TABLE,
+    REFRESH_TOKEN_TABLE_SUFFIX,
+  );
   return `-- pkce-token-router: tables of PostgresCodeStore and PostgresRefreshTokenStore.\n\n${codeTableSql(codes)}\n${refreshTokenTableSql(refresh)}`;
 }

@@ -10,8 +10,14 @@ import type {
 import { familyIdFor } from '../../crypto/secrets.js';
 import { bounded } from '../bounded-call.js';
 import { firstRefreshTokenRecord } from '../refresh-records.js';
-import { redisFamilyLayout, type RedisFamilyLayout } from './redis-refresh-token-store.js';
-import { readFlaggedJson, RedisScript, resolveRedisOptions, type RedisStoreConfig, type RedisStoreOptions } from './redis-script.js';
+import { type RedisFamilyLayout, redisFamilyLayout } from './redis-refresh-token-store.js';
+import {
+  RedisScript,
+  type RedisStoreConfig,
+  type RedisStoreOptions,
+  readFlaggedJson,
+  resolveRedisOptions,
+} from './redis-script.js';
 
 /**
  * One hash per code: `grant` (JSON) and, once redeemed, `redeemed`. Redis expires the key at the
@@ -100,13 +106,23 @@ export class RedisCodeStore implements AuthorizationCodeStore {
         if (result.outcome !== 'unknown') return result;
         // A code saved by 0.1.0: redeemed alone, then its first token saved.
         const legacy = await this.#redeemAt(this.#legacyKey(codeKey), deadline);
-        if (legacy.outcome === 'redeemed') await refreshTokenStore.save(first.key, firstRefreshTokenRecord(legacy.grant, first), first.expiresAt);
+        if (legacy.outcome === 'redeemed')
+          await refreshTokenStore.save(first.key, firstRefreshTokenRecord(legacy.grant, first), first.expiresAt);
         return legacy;
       });
   }
 
-  async #exchange(family: RedisFamilyLayout, codeKey: string, first: FirstRefreshToken, deadline: number): Promise<RedeemResult> {
-    const tail = JSON.stringify({ familyId: first.familyId, familyExpiresAt: first.familyExpiresAt, expiresAt: first.expiresAt });
+  async #exchange(
+    family: RedisFamilyLayout,
+    codeKey: string,
+    first: FirstRefreshToken,
+    deadline: number,
+  ): Promise<RedeemResult> {
+    const tail = JSON.stringify({
+      familyId: first.familyId,
+      familyExpiresAt: first.familyExpiresAt,
+      expiresAt: first.expiresAt,
+    });
     const reply = await EXCHANGE.run(
       this.#config.client,
       [this.#key(codeKey), family.familyKey(first.familyId), family.tokenKey(first.familyId, first.key)],

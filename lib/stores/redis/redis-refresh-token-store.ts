@@ -1,7 +1,13 @@
 import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
 import { bounded } from '../bounded-call.js';
 import { storedRefreshTokenRecord, UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
-import { RedisScript, resolveRedisOptions, type RedisScriptClient, type RedisStoreConfig, type RedisStoreOptions } from './redis-script.js';
+import {
+  RedisScript,
+  type RedisScriptClient,
+  type RedisStoreConfig,
+  type RedisStoreOptions,
+  resolveRedisOptions,
+} from './redis-script.js';
 
 /*
  * Layout. A family's keys share the hash tag `{familyId}`, so one script can read and write all
@@ -146,19 +152,32 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     return bounded('RedisRefreshTokenStore.rotate', this.#config.timeoutMs, async (_onDeadline, deadline) => {
       const familyId = familyHint ?? (await this.#familyOf(key, deadline));
       if (familyId === undefined) return { outcome: 'unknown' };
-      return rotateResultOf(await ROTATE.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)], [], deadline));
+      return rotateResultOf(
+        await ROTATE.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)], [], deadline),
+      );
     });
   }
 
-  rotateAndSave(key: string, successor: { key: string; expiresAt: EpochSeconds }, familyHint?: string): Promise<RotateResult> {
+  rotateAndSave(
+    key: string,
+    successor: { key: string; expiresAt: EpochSeconds },
+    familyHint?: string,
+  ): Promise<RotateResult> {
     return bounded('RedisRefreshTokenStore.rotateAndSave', this.#config.timeoutMs, async (_onDeadline, deadline) => {
       const familyId = familyHint ?? (await this.#familyOf(key, deadline));
       if (familyId === undefined) return { outcome: 'unknown' };
       const keys = [this.#familyKey(familyId), this.#tokenKey(familyId, key), this.#tokenKey(familyId, successor.key)];
-      const result = rotateResultOf(await ROTATE_AND_SAVE.run(this.#config.client, keys, [String(successor.expiresAt)], deadline));
+      const result = rotateResultOf(
+        await ROTATE_AND_SAVE.run(this.#config.client, keys, [String(successor.expiresAt)], deadline),
+      );
       // Found through the index (no hint): the successor gets one too, for callers without a hint.
       if (familyHint === undefined && result.outcome === 'rotated') {
-        await SAVE_INDEX.run(this.#config.client, [this.#indexKey(successor.key)], [familyId, String(successor.expiresAt)], deadline);
+        await SAVE_INDEX.run(
+          this.#config.client,
+          [this.#indexKey(successor.key)],
+          [familyId, String(successor.expiresAt)],
+          deadline,
+        );
       }
       return result;
     });
@@ -168,14 +187,21 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     return bounded('RedisRefreshTokenStore.find', this.#config.timeoutMs, async (_onDeadline, deadline) => {
       const familyId = familyHint ?? (await this.#familyOf(key, deadline));
       if (familyId === undefined) return undefined;
-      const reply = readTokenReply(await FIND.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)], [], deadline));
+      const reply = readTokenReply(
+        await FIND.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)], [], deadline),
+      );
       return reply?.record;
     });
   }
 
   revokeFamily(familyId: string): Promise<void> {
     return bounded('RedisRefreshTokenStore.revokeFamily', this.#config.timeoutMs, async (_onDeadline, deadline) => {
-      await REVOKE.run(this.#config.client, [this.#familyKey(familyId)], [String(UNSEEN_FAMILY_REVOCATION_TTL)], deadline);
+      await REVOKE.run(
+        this.#config.client,
+        [this.#familyKey(familyId)],
+        [String(UNSEEN_FAMILY_REVOCATION_TTL)],
+        deadline,
+      );
     });
   }
 

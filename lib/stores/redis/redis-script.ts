@@ -83,7 +83,13 @@ const DRIFT = 0.0005;
 const clockOffsets = new WeakMap<object, ClockOffset>();
 const probes = new WeakMap<object, Promise<void>>();
 
-function learnOffset(client: object, serverSeconds: unknown, serverMicros: unknown, sentAt: number, answeredAt: number): void {
+function learnOffset(
+  client: object,
+  serverSeconds: unknown,
+  serverMicros: unknown,
+  sentAt: number,
+  answeredAt: number,
+): void {
   const server = Number(serverSeconds) * 1000 + Number(serverMicros) / 1000;
   if (!Number.isFinite(server)) throw new Error('pkce-token-router: unexpected reply from a Redis script');
   const sample = { low: server - answeredAt - 1, high: server - sentAt, at: answeredAt };
@@ -115,12 +121,13 @@ function probeClock(client: RedisScriptClient): Promise<void> {
   let probe = probes.get(client);
   if (probe === undefined) {
     const sentAt = Date.now();
-    probe = client.eval(TIME_PROBE, 0).then(
-      (reply) => {
+    probe = client
+      .eval(TIME_PROBE, 0)
+      .then((reply) => {
         if (!Array.isArray(reply)) throw new Error('pkce-token-router: unexpected reply from Redis TIME');
         learnOffset(client, reply[0], reply[1], sentAt, Date.now());
-      },
-    ).finally(() => probes.delete(client));
+      })
+      .finally(() => probes.delete(client));
     probes.set(client, probe);
   }
   return probe;
@@ -145,7 +152,12 @@ export class RedisScript {
    * by then is not sent, and one that reaches the server later is not run; either rejects with
    * a {@link RedisDeadlineError}. Without it the script always runs, as before.
    */
-  async run(client: RedisScriptClient, keys: readonly string[], args: readonly string[] = [], deadline?: number): Promise<unknown> {
+  async run(
+    client: RedisScriptClient,
+    keys: readonly string[],
+    args: readonly string[] = [],
+    deadline?: number,
+  ): Promise<unknown> {
     let fence = '';
     if (deadline !== undefined) {
       if (!clockOffsets.has(client)) await probeClock(client);
@@ -155,7 +167,8 @@ export class RedisScript {
     }
     const sentAt = Date.now();
     const reply = await this.#send(client, keys, [...args, fence]);
-    if (!Array.isArray(reply) || reply.length < 3) throw new Error('pkce-token-router: unexpected reply from a Redis script');
+    if (!Array.isArray(reply) || reply.length < 3)
+      throw new Error('pkce-token-router: unexpected reply from a Redis script');
     // A refusal carries the server's time too: an estimate that was wrong is corrected by it,
     // so a skewed clock costs one refused call, not every call after it.
     learnOffset(client, reply[1], reply[2], sentAt, Date.now());
@@ -202,14 +215,26 @@ export function resolveRedisOptions(adapter: string, options: unknown): RedisSto
   const given = checkOptionsObject(adapter, options, ['client', 'prefix', 'timeoutMs']);
   const { client, prefix } = given;
   if (client === undefined || client === null) {
-    throw new ConfigurationError('ERR_OPTION_MISSING', 'client', `${adapter} needs { client }: a connected ioredis client, such as new Redis(process.env.REDIS_URL)`);
+    throw new ConfigurationError(
+      'ERR_OPTION_MISSING',
+      'client',
+      `${adapter} needs { client }: a connected ioredis client, such as new Redis(process.env.REDIS_URL)`,
+    );
   }
   const candidate = client as Partial<Record<keyof RedisScriptClient, unknown>>;
   if (typeof candidate.eval !== 'function' || typeof candidate.evalsha !== 'function') {
-    throw new ConfigurationError('ERR_OPTION_INVALID', 'client', `${adapter}: client must have eval() and evalsha(), as an ioredis client does; received ${describeValue(client)}`);
+    throw new ConfigurationError(
+      'ERR_OPTION_INVALID',
+      'client',
+      `${adapter}: client must have eval() and evalsha(), as an ioredis client does; received ${describeValue(client)}`,
+    );
   }
   if (prefix !== undefined && typeof prefix !== 'string') {
-    throw new ConfigurationError('ERR_OPTION_INVALID', 'prefix', `${adapter}: prefix must be a string; received ${describeValue(prefix)}`);
+    throw new ConfigurationError(
+      'ERR_OPTION_INVALID',
+      'prefix',
+      `${adapter}: prefix must be a string; received ${describeValue(prefix)}`,
+    );
   }
   return {
     client: client as RedisScriptClient,
