@@ -30,7 +30,7 @@ describe('the example app: a user signs in and gets tokens', () => {
       .type('form')
       .send({ username: 'alice', password: 'alice-password', authorize_query: query });
     expect(login.status).toBe(302);
-    const location = new URL(login.headers['location']!);
+    const location = new URL(login.headers.location!);
     expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
     expect(location.searchParams.get('state')).toBe('st-1');
 
@@ -58,7 +58,7 @@ describe('the example app: a user signs in and gets tokens', () => {
       .type('form')
       .send({ username: 'alice', password: 'nope', authorize_query: '' });
     expect(res.status).toBe(401);
-    expect(res.headers['location']).toBeUndefined();
+    expect(res.headers.location).toBeUndefined();
     example.close();
   });
 });

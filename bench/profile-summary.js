@@ -88,7 +88,7 @@ for (const file of files) {
     return frames;
   };
   const selfMicros = new Map();
-  profile.samples.forEach((id, index) => add(selfMicros, id, profile.timeDeltas[index] ?? 0));
+  for (const [index, id] of profile.samples.entries()) add(selfMicros, id, profile.timeDeltas[index] ?? 0);
   for (const [id, micros] of selfMicros) {
     const frames = stack(id);
     const [leaf] = frames;

@@ -38,7 +38,10 @@ if (!process.env[backend.variable]) {
 let sent = 0;
 const counting =
   (send) =>
-  (...args) => ((sent += 1), send(...args));
+  (...args) => {
+    sent += 1;
+    return send(...args);
+  };
 
 const target = await backend.open(process.env[backend.variable]);
 try {

@@ -37,7 +37,10 @@ export async function createExampleApp(options = {}) {
   }
   // Stores this function made are closed by close(); injected ones belong to the caller.
   const owned = [];
-  const own = (store) => (owned.push(store), store);
+  const own = (store) => {
+    owned.push(store);
+    return store;
+  };
   const codeStore = options.codeStore ?? own(new MemoryCodeStore());
   const keyStore = options.keyStore ?? (await MemoryKeyStore.generate());
   const refreshTokenStore = options.refreshTokenStore ?? own(new MemoryRefreshTokenStore());
@@ -72,12 +75,11 @@ export async function createExampleApp(options = {}) {
   app.get('/', (req, res) => {
     sendPage(res, 200, renderHome({ session: sessions.current(req), issuer }));
   });
-  app.use((req, res) => {
+  app.use((_req, res) => {
     sendPage(res, 404, renderError({ title: 'Not found', message: 'There is no page here.' }));
   });
   // Four arguments mark this as Express's error handler; it shows no stack trace.
-  // eslint-disable-next-line no-unused-vars
-  app.use((error, req, res, next) => {
+  app.use((error, _req, res, _next) => {
     const status = Number.isInteger(error?.status) && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) console.error(error);
     if (res.headersSent) {

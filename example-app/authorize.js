@@ -54,7 +54,7 @@ export function authorizationRoutes({ issuer, codeStore, findClient, users, sess
   });
 
   /** Answer an authorization request for whoever is signed in (or ask them to sign in). */
-  async function continueAuthorization(req, res, authorizeQuery, session) {
+  async function continueAuthorization(_req, res, authorizeQuery, session) {
     const checked = await checkAuthorizationRequest(new URLSearchParams(authorizeQuery), findClient);
     if (checked.outcome === 'show-error') {
       sendPage(res, 400, renderError({ title: checked.title, message: checked.message }));

@@ -33,7 +33,7 @@ export function spaRoutes({ issuer, tokenPath, jwksPath, revocationPath = '/oaut
   };
   const sendPublic =
     (name, headers = {}) =>
-    (req, res, next) => {
+    (_req, res, next) => {
       res.set({ 'X-Content-Type-Options': 'nosniff', ...headers });
       res.sendFile(name, { root: PUBLIC_DIR }, (error) => {
         if (error && !res.headersSent) next(error);
@@ -44,7 +44,7 @@ export function spaRoutes({ issuer, tokenPath, jwksPath, revocationPath = '/oaut
   router.get(['/spa/', SPA_CALLBACK_PATH], sendPublic('spa.html', pageHeaders));
   router.get('/spa/spa.js', sendPublic('spa.js'));
   router.get('/spa/oidc-client.js', sendPublic('oidc-client.js'));
-  router.get('/spa/config.json', (req, res) => {
+  router.get('/spa/config.json', (_req, res) => {
     res.set('Cache-Control', 'no-cache').json(config);
   });
   router.get('/style.css', sendPublic('style.css'));

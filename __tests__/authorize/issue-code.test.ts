@@ -36,7 +36,9 @@ describe('issueAuthorizationCode', () => {
   it('defaults the ttl to 600 seconds', async () => {
     let expiresAt = 0;
     const spy = {
-      save: async (_k: string, _v: unknown, e: number) => void (expiresAt = e),
+      save: async (_k: string, _v: unknown, e: number) => {
+        expiresAt = e;
+      },
       redeem: async () => ({ outcome: 'unknown' as const }),
     };
     await issueAuthorizationCode(spy, grant(), { now: () => 1_000_000 });

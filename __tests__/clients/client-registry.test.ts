@@ -67,6 +67,7 @@ const MALFORMED: Array<[string, () => unknown]> = [
   ['a record whose redirectUris holds a non-string', () => ({ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI, 42] })],
   [
     'a record whose redirectUris has a hole',
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what this case is about
     () => ({ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI, , REDIRECT_URI] }),
   ],
   ['a record without clientId', () => ({ redirectUris: [REDIRECT_URI] })],

@@ -148,7 +148,7 @@ describe.each(['ciam', 'rfc6749'] as const)('revocation errors under the %s prof
   it('a method other than POST or OPTIONS: 405 with Allow', async () => {
     const res = await request(h.app).get('/oauth2/revoke');
     expectError(res, 405, 'invalid_request');
-    expect(res.headers['allow']).toBe('POST, OPTIONS');
+    expect(res.headers.allow).toBe('POST, OPTIONS');
   });
 
   it('body over the size limit: 413', async () => {

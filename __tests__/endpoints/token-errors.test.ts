@@ -320,14 +320,14 @@ describe.each(['ciam', 'rfc6749'] as const)(
       for (const method of ['get', 'put', 'delete', 'patch'] as const) {
         const res = await request(h.app)[method]('/oauth2/token');
         expectError(res, 405, 'invalid_request');
-        expect(res.headers['allow']).toBe('POST, OPTIONS');
+        expect(res.headers.allow).toBe('POST, OPTIONS');
       }
     });
 
     it('a method other than GET or HEAD on the JWKS path: 405 with Allow', async () => {
       const res = await request(h.app).post('/oauth2/jwks');
       expectError(res, 405, 'invalid_request');
-      expect(res.headers['allow']).toBe('GET, HEAD');
+      expect(res.headers.allow).toBe('GET, HEAD');
     });
   },
 );

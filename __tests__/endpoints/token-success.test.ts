@@ -29,7 +29,7 @@ describe('token endpoint: success (docs/contract.md "Success")', () => {
     const res = await redeem();
     expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.headers['pragma']).toBe('no-cache');
+    expect(res.headers.pragma).toBe('no-cache');
   });
 
   it('returns access_token, refresh_token, scope, id_token, token_type Bearer and expires_in, in the order of docs/contract.md "Success"', async () => {

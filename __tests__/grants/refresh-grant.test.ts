@@ -37,7 +37,7 @@ describe('refresh grant: success (RFC 6749 §6)', () => {
       'expires_in',
     ]);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.headers['pragma']).toBe('no-cache');
+    expect(res.headers.pragma).toBe('no-cache');
     expect(res.body.token_type).toBe('Bearer');
     expect(res.body.scope).toBe('openid');
     expect(res.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{84}$/);

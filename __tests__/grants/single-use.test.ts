@@ -224,7 +224,7 @@ describe('adapter failures (docs/contract.md "Errors": 503 temporarily_unavailab
     expect(res.body.error).toBe('temporarily_unavailable');
     expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.headers['pragma']).toBe('no-cache');
+    expect(res.headers.pragma).toBe('no-cache');
     expect(res.text).not.toContain('ECONNREFUSED');
     expect(res.text).not.toContain('hunter2');
   }

@@ -211,6 +211,6 @@ describe.each([
   it('a method other than GET or HEAD: 405 with Allow: GET, HEAD', async () => {
     const res = await request(h.app).post(path);
     expectError(res, 405, 'invalid_request');
-    expect(res.headers['allow']).toBe('GET, HEAD');
+    expect(res.headers.allow).toBe('GET, HEAD');
   });
 });

@@ -175,7 +175,14 @@ describe('nothing is lost when a call fails mid-request (docs/contract.md "Singl
   nothingLost('memory stores', 0, async () => {
     const codeStore = new MemoryCodeStore();
     const refreshTokenStore = new MemoryRefreshTokenStore();
-    return { codeStore, refreshTokenStore, cleanup: () => (codeStore.close(), refreshTokenStore.close()) };
+    return {
+      codeStore,
+      refreshTokenStore,
+      cleanup: () => {
+        codeStore.close();
+        refreshTokenStore.close();
+      },
+    };
   });
 });
 

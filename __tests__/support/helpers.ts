@@ -96,7 +96,7 @@ export function expectError(res: request.Response, status: number, error: string
   expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
   expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
   expect(res.headers['cache-control']).toBe('no-store');
-  expect(res.headers['pragma']).toBe('no-cache');
+  expect(res.headers.pragma).toBe('no-cache');
   expect(Object.keys(res.body).every((key) => key === 'error' || key === 'error_description')).toBe(true);
   expectRouterHeaders(res);
 }

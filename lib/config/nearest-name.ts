@@ -1,3 +1,4 @@
+// biome-ignore-all lint/style/noNonNullAssertion: index arithmetic within the bounds of the arrays it reads
 /**
  * The name in `known` nearest to a misspelt one (case-insensitive, at most two edits away), for
  * "did you mean" hints in error messages.

@@ -166,6 +166,7 @@ export function jwkProblem(jwk: JWK, alg: string | undefined): string | undefine
     return `has no alg, and a ${describeValue(jwk.kty)} key${jwk.crv === undefined ? '' : ` on ${describeValue(jwk.crv)}`} has no default; supported: ${SIGNING_ALGORITHMS.join(', ')}`;
   }
   if (!isSigningAlgorithm(alg)) return `has alg ${describeValue(alg)}; supported: ${SIGNING_ALGORITHMS.join(', ')}`;
+  // biome-ignore lint/style/noNonNullAssertion: isSigningAlgorithm(alg) means REQUIREMENTS has it
   const requirement = REQUIREMENTS[alg]!;
   if (jwk.kty !== requirement.kty) return `is a ${describeValue(jwk.kty)} key; ${alg} needs kty "${requirement.kty}"`;
   if (requirement.crv !== undefined && jwk.crv !== requirement.crv) {

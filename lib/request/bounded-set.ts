@@ -22,6 +22,7 @@ export class BoundedSet {
     if (this.#values.size >= this.#capacity) {
       // A Set iterates in insertion order: its first value is the oldest.
       const [oldest] = this.#values;
+      // biome-ignore lint/style/noNonNullAssertion: the set is full, so it has a first value
       this.#values.delete(oldest!);
     }
     this.#values.add(detachedCopy(value));

@@ -86,6 +86,7 @@ function readBody(req: Request, limit: number): Promise<Buffer> {
     };
     const onEnd = (): void => {
       cleanup();
+      // biome-ignore lint/style/noNonNullAssertion: chunks has exactly one element here
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
     };
     const onError = (error: Error): void => {
@@ -195,6 +196,7 @@ function fitsAsForm(body: object, limit: number): boolean {
   const seen = new WeakSet<object>();
   const pending: [string, unknown][] = Object.entries(body);
   while (pending.length > 0) {
+    // biome-ignore lint/style/noNonNullAssertion: the loop runs only while pending is not empty
     const [name, value] = pending.pop()!;
     if (typeof value === 'object' && value !== null) {
       // A parser gives trees; a cycle (from a host's own middleware) is counted once.

@@ -126,6 +126,7 @@ function fieldChecks(schema: Schema): FieldCheck[] {
   // checkSchema makes one chain per field, in the schema's key order.
   return Object.keys(schema).map((field, index) => ({
     field,
+    // biome-ignore lint/style/noNonNullAssertion: checkSchema returns one chain per key of schema
     chain: chains[index]!,
     ...(REPEATING_PARAMETERS.has(field) ? { accepted: new BoundedSet(ACCEPTED_VALUES_KEPT) } : {}),
   }));
@@ -229,10 +230,12 @@ export async function validateTokenRequest(
   const common = await firstFailure(params, COMMON_CHECKS);
   if (common !== undefined) {
     // client_id is the first field checked: any other failure means it passed.
+    // biome-ignore lint/style/noNonNullAssertion: client_id passed its checks (present, non-empty) before this failure
     return { failure: common, known: common === 'client_id_invalid' ? {} : { clientId: params.client_id! } };
   }
   const grantType = params.grant_type as GrantType;
   const failure = await firstFailure(params, GRANT_CHECKS[grantType]);
+  // biome-ignore lint/style/noNonNullAssertion: client_id passed its checks (present, non-empty) before this failure
   if (failure !== undefined) return { failure, known: { clientId: params.client_id!, grantType } };
   return { request: params as unknown as TokenRequestParams };
 }
@@ -244,6 +247,7 @@ export async function validateRevocationRequest(
   const failure = await firstFailure(params, REVOCATION_CHECKS);
   if (failure === undefined) return { request: params as unknown as RevocationParams };
   // client_id is the first field checked: any other failure means it passed.
+  // biome-ignore lint/style/noNonNullAssertion: client_id passed its checks (present, non-empty) before this failure
   return { failure, known: failure === 'client_id_invalid' ? {} : { clientId: params.client_id! } };
 }
 

@@ -47,7 +47,13 @@ export function bounded<T>(
     }, timeoutMs);
   });
   // A client that throws synchronously (a closed pool, say) is a failure like any other.
-  const attempt = new Promise<T>((resolve) => resolve(operation((callback) => void (giveUp = callback), deadlineAt)));
+  const attempt = new Promise<T>((resolve) =>
+    resolve(
+      operation((callback) => {
+        giveUp = callback;
+      }, deadlineAt),
+    ),
+  );
   return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer));
 }
 

@@ -30,7 +30,7 @@ describe("ExpiringMap (the memory stores' expiry)", () => {
   it('sweeps entries set in any order of expiry, and only the expired ones', () => {
     const entries = map();
     const expiries = [50, 10, 40, 20, 30, 10, 60, 5, 45, 25];
-    expiries.forEach((expiresAt, index) => entries.set(`k${index}`, { name: `v${index}`, expiresAt }));
+    for (const [index, expiresAt] of expiries.entries()) entries.set(`k${index}`, { name: `v${index}`, expiresAt });
     for (const [second, left] of [
       [5, 9],
       [10, 7],

@@ -175,7 +175,7 @@ describe('JWKS caching', () => {
     const h = await harness();
     const res = await request(h.app).get('/oauth2/jwks');
     expect(res.headers['cache-control']).toBe('public, max-age=300');
-    expect(res.headers['etag']).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
+    expect(res.headers.etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
     h.close();
     const h2 = await harness({ jwksMaxAge: 3600 });
     expect((await request(h2.app).get('/oauth2/jwks')).headers['cache-control']).toBe('public, max-age=3600');
@@ -184,12 +184,12 @@ describe('JWKS caching', () => {
 
   it('answers a matching If-None-Match (also weak, or in a list) with 304 and no body', async () => {
     const h = await harness();
-    const etag = (await request(h.app).get('/oauth2/jwks')).headers['etag']!;
+    const etag = (await request(h.app).get('/oauth2/jwks')).headers.etag!;
     for (const header of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
       const res = await request(h.app).get('/oauth2/jwks').set('If-None-Match', header);
       expect(res.status).toBe(304);
       expect(res.text).toBe('');
-      expect(res.headers['etag']).toBe(etag);
+      expect(res.headers.etag).toBe(etag);
     }
     expect((await request(h.app).get('/oauth2/jwks').set('If-None-Match', '"stale"')).status).toBe(200);
     h.close();
@@ -198,12 +198,12 @@ describe('JWKS caching', () => {
   it('the ETag changes when a key is added, so caches pick the new key up', async () => {
     const keyStore = await MemoryKeyStore.generate({ alg: 'ES256' });
     const h = await harness({ keyStore });
-    const before = (await request(h.app).get('/oauth2/jwks')).headers['etag']!;
+    const before = (await request(h.app).get('/oauth2/jwks')).headers.etag!;
     await keyStore.addGenerated({ alg: 'ES256' });
     const after = await request(h.app).get('/oauth2/jwks').set('If-None-Match', before);
     expect(after.status).toBe(200);
     expect(after.body.keys).toHaveLength(2);
-    expect(after.headers['etag']).not.toBe(before);
+    expect(after.headers.etag).not.toBe(before);
     h.close();
   });
 });

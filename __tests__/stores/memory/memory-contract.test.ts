@@ -8,7 +8,12 @@ import {
 /** The memory stores decide expiry by an injected clock: the suite moves it instead of waiting. */
 function fakeClock(): { now: () => number; advanceTime: (ms: number) => void } {
   let now = Date.now();
-  return { now: () => now, advanceTime: (ms) => void (now += ms) };
+  return {
+    now: () => now,
+    advanceTime: (ms) => {
+      now += ms;
+    },
+  };
 }
 
 const codeClock = fakeClock();
@@ -50,7 +55,13 @@ atomicExchangeContract(
     create: () => {
       const codeStore = new MemoryCodeStore({ now: pairClock.now });
       const refreshTokenStore = new MemoryRefreshTokenStore({ now: pairClock.now });
-      return { store: { codeStore, refreshTokenStore }, cleanup: () => (codeStore.close(), refreshTokenStore.close()) };
+      return {
+        store: { codeStore, refreshTokenStore },
+        cleanup: () => {
+          codeStore.close();
+          refreshTokenStore.close();
+        },
+      };
     },
   },
 );

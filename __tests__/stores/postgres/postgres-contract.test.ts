@@ -16,7 +16,12 @@ const POSTGRES = { name: 'PostgreSQL', variable: 'DATABASE_URL', url: DATABASE_U
 /** The stores take the clock as an option, so the suite moves it instead of waiting. */
 function fakeClock(): { now: () => number; advanceTime: (ms: number) => void } {
   let now = Date.now();
-  return { now: () => now, advanceTime: (ms) => void (now += ms) };
+  return {
+    now: () => now,
+    advanceTime: (ms) => {
+      now += ms;
+    },
+  };
 }
 
 /** Poll `condition` until it holds (a state to wait for, not a race to sleep through). */

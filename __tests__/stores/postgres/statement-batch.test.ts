@@ -95,7 +95,9 @@ describe('StatementBatch: one statement for the calls that wait', () => {
     const batch = new StatementBatch(run, 1, 10);
     void batch.call('a', live());
     let deadlinePassed!: () => void;
-    void batch.call('b', (giveUp) => void (deadlinePassed = giveUp));
+    void batch.call('b', (giveUp) => {
+      deadlinePassed = giveUp;
+    });
     void batch.call('c', live());
     deadlinePassed();
     expect(batch.waiting).toBe(1);
@@ -108,7 +110,9 @@ describe('StatementBatch: one statement for the calls that wait', () => {
     const { statements, run } = heldStatements();
     const batch = new StatementBatch(run, 1, 10);
     let deadlinePassed!: () => void;
-    void batch.call('stuck', (giveUp) => void (deadlinePassed = giveUp));
+    void batch.call('stuck', (giveUp) => {
+      deadlinePassed = giveUp;
+    });
     void batch.call('next', live());
     expect(statements.map((s) => s.inputs)).toEqual([['stuck']]);
     deadlinePassed();
@@ -132,7 +136,11 @@ describe('StatementBatch: one statement for the calls that wait', () => {
     let deadlinePassed!: () => void;
     const first = batch.call('first', live());
     const calls = [batch.call('a', live()), batch.call('bad', live()), batch.call('b', live())];
-    void batch.call('late', (giveUp) => void (deadlinePassed = giveUp)).catch(() => undefined);
+    void batch
+      .call('late', (giveUp) => {
+        deadlinePassed = giveUp;
+      })
+      .catch(() => undefined);
     await first;
     deadlinePassed();
     const settled = await Promise.allSettled(calls);

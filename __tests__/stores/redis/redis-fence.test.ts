@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { jest } from '@jest/globals';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { bounded, StoreTimeoutError } from '../../../lib/stores/bounded-call.js';
 import { RedisDeadlineError, RedisScript, type RedisScriptClient } from '../../../lib/stores/redis/redis-script.js';
 import { connectRedis, deletePrefix, freshPrefix } from '../../support/redis-fixture.js';

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/style/noNonNullAssertion: the heap indices are within the bounds of the array they read
 import { checkOptionsObject, clockOption, positiveInteger } from '../../config/option-checks.js';
 import type { Clock, EpochSeconds } from '../../contracts.js';
 

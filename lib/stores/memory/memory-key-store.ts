@@ -80,6 +80,7 @@ export class MemoryKeyStore implements KeyStore {
     this.maxTokenTtl = maxTokenTtl;
     this.#now = now;
     for (const held of keys) this.#keys.set(held.signing.kid, held);
+    // biome-ignore lint/style/noNonNullAssertion: the constructor is given at least one key (checked by its callers)
     this.#active = keys[0]!;
     this.#active.status = 'active';
   }

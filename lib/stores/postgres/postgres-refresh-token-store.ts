@@ -49,7 +49,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     revoke: Statement;
     deleteExpired: Statement;
   };
-  readonly #saves: StatementBatch<string, void>;
+  readonly #saves: StatementBatch<string, undefined>;
 
   constructor(options: PostgresStoreOptions) {
     this.#config = resolvePostgresOptions('PostgresRefreshTokenStore', options, {
@@ -139,7 +139,7 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
   }
 
   /** One statement for the saves of `rows`, each a {@link SavedRow} as JSON. */
-  async #saveAll(rows: readonly string[]): Promise<void[]> {
+  async #saveAll(rows: readonly string[]): Promise<undefined[]> {
     await runStatement(this.#config, this.#sql.insert, [`[${rows.join(',')}]`, this.#config.now()]);
     return rows.map(() => undefined);
   }

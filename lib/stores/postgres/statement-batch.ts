@@ -89,7 +89,7 @@ export class StatementBatch<Input, Output> {
   async #send(batch: readonly Waiting<Input, Output>[], sent: Sent): Promise<void> {
     try {
       const outputs = await this.#run(batch.map((waiting) => waiting.input));
-      batch.forEach((waiting, index) => waiting.resolve(outputs[index] as Output));
+      for (const [index, waiting] of batch.entries()) waiting.resolve(outputs[index] as Output);
     } catch (error) {
       if (batch.length > 1 && this.#isOwnFault(error)) {
         // Nothing took effect: each call whose caller still waits goes again, alone.
