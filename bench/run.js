@@ -31,8 +31,8 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     // Enough that a shared store's round trips do not cap req/s: each adds latency to a request,
-    // and with too few connections that wait, not the endpoint, would be the limit. The README
-    // ("Concurrency") has the sweep behind 64.
+    // and with too few connections that wait, not the endpoint, would be the limit. docs/performance.md
+    // ("How it measures") has the sweep behind 64.
     connections: { type: 'string', default: '64' },
     'cpu-prof': { type: 'boolean', default: false },
     targets: { type: 'string' },

@@ -23,8 +23,8 @@ export const STORE_BACKENDS = {
     driver: 'ioredis',
     async create(lib) {
       const { Redis } = await import('ioredis');
-      // The client settings the README recommends, plus auto-pipelining: concurrent requests'
-      // commands share one write (README "Performance" gives the figures with and without it).
+      // The client settings docs/stores.md recommends, plus auto-pipelining: concurrent requests'
+      // commands share one write (docs/performance.md "How it measures").
       const client = new Redis(process.env.REDIS_URL, {
         enableOfflineQueue: false,
         autoResendUnfulfilledCommands: false,
@@ -57,7 +57,7 @@ export const STORE_BACKENDS = {
     driver: 'pg',
     async create(lib) {
       const { default: pg } = await import('pg');
-      // The pool settings the README recommends (and pg's default of 10 connections).
+      // The pool settings docs/stores.md recommends (and pg's default of 10 connections).
       const pool = new pg.Pool({
         connectionString: process.env.DATABASE_URL,
         connectionTimeoutMillis: 2000,

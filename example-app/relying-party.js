@@ -167,7 +167,7 @@ function describeRefusal(error) {
     return { error: error.error, description: error.error_description };
   }
   // A 401 carries a challenge (RFC 9110 §15.5.2), which openid-client reports before the body;
-  // the router's challenge repeats the body's error (README "Errors").
+  // the router's challenge repeats the body's error (docs/contract.md "Errors").
   const challenge =
     error instanceof oidc.WWWAuthenticateChallengeError
       ? error.cause.find((c) => typeof c.parameters.error === 'string')

@@ -237,10 +237,17 @@ describe('what validation remembers stays within its bound (README "Security not
       for (let i = 0; i < 256; i++)
         await verdictOfToken({ ...codeRequest(), redirect_uri: make(`https://app.example.com/${randomUUID()}`) });
     };
-    await send((prefix) => prefix);
-    const before = heapAfterGc();
-    await send((prefix) => value(MAX_REDIRECT_URI_LENGTH, FILLERS[2][1], prefix));
-    const grown = heapAfterGc() - before;
+    // The heap moves by a few hundred KiB on its own (compiled code, feedback, the test runner),
+    // either way: the growth is measured in five rounds, each replacing small values by values at
+    // the limit, and the median round is the one judged.
+    const rounds: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      await send((prefix) => prefix);
+      const before = heapAfterGc();
+      await send((prefix) => value(MAX_REDIRECT_URI_LENGTH, FILLERS[2][1], prefix));
+      rounds.push(heapAfterGc() - before);
+    }
+    const grown = rounds.sort((a, b) => a - b)[2] ?? Number.POSITIVE_INFINITY;
     // 256 values of 2,048 two-byte units is 1 MiB, less the small values they replaced.
     expect(grown).toBeLessThan(1.1 * 2 ** 20);
   });

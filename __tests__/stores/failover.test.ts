@@ -28,8 +28,8 @@ import { describeWithServer, REDIS_SENTINEL_NAME, recordFigures } from '../suppo
 
 /**
  * Issue 13 §3: on each distributed deployment `.ci/run` starts, a master is killed (or PgBouncer
- * restarted) during a stream of token requests against a real router. The README's promises
- * ("When the store is down"): only 503 temporarily_unavailable while it is down, each within the
+ * restarted) during a stream of token requests against a real router. The promises of
+ * docs/stores.md "When the store is down": only 503 temporarily_unavailable while it is down, each within the
  * bound; 200s again soon after the replacement; no code redeemed twice; and a 503 never costs
  * the user the code (RFC 6749 §5.2 leaves a retry to the client; the code must still be there).
  *

@@ -37,7 +37,7 @@ import { DATABASE_URL, describeWithServer, REDIS_URL } from '../support/services
  * registry, the key store, the store's server) is made to fail in turn, before it reaches its
  * target; the request must then be answered 503 and the same code or refresh token must work
  * on the retry. The one failure no store can undo is a reply lost after the server committed:
- * the README says what a client sees then.
+ * docs/stores.md "When the store is down" says what a client sees then.
  */
 
 /** Counts calls through it, and fails the one numbered `failAt` (from 1) before it is made. */

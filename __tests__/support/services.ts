@@ -7,7 +7,7 @@ declare const EXPRESS_MAJOR: 4 | 5;
 /** The real servers, when the environment names them (`.ci/run` always does). */
 export const REDIS_URL = process.env.REDIS_URL;
 export const DATABASE_URL = process.env.DATABASE_URL;
-/** The distributed deployments `.ci/run` starts with `.ci/services/` ("Development" in the README). */
+/** The distributed deployments `.ci/run` starts with `.ci/services/` (docs/development.md). */
 export const REDIS_CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES;
 export const REDIS_SENTINELS = process.env.REDIS_SENTINELS;
 export const REDIS_SENTINEL_NAME = process.env.REDIS_SENTINEL_NAME || 'pkce';
