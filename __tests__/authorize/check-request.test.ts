@@ -25,31 +25,31 @@ describe.each(PARAM_SHAPES)('checkAuthorizationRequest, parameters as %s', (_sha
 
   describe('RFC 6749 §4.1.2.1: errors about the client or its redirection URI are shown, never redirected', () => {
     it('"the client identifier is missing": shown', async () => {
-      expectShown(await run({ client_id: undefined }), 'invalid_request');
+      expectShown(await run({ client_id: undefined }), 'invalid_request', 'client_id');
     });
 
     it('"the client identifier is missing": an empty client_id counts as omitted (RFC 6749 §3.1)', async () => {
-      expectShown(await run({ client_id: '' }), 'invalid_request');
+      expectShown(await run({ client_id: '' }), 'invalid_request', 'client_id');
     });
 
     it('"the client identifier is invalid": one not registered is shown as invalid_client', async () => {
-      expectShown(await run({ client_id: 'someone-else' }), 'invalid_client');
+      expectShown(await run({ client_id: 'someone-else' }), 'invalid_client', 'client_id');
     });
 
     it('"the client identifier is invalid": one that is not printable ASCII (RFC 6749 Appendix A.1) is shown', async () => {
-      expectShown(await run({ client_id: 'wéb' }), 'invalid_request');
+      expectShown(await run({ client_id: 'wéb' }), 'invalid_request', 'client_id');
     });
 
     it('"the client identifier is invalid": one over 256 characters is shown', async () => {
-      expectShown(await run({ client_id: 'w'.repeat(257) }), 'invalid_request');
+      expectShown(await run({ client_id: 'w'.repeat(257) }), 'invalid_request', 'client_id');
     });
 
     it('RFC 6749 §3.1: "parameters MUST NOT be included more than once": a repeated client_id is shown', async () => {
-      expectShown(await runWith('client_id=web'), 'invalid_request');
+      expectShown(await runWith('client_id=web'), 'invalid_request', 'client_id');
     });
 
     it('"a missing redirection URI": shown', async () => {
-      expectShown(await run({ redirect_uri: undefined }), 'invalid_request');
+      expectShown(await run({ redirect_uri: undefined }), 'invalid_request', 'redirect_uri');
     });
 
     it.each([
@@ -63,12 +63,12 @@ describe.each(PARAM_SHAPES)('checkAuthorizationRequest, parameters as %s', (_sha
     ])(
       '"a mismatching redirection URI" (%s; RFC 6749 §3.1.2.3 compares them as strings): shown',
       async (_name, uri) => {
-        expectShown(await run({ redirect_uri: uri }), 'invalid_request');
+        expectShown(await run({ redirect_uri: uri }), 'invalid_request', 'redirect_uri');
       },
     );
 
     it('RFC 6749 §3.1: a repeated redirect_uri is shown, even when both are registered', async () => {
-      expectShown(await runWith(`redirect_uri=${encodeURIComponent(REDIRECT_URI)}`), 'invalid_request');
+      expectShown(await runWith(`redirect_uri=${encodeURIComponent(REDIRECT_URI)}`), 'invalid_request', 'redirect_uri');
     });
 
     it('errors shown say nothing of the request: fixed text, a 400 status', async () => {

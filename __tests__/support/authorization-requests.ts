@@ -66,8 +66,13 @@ export function check(
 }
 
 /** The outcome is shown to the user, with this error: no URL anywhere in it. */
-export function expectShown(outcome: AuthorizationRequestOutcome, error: string): void {
+export function expectShown(
+  outcome: AuthorizationRequestOutcome,
+  error: string,
+  parameter?: 'client_id' | 'redirect_uri',
+): void {
   expect(outcome).toMatchObject({ kind: 'show-error', error });
+  if (parameter !== undefined) expect(outcome).toMatchObject({ parameter });
   expect(JSON.stringify(outcome)).not.toMatch(/https?:|example\./);
 }
 

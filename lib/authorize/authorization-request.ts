@@ -118,6 +118,8 @@ export interface AuthorizationShowError {
   error: 'invalid_request' | 'invalid_client' | 'temporarily_unavailable';
   /** Fixed text for the user; it never echoes the request. */
   description: string;
+  /** The parameter at fault; none when the client registry failed (503). */
+  parameter?: 'client_id' | 'redirect_uri';
   /** With 503: what the client registry threw or rejected with, for the host's logs (never to show). */
   cause?: unknown;
 }

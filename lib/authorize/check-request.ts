@@ -71,19 +71,21 @@ const PROMPT_VALUES: ReadonlySet<string> = new Set<PromptValue>(['none', 'login'
 async function checkRequest(read: ParameterReader, config: AuthorizationConfig): Promise<AuthorizationRequestOutcome> {
   // Steps 1 and 2: the client and its redirect URI. Every error here is shown, never redirected.
   const clientIdParameter = read('client_id');
-  if (clientIdParameter.kind === 'absent') return show(400, 'invalid_request', 'The request has no client_id.');
+  if (clientIdParameter.kind === 'absent')
+    return show(400, 'invalid_request', 'The request has no client_id.', 'client_id');
   if (clientIdParameter.kind === 'repeated') {
-    return show(400, 'invalid_request', 'The request has more than one client_id.');
+    return show(400, 'invalid_request', 'The request has more than one client_id.', 'client_id');
   }
   const clientId = clientIdParameter.value;
-  if (!CLIENT_ID_PARAMETER.test(clientId)) return show(400, 'invalid_request', 'The client_id is malformed.');
+  if (!CLIENT_ID_PARAMETER.test(clientId))
+    return show(400, 'invalid_request', 'The client_id is malformed.', 'client_id');
   let client: Client;
   try {
     client = (await findRegisteredClient(config.clients, clientId)) as Client;
   } catch (error) {
     if (!(error instanceof RequestError)) throw error;
     if (error.reason === 'client_unknown') {
-      return show(400, 'invalid_client', 'This application (client_id) is not registered here.');
+      return show(400, 'invalid_client', 'This application (client_id) is not registered here.', 'client_id');
     }
     // The registry failed or gave a record that cannot be used: nobody to redirect to.
     return {
@@ -93,19 +95,25 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
   }
 
   const redirectUriParameter = read('redirect_uri');
-  if (redirectUriParameter.kind === 'absent') return show(400, 'invalid_request', 'The request has no redirect_uri.');
+  if (redirectUriParameter.kind === 'absent')
+    return show(400, 'invalid_request', 'The request has no redirect_uri.', 'redirect_uri');
   if (redirectUriParameter.kind === 'repeated') {
-    return show(400, 'invalid_request', 'The request has more than one redirect_uri.');
+    return show(400, 'invalid_request', 'The request has more than one redirect_uri.', 'redirect_uri');
   }
   const redirectUri = redirectUriParameter.value;
   // RFC 6749 §3.1.2.3 and RFC 9700 §2.1: compared character for character with a registered URI.
   if (redirectUri.length > MAX_REDIRECT_URI_LENGTH || !client.redirectUris.includes(redirectUri)) {
-    return show(400, 'invalid_request', 'This redirect_uri is not registered for this application.');
+    return show(400, 'invalid_request', 'This redirect_uri is not registered for this application.', 'redirect_uri');
   }
   // A registry's records are not checked when the router starts (a clients array is): a URI
   // that would run script or cannot be parsed is never redirected to, registered or not.
   if (!URL.canParse(redirectUri) || redirectUriDanger(redirectUri, true) !== undefined) {
-    return show(400, 'invalid_request', "This application's registered redirect_uri cannot be redirected to.");
+    return show(
+      400,
+      'invalid_request',
+      "This application's registered redirect_uri cannot be redirected to.",
+      'redirect_uri',
+    );
   }
 
   // Step 3: from here on errors go back to the client, with the state when it is well-formed.
@@ -280,6 +288,7 @@ function show(
   status: AuthorizationShowError['status'],
   error: AuthorizationShowError['error'],
   description: string,
+  parameter?: AuthorizationShowError['parameter'],
 ): AuthorizationShowError {
-  return { kind: 'show-error', status, error, description };
+  return { kind: 'show-error', status, error, description, ...(parameter === undefined ? {} : { parameter }) };
 }
