@@ -31,6 +31,8 @@ export type {
   TokenRouterEvent,
   TokenRouterEventListener,
 } from './events.js';
+export type { AccessTokenAuth, RequireAccessTokenOptions } from './resource/require-access-token.js';
+export { requireAccessToken } from './resource/require-access-token.js';
 export type {
   AccessTokenRejectReason,
   AccessTokenVerification,
