@@ -50,6 +50,15 @@ export type {
   TokenRouterEvent,
   TokenRouterEventListener,
 } from './events.js';
+export type { AccessTokenAuth, RequireAccessTokenOptions } from './resource/require-access-token.js';
+export { requireAccessToken } from './resource/require-access-token.js';
+export type {
+  AccessTokenRejectReason,
+  AccessTokenVerification,
+  VerifiedAccessToken,
+  VerifyAccessTokenOptions,
+} from './resource/verify-access-token.js';
+export { verifyAccessToken } from './resource/verify-access-token.js';
 export type { ErrorProfile } from './response/error-profiles.js';
 export type { RejectReason } from './response/request-error.js';
 export { createTokenRouter } from './router.js';
