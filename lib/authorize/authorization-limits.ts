@@ -1,5 +1,5 @@
 /*
- * docs/authorize.md "Limits": the authorization request's parameters beside those the token
+ * docs/authorize.md "Order of checks, and every error": the limits of the parameters beside those the token
  * endpoint shares (client_id, redirect_uri, scope: lib/request/limits.ts). Lengths count UTF-16
  * code units, as there.
  */

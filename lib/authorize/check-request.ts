@@ -34,7 +34,7 @@ import { errorRedirectUrl } from './response-url.js';
 
 /**
  * Check the host's authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1), in
- * the order of docs/authorize.md "Order of checks". Until the client and its exact redirect URI
+ * the order of docs/authorize.md "Order of checks, and every error". Until the client and its exact redirect URI
  * are known good the answer is an error to show, never a redirect (RFC 6749 §4.1.2.1: no open
  * redirector); after that, errors go back to the client as a ready redirect URL.
  *
@@ -69,7 +69,8 @@ const LATER_PARAMETERS = [
 const PROMPT_VALUES: ReadonlySet<string> = new Set<PromptValue>(['none', 'login', 'consent', 'select_account']);
 
 async function checkRequest(read: ParameterReader, config: AuthorizationConfig): Promise<AuthorizationRequestOutcome> {
-  // Steps 1 and 2: the client and its redirect URI. Every error here is shown, never redirected.
+  // docs/authorize.md "Order of checks, and every error", steps 1 to 3: the client and its
+  // redirect URI. Every error here is shown, never redirected.
   const clientIdParameter = read('client_id');
   if (clientIdParameter.kind === 'absent')
     return show(400, 'invalid_request', 'The request has no client_id.', 'client_id');
@@ -116,7 +117,7 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
     );
   }
 
-  // Step 3: from here on errors go back to the client, with the state when it is well-formed.
+  // Steps 4 and 5: from here on errors go back to the client, with the state when it is well-formed.
   const stateParameter = read('state');
   const state =
     stateParameter.kind === 'value' &&
@@ -145,7 +146,7 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
     return parameter.kind === 'value' ? parameter.value : undefined;
   };
 
-  // Step 4: what this host does not support (OIDC Core §6, §3.1.2.6).
+  // Step 6: what this host does not support (OIDC Core §6, §3.1.2.6).
   if (value('request') !== undefined) {
     return fail('request_not_supported', 'Request objects (the request parameter) are not supported.');
   }
@@ -153,7 +154,7 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
     return fail('request_uri_not_supported', 'The request_uri parameter is not supported.');
   }
 
-  // Step 5: RFC 6749 §4.1.1, the response type; the answer goes in the query (RFC 6749 §4.1.2).
+  // Step 7: RFC 6749 §4.1.1, the response type; the answer goes in the query (RFC 6749 §4.1.2).
   const responseType = value('response_type');
   if (responseType === undefined) return fail('invalid_request', 'The request has no response_type.');
   if (responseType !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported.');
@@ -162,7 +163,7 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
     return fail('invalid_request', 'Only response_mode=query is supported.');
   }
 
-  // Step 6: RFC 7636 §4.3 and §4.4.1, the PKCE challenge and its method.
+  // Step 8: RFC 7636 §4.3 and §4.4.1, the PKCE challenge and its method.
   const codeChallenge = value('code_challenge');
   if (codeChallenge === undefined) {
     return fail('invalid_request', 'The request has no code_challenge: PKCE is required (RFC 7636).');
@@ -186,11 +187,11 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
     );
   }
 
-  // Step 7: RFC 6749 §3.3, the scope: requested, or the host's default.
+  // Step 9: RFC 6749 §3.3, the scope: requested, or the host's default.
   const scope = grantedScope(value('scope'), config);
   if (typeof scope === 'string') return fail('invalid_scope', scope);
 
-  // Step 8: OIDC Core §3.1.2.1, what the host's sign-in reads.
+  // Step 10: OIDC Core §3.1.2.1, what the host's sign-in reads.
   const nonce = value('nonce');
   if (nonce !== undefined && (nonce.length > MAX_NONCE_LENGTH || !VSCHAR_STRING.test(nonce))) {
     return fail(
