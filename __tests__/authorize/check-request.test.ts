@@ -1,5 +1,6 @@
 import { issueAuthorizationCode, MemoryCodeStore } from '../../lib/index.js';
 import {
+  asQueryObject,
   authorizationParams,
   CLIENTS,
   check,
@@ -317,16 +318,39 @@ describe.each(PARAM_SHAPES)('checkAuthorizationRequest, parameters as %s', (_sha
       },
     );
 
-    it('a login_hint with a control character is invalid_request', async () => {
-      expectRedirected(await run({ login_hint: 'alice\u0000' }), 'invalid_request', STATE);
+    it.each([
+      ['a control character', 'alice\u0000'],
+      ['over 512 characters', 'a'.repeat(513)],
+    ])('a login_hint with %s is invalid_request', async (_name, loginHint) => {
+      expectRedirected(await run({ login_hint: loginHint }), 'invalid_request', STATE);
     });
 
-    it('ui_locales that are not language tags separated by spaces are invalid_request', async () => {
-      expectRedirected(await run({ ui_locales: 'en_US,fr' }), 'invalid_request', STATE);
+    it('a login_hint with a lone surrogate (only a req.query object can hold one) is invalid_request', async () => {
+      const query = { ...asQueryObject(authorizationParams()), login_hint: 'alice\uD800' };
+      expectRedirected(await check(query), 'invalid_request', STATE);
     });
 
-    it('acr_values not separated by single spaces are invalid_request', async () => {
-      expectRedirected(await run({ acr_values: 'urn:a  urn:b' }), 'invalid_request', STATE);
+    it('a login_hint is free text: an internationalised email passes through as sent', async () => {
+      const outcome = await run({ login_hint: 'José@exämple.com' });
+      expect(outcome).toMatchObject({ kind: 'valid', request: { loginHint: 'José@exämple.com' } });
+    });
+
+    it.each([
+      ['not language tags separated by spaces', 'en_US,fr'],
+      ['over 256 characters', `${'en '.repeat(86)}en`],
+    ])('ui_locales %s are invalid_request', async (_name, uiLocales) => {
+      expectRedirected(await run({ ui_locales: uiLocales }), 'invalid_request', STATE);
+    });
+
+    it.each([
+      ['not separated by single spaces', 'urn:a  urn:b'],
+      ['over 2048 characters', `urn:${'a'.repeat(2045)}`],
+    ])('acr_values %s are invalid_request', async (_name, acrValues) => {
+      expectRedirected(await run({ acr_values: acrValues }), 'invalid_request', STATE);
+    });
+
+    it('a prompt over 256 characters is invalid_request', async () => {
+      expectRedirected(await run({ prompt: `${'login '.repeat(43)}login` }), 'invalid_request', STATE);
     });
   });
 
@@ -445,16 +469,19 @@ describe('checkAuthorizationRequest with a ClientRegistry', () => {
     expect(outcome.kind === 'show-error' && outcome.description).not.toContain('database');
   });
 
-  it.each(['javascript:alert(document.cookie)//', 'data:text/html,<script>1</script>', 'https://app.example.com/*'])(
-    'a registered redirect URI that runs script or is a pattern (%s) is never redirected to: shown',
-    async (uri) => {
-      const outcome = await check(
-        authorizationParams({ redirect_uri: uri }),
-        options(async () => ({ clientId: 'web', redirectUris: [uri] })),
-      );
-      expectShown(outcome, 'invalid_request');
-    },
-  );
+  it.each([
+    'javascript:alert(document.cookie)//',
+    'data:text/html,<script>1</script>',
+    'https://app.example.com/*',
+    'https://app.example.com/cb#frag',
+    '/relative/callback',
+  ])('a registered redirect URI that runs script or is a pattern (%s) is never redirected to: shown', async (uri) => {
+    const outcome = await check(
+      authorizationParams({ redirect_uri: uri }),
+      options(async () => ({ clientId: 'web', redirectUris: [uri] })),
+    );
+    expectShown(outcome, 'invalid_request');
+  });
 });
 
 describe('the issuer of the error redirects', () => {

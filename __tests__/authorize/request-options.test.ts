@@ -71,6 +71,13 @@ describe('checkAuthorizationRequest: its options are checked on every call, as c
     expect(call).toThrow(expect.objectContaining({ code: 'ERR_OPTION_INVALID', option: 'params' }));
   });
 
+  it('the request itself instead of req.query: a ConfigurationError, not a request without parameters', () => {
+    const req = { method: 'GET', headers: {}, query: Object.fromEntries(authorizationParams()) };
+    const call = () => checkAuthorizationRequest(req, OPTIONS);
+    expect(call).toThrow(expect.objectContaining({ code: 'ERR_OPTION_INVALID', option: 'params' }));
+    expect(call).toThrow(/req\.query/);
+  });
+
   it('a registry is looked up only once the options are good', async () => {
     let lookups = 0;
     const clients = {

@@ -1,7 +1,7 @@
 /*
- * docs/authorize.md "Limits": the authorization request's parameters beside those the token
- * endpoint shares (client_id, redirect_uri, scope: lib/request/limits.ts). Lengths count UTF-16
- * code units, as there.
+ * docs/authorize.md "Order of checks, and every error": the limits of the parameters beside
+ * those the token endpoint shares (client_id, redirect_uri, scope: lib/request/limits.ts).
+ * Lengths count UTF-16 code units, as there.
  */
 
 /** `state` is echoed to the client in a URL; long enough for a signed state, short enough for any URL. */

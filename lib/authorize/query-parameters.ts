@@ -32,6 +32,15 @@ export function parameterReader(params: AuthorizationParams): ParameterReader {
       'checkAuthorizationRequest',
     );
   }
+  if ('headers' in params && 'method' in params) {
+    // The request itself, not its query: every parameter would read as absent.
+    throw invalidOption(
+      'params',
+      'req.query or a URLSearchParams, not the request',
+      params,
+      'checkAuthorizationRequest',
+    );
+  }
   return (name) => {
     if (!Object.hasOwn(params, name)) return ABSENT;
     const value = params[name];

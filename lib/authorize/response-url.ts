@@ -10,7 +10,7 @@ import type {
 /** RFC 6749 §4.1.2.1: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ). */
 export const ERROR_DESCRIPTION_FORMAT = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
 
-const ERROR_CODES: ReadonlySet<string> = new Set<AuthorizationErrorCode>([
+const ERROR_CODE_LIST = [
   'invalid_request',
   'unsupported_response_type',
   'invalid_scope',
@@ -27,7 +27,13 @@ const ERROR_CODES: ReadonlySet<string> = new Set<AuthorizationErrorCode>([
   'invalid_request_uri',
   'invalid_request_object',
   'registration_not_supported',
-]);
+] as const satisfies readonly AuthorizationErrorCode[];
+// Every code of the type is in the list (the `satisfies` above checks the converse).
+const everyCodeListed: [Exclude<AuthorizationErrorCode, (typeof ERROR_CODE_LIST)[number]>] extends [never]
+  ? true
+  : never = true;
+void everyCodeListed;
+const ERROR_CODES: ReadonlySet<string> = new Set(ERROR_CODE_LIST);
 
 /**
  * The redirect back to the client once the user has signed in and consented (RFC 6749 §4.1.2):
