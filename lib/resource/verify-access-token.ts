@@ -90,18 +90,18 @@ export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
 /** Check the options an access-token check takes; `owner` names the function for the messages. */
 export function resolveVerifierOptions(given: Record<string, unknown>, owner: string): VerifierConfig {
   const keyStore = given.keyStore as KeyStore | undefined;
-  if (keyStore === undefined) {
+  if (keyStore === undefined || keyStore === null) {
     throw new ConfigurationError(
       'ERR_OPTION_MISSING',
       'keyStore',
       `${owner}: option keyStore is required: the router's key store, e.g. the MemoryKeyStore given to createTokenRouter`,
     );
   }
-  if (typeof keyStore !== 'object' || keyStore === null || typeof keyStore.publicJwks !== 'function') {
+  if (typeof keyStore !== 'object' || typeof keyStore.publicJwks !== 'function') {
     throw invalidOption('keyStore', 'a key store (an object with publicJwks())', keyStore, owner);
   }
   const { issuer } = given;
-  if (issuer === undefined) {
+  if (issuer === undefined || issuer === null) {
     throw new ConfigurationError(
       'ERR_OPTION_MISSING',
       'issuer',
