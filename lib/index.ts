@@ -1,5 +1,24 @@
+export type {
+  AuthorizationErrorCode,
+  AuthorizationErrorOptions,
+  AuthorizationParams,
+  AuthorizationQuery,
+  AuthorizationRedirectError,
+  AuthorizationRequest,
+  AuthorizationRequestError,
+  AuthorizationRequestOptions,
+  AuthorizationRequestOutcome,
+  AuthorizationResponseOptions,
+  AuthorizationResponseTarget,
+  AuthorizationShowError,
+  PromptValue,
+  RequestedGrant,
+  ValidAuthorizationRequest,
+} from './authorize/authorization-request.js';
+export { checkAuthorizationRequest } from './authorize/check-request.js';
 export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorize/issue-code.js';
 export { issueAuthorizationCode } from './authorize/issue-code.js';
+export { authorizationErrorUrl, authorizationResponseUrl } from './authorize/response-url.js';
 export type { ConfigurationErrorCode } from './config/configuration-error.js';
 export { ConfigurationError } from './config/configuration-error.js';
 export type { TokenRouterOptions } from './config/options.js';

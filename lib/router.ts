@@ -32,10 +32,19 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
   ]);
   if (config.jwksPath !== false) endpoints.set(config.jwksPath, jwksEndpoint(config));
   if (config.revocationPath !== false) endpoints.set(config.revocationPath, revocationEndpoint(config));
-  if (config.discoveryPath !== false) endpoints.set(config.discoveryPath, discoveryEndpoint(config));
+  const discovery = discoveryEndpoint(config);
+  if (config.discoveryPath !== false) endpoints.set(config.discoveryPath, discovery);
+  if (config.authorizationServerMetadataPath !== false)
+    endpoints.set(config.authorizationServerMetadataPath, discovery);
+  // RFC 8414 §3.1's location for an issuer with a path lies outside the router's mount; a host
+  // routes it here (docs/discovery.md "RFC 8414 metadata"), so it is matched on the whole path.
+  const byWholePath = new Map<string, Endpoint>();
+  if (config.authorizationServerMetadataLocation !== undefined) {
+    byWholePath.set(config.authorizationServerMetadataLocation, discovery);
+  }
   const router = express.Router();
   router.use((req, res, next) => {
-    const endpoint = endpoints.get(req.path);
+    const endpoint = endpoints.get(req.path) ?? byWholePath.get(`${req.baseUrl}${req.path}`);
     if (endpoint === undefined) {
       next();
       return;

@@ -31,6 +31,15 @@ export interface RouterConfig {
   jwksPath: string | false;
   revocationPath: string | false;
   discoveryPath: string | false;
+  /** Where the RFC 8414 metadata is served, relative to the router's mount. */
+  authorizationServerMetadataPath: string | false;
+  /**
+   * RFC 8414 §3.1's own location for an issuer with a path (`/.well-known/oauth-authorization-server/tenant-a`),
+   * matched on the request's whole path; `undefined` when the issuer has no path or the metadata is off.
+   */
+  authorizationServerMetadataLocation: string | undefined;
+  /** The host's authorization endpoint, relative to the issuer, for discovery. */
+  authorizationPath: string | undefined;
   discoveryMetadata: Readonly<Record<string, unknown>>;
   jwksMaxAge: number;
   accessTokenTtl: number;
@@ -69,13 +78,25 @@ export function resolveOptions(options: unknown): RouterConfig {
   const jwksPath = optionalPath(given.jwksPath, 'jwksPath', '/oauth2/jwks');
   const revocationPath = optionalPath(given.revocationPath, 'revocationPath', '/oauth2/revoke');
   const discoveryPath = optionalPath(given.discoveryPath, 'discoveryPath', '/.well-known/openid-configuration');
-  checkDistinctPaths({ tokenPath, jwksPath, revocationPath, discoveryPath });
+  const authorizationServerMetadataPath = resolveMetadataPath(given.authorizationServerMetadataPath, discoveryPath);
+  const authorizationPath =
+    given.authorizationPath === undefined ? undefined : resolvePath(given.authorizationPath, 'authorizationPath', '/');
+  checkDistinctPaths({
+    tokenPath,
+    jwksPath,
+    revocationPath,
+    discoveryPath,
+    authorizationServerMetadataPath,
+    // The host's own route: a router path equal to it would answer in its place.
+    authorizationPath: authorizationPath ?? false,
+  });
   const refreshTokenTtl = lifetime(given.refreshTokenTtl, 'refreshTokenTtl', 30 * DAY, YEAR, '1 year');
   const refreshTokenMaxAge = lifetime(given.refreshTokenMaxAge, 'refreshTokenMaxAge', 90 * DAY, YEAR, '1 year');
   if (refreshTokenMaxAge < refreshTokenTtl) {
     throw invalidOption('refreshTokenMaxAge', `at least refreshTokenTtl (${refreshTokenTtl})`, refreshTokenMaxAge);
   }
   const issuer = resolveIssuer(given.issuer);
+  const hasDocument = discoveryPath !== false || authorizationServerMetadataPath !== false;
   const codeStore = adapter<AuthorizationCodeStore>(
     given.codeStore,
     'codeStore',
@@ -112,7 +133,10 @@ export function resolveOptions(options: unknown): RouterConfig {
     jwksPath,
     revocationPath,
     discoveryPath,
-    discoveryMetadata: resolveDiscoveryMetadata(given.discoveryMetadata, discoveryPath),
+    authorizationServerMetadataPath,
+    authorizationServerMetadataLocation: metadataLocation(issuer, authorizationServerMetadataPath),
+    authorizationPath: checkAuthorizationPath(authorizationPath, given.discoveryMetadata, hasDocument),
+    discoveryMetadata: resolveDiscoveryMetadata(given.discoveryMetadata, hasDocument),
     jwksMaxAge: nonNegativeSeconds(given.jwksMaxAge, 'jwksMaxAge', 300),
     accessTokenTtl,
     idTokenTtl,
@@ -134,7 +158,7 @@ export function resolveOptions(options: unknown): RouterConfig {
  * dot segments), with no userinfo, query or fragment; https, or http on a loopback host for
  * development.
  */
-function resolveIssuer(value: unknown): string {
+export function resolveIssuer(value: unknown): string {
   if (value === undefined) {
     throw new ConfigurationError(
       'ERR_OPTION_MISSING',
@@ -181,7 +205,7 @@ function adapter<T>(value: unknown, option: string, methods: readonly string[], 
   return value as T;
 }
 
-function resolveClients(value: unknown): ClientRegistry | undefined {
+export function resolveClients(value: unknown): ClientRegistry | undefined {
   if (value === undefined) return undefined;
   if (Array.isArray(value)) return new StaticClientRegistry(validateClients(value));
   if (typeof value === 'object' && value !== null && typeof (value as ClientRegistry).findClient === 'function') {
@@ -214,6 +238,57 @@ function resolvePath(value: unknown, option: string, fallback: string): string {
 
 function optionalPath(value: unknown, option: string, fallback: string): string | false {
   return value === false ? false : resolvePath(value, option, fallback);
+}
+
+/**
+ * The RFC 8414 document's path. It is the discovery document under another name, so unless the
+ * option is given it follows `discoveryPath`: off when discovery is off (a host that turned the
+ * document off before this option existed gets none), and given up to a `discoveryPath` moved
+ * onto the default path (as such hosts did) rather than colliding with it.
+ */
+function resolveMetadataPath(value: unknown, discoveryPath: string | false): string | false {
+  const fallback = '/.well-known/oauth-authorization-server';
+  if (value === undefined && (discoveryPath === false || discoveryPath === fallback)) return false;
+  return optionalPath(value, 'authorizationServerMetadataPath', fallback);
+}
+
+/**
+ * RFC 8414 §3.1: "the well-known URI string is inserted … between the host component and the
+ * path component" of an issuer with a path. The router, mounted at that path, cannot see it; the
+ * host routes that one path to the router (docs/discovery.md "RFC 8414 metadata").
+ */
+function metadataLocation(issuer: string, metadataPath: string | false): string | undefined {
+  if (metadataPath === false) return undefined;
+  const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
+  return issuerPath === '' ? undefined : `${metadataPath}${issuerPath}`;
+}
+
+/**
+ * `authorizationPath` names the host's authorization endpoint for discovery; so can
+ * `discoveryMetadata.authorization_endpoint`. Given both, which one a client reads would depend
+ * on precedence nobody sees: refused.
+ */
+function checkAuthorizationPath(
+  authorizationPath: string | undefined,
+  metadata: unknown,
+  hasDocument: boolean,
+): string | undefined {
+  if (authorizationPath === undefined) return undefined;
+  if (!hasDocument) {
+    throw invalidOption(
+      'authorizationPath',
+      'left out when discoveryPath and authorizationServerMetadataPath are both false (it is only published there)',
+      authorizationPath,
+    );
+  }
+  if (typeof metadata === 'object' && metadata !== null && Object.hasOwn(metadata, 'authorization_endpoint')) {
+    throw invalidOption(
+      'authorizationPath',
+      'left out when discoveryMetadata.authorization_endpoint is given (name the authorization endpoint once)',
+      authorizationPath,
+    );
+  }
+  return authorizationPath;
 }
 
 /** Every endpoint needs a path of its own. */
@@ -305,12 +380,12 @@ const ROUTER_OWNED_METADATA: readonly string[] = [
 ];
 
 /** Host metadata for discovery: a plain object, JSON-ready, not touching what the router owns. */
-function resolveDiscoveryMetadata(value: unknown, discoveryPath: string | false): Readonly<Record<string, unknown>> {
+function resolveDiscoveryMetadata(value: unknown, hasDocument: boolean): Readonly<Record<string, unknown>> {
   if (value === undefined) return {};
-  if (discoveryPath === false) {
+  if (!hasDocument) {
     throw invalidOption(
       'discoveryMetadata',
-      'left out when discoveryPath is false (there is no document to add it to)',
+      'left out when discoveryPath and authorizationServerMetadataPath are both false (there is no document to add it to)',
       value,
     );
   }

@@ -42,6 +42,17 @@ export interface TokenRouterOptions {
   /** Path of the discovery document, or `false` for none. Default `/.well-known/openid-configuration`. */
   discoveryPath?: string | false;
   /**
+   * Path of the RFC 8414 authorization server metadata (the same document as discovery), or
+   * `false` for none. Default `/.well-known/oauth-authorization-server`. For an issuer with a
+   * path, RFC 8414 §3.1 puts it before the issuer's path (docs/discovery.md "RFC 8414 metadata").
+   */
+  authorizationServerMetadataPath?: string | false;
+  /**
+   * The path of the host's own authorization endpoint (`/authorize`), for discovery's
+   * `authorization_endpoint` (the issuer followed by the path). Default: none.
+   */
+  authorizationPath?: string;
+  /**
    * Metadata the host adds to the discovery document: `authorization_endpoint`,
    * `userinfo_endpoint`, `scopes_supported`… It cannot set what the router owns (`issuer`, its
    * endpoints, grant types, PKCE methods, auth methods, signing algorithms).
@@ -94,6 +105,8 @@ export const OPTION_NAMES = [
   'revocationPath',
   'discoveryPath',
   'discoveryMetadata',
+  'authorizationServerMetadataPath',
+  'authorizationPath',
   'jwksMaxAge',
   'accessTokenTtl',
   'idTokenTtl',

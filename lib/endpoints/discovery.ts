@@ -4,15 +4,20 @@ import { publicKeysOf } from './jwks.js';
 import { publicJsonEndpoint } from './public-json.js';
 
 /**
- * `GET {discoveryPath}`: OpenID Connect Discovery 1.0 §3 / RFC 8414 §2 metadata, readable from
- * any origin like the JWKS. Endpoint URLs are the issuer followed by each path, so the router is
- * expected where the issuer points (usually mounted at `/`).
+ * `GET {discoveryPath}` and `GET {authorizationServerMetadataPath}`: OpenID Connect Discovery
+ * 1.0 §3 / RFC 8414 §2 metadata, one document at both, readable from any origin like the JWKS.
+ * Endpoint URLs are the issuer followed by each path, so the router is expected where the issuer
+ * points (usually mounted at `/`).
  */
 export function discoveryEndpoint(config: RouterConfig) {
   const base = config.issuer.replace(/\/$/, '');
   const endpoints: Record<string, string> = { token_endpoint: `${base}${config.tokenPath}` };
   if (config.jwksPath !== false) endpoints.jwks_uri = `${base}${config.jwksPath}`;
   if (config.revocationPath !== false) endpoints.revocation_endpoint = `${base}${config.revocationPath}`;
+  // OIDC Discovery §3 requires it; the host's own route, named by the option (docs/discovery.md).
+  if (config.authorizationPath !== undefined) {
+    endpoints.authorization_endpoint = `${base}${config.authorizationPath}`;
+  }
   const fixed = {
     issuer: config.issuer,
     ...endpoints,
