@@ -7,6 +7,8 @@
 // handlers of bench/reference.js. Every target runs in its own process; codes are issued there
 // before each round and each is redeemed exactly once. The figures that matter are the paired
 // ratios: the median, over rounds, of (router req/s) / (reference req/s) in the same round.
+// The api:router and api:jose targets measure a protected API call instead: GET /api/profile
+// behind requireAccessToken, against a bare jose jwtVerify handler (docs/performance.md).
 
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -141,7 +143,9 @@ async function benchAlgorithm(alg) {
     for (const server of servers) {
       server.amount = settings.connections * 50;
       for (let warm = 0; warm < 2; warm++) server.amount = sized((await runRound(server, server.amount)).rps);
-      log(`  warmed up ${server.name}: ${server.amount} codes a round`);
+      log(
+        `  warmed up ${server.name}: ${server.amount} ${server.name.startsWith('api:') ? 'requests' : 'codes'} a round`,
+      );
     }
     const rounds = [];
     profiling = flags['cpu-prof'];

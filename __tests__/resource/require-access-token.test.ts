@@ -274,3 +274,24 @@ describe('requireAccessToken: options, checked at creation', () => {
     ).not.toThrow();
   });
 });
+
+describe("requireAccessToken: the host's request is left as it came", () => {
+  it('reads no body: a parser after the middleware still gets the whole form', async () => {
+    const app = express();
+    app.post(
+      '/api/notes',
+      requireAccessToken({ keyStore: h.keyStore, issuer: ISSUER }),
+      express.urlencoded({ extended: false }),
+      (req, res) => {
+        res.json({ body: req.body });
+      },
+    );
+    const res = await request(app)
+      .post('/api/notes')
+      .set('Authorization', `Bearer ${token}`)
+      .type('form')
+      .send({ note: 'hello' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ body: { note: 'hello' } });
+  });
+});

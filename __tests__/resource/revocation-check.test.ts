@@ -10,7 +10,7 @@ import {
   requireAccessToken,
 } from '../../lib/index.js';
 import { accessTokenOf } from '../support/access-tokens.js';
-import { CLIENT_ID, harness, ISSUER } from '../support/helpers.js';
+import { CLIENT_ID, harness, ISSUER, postToken, refreshForm } from '../support/helpers.js';
 import { createPool, dropTables, freshTable } from '../support/postgres-fixture.js';
 import { connectRedis, freshPrefix } from '../support/redis-fixture.js';
 import { DATABASE_URL, describeWithServer, REDIS_URL } from '../support/services.js';
@@ -54,6 +54,30 @@ describe('requireAccessToken checkRevocation: MemoryRefreshTokenStore', () => {
   revocationRules(async () => {
     const store = new MemoryRefreshTokenStore();
     return { store, close: async () => store.close() };
+  });
+
+  it('RFC 9700 §4.14.2: a reused refresh token revokes its family, and with it the access tokens issued from it', async () => {
+    const store = new MemoryRefreshTokenStore();
+    const h = await harness({ refreshTokenStore: store });
+    const first = await accessTokenOf(h);
+    const app = express();
+    app.get(
+      '/api/profile',
+      requireAccessToken({ keyStore: h.keyStore, issuer: ISSUER, checkRevocation: true, refreshTokenStore: store }),
+      (_req, res) => {
+        res.json({});
+      },
+    );
+    const rotated = await postToken(h.app, refreshForm(first.refreshToken));
+    expect(rotated.status).toBe(200);
+    const call = (token: string) => request(app).get('/api/profile').set('Authorization', `Bearer ${token}`);
+    expect((await call(rotated.body.access_token)).status).toBe(200);
+    // The spent token again: reuse, and the family is revoked.
+    expect((await postToken(h.app, refreshForm(first.refreshToken))).status).toBe(400);
+    expect((await call(rotated.body.access_token)).status).toBe(401);
+    expect((await call(first.accessToken)).status).toBe(401);
+    store.close();
+    h.close();
   });
 
   it('a refresh-token store that fails is 503 temporarily_unavailable, never a 500', async () => {

@@ -38,6 +38,12 @@ export class PublishedKeys {
     this.#keyStore = keyStore;
   }
 
+  /** The kept set while it is fresh, without waiting: the path of nearly every request. */
+  fresh(): KeySet | undefined {
+    const kept = this.#current;
+    return kept !== undefined && performance.now() - kept.readAt < MAX_AGE_MS ? kept : undefined;
+  }
+
   /** The kept set, read first if there is none yet or it is older than {@link MAX_AGE_MS}. */
   async current(): Promise<KeySet> {
     const kept = this.#current;

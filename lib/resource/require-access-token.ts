@@ -107,7 +107,7 @@ function resolve(options: unknown): MiddlewareConfig {
     }
     return { verifier, scopes: [...scopes], scopeMode, realm, revocationStore: undefined };
   }
-  if (store === undefined) {
+  if (store === undefined || store === null) {
     throw new ConfigurationError(
       'ERR_OPTION_MISSING',
       'refreshTokenStore',

@@ -90,18 +90,18 @@ export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
 /** Check the options an access-token check takes; `owner` names the function for the messages. */
 export function resolveVerifierOptions(given: Record<string, unknown>, owner: string): VerifierConfig {
   const keyStore = given.keyStore as KeyStore | undefined;
-  if (keyStore === undefined) {
+  if (keyStore === undefined || keyStore === null) {
     throw new ConfigurationError(
       'ERR_OPTION_MISSING',
       'keyStore',
       `${owner}: option keyStore is required: the router's key store, e.g. the MemoryKeyStore given to createTokenRouter`,
     );
   }
-  if (typeof keyStore !== 'object' || keyStore === null || typeof keyStore.publicJwks !== 'function') {
+  if (typeof keyStore !== 'object' || typeof keyStore.publicJwks !== 'function') {
     throw invalidOption('keyStore', 'a key store (an object with publicJwks())', keyStore, owner);
   }
   const { issuer } = given;
-  if (issuer === undefined) {
+  if (issuer === undefined || issuer === null) {
     throw new ConfigurationError(
       'ERR_OPTION_MISSING',
       'issuer',
@@ -187,7 +187,7 @@ export function verifyAccessToken(token: string, options: VerifyAccessTokenOptio
 function keyGetter(keyStore: KeyStore): JWTVerifyGetKey {
   const keys = publishedKeysOf(keyStore);
   return async (header, token) => {
-    const used = await keys.current();
+    const used = keys.fresh() ?? (await keys.current());
     try {
       return await used.resolve(header, token);
     } catch (error) {
@@ -201,6 +201,10 @@ function keyGetter(keyStore: KeyStore): JWTVerifyGetKey {
 
 const getters = new WeakMap<KeyStore, JWTVerifyGetKey>();
 
+/** RFC 8725 §3.1: only the algorithms the router signs with; never none, never HS256 over a public key. */
+const ALGORITHMS: string[] = [...SIGNING_ALGORITHMS];
+const REQUIRED_CLAIMS = ['iss', 'sub', 'exp', 'iat', 'jti'];
+
 /** {@link verifyAccessToken} with settled options. */
 export async function verifyWith(config: VerifierConfig, token: string): Promise<AccessTokenVerification> {
   let getKey = getters.get(config.keyStore);
@@ -213,13 +217,12 @@ export async function verifyWith(config: VerifierConfig, token: string): Promise
     ({ payload } = await jwtVerify(token, getKey, {
       issuer: config.issuer,
       ...(config.audience === undefined ? {} : { audience: config.audience }),
-      // RFC 8725 §3.1: only the algorithms the router signs with; never none, never HS256 over a public key.
-      algorithms: [...SIGNING_ALGORITHMS],
+      algorithms: ALGORITHMS,
       // RFC 9068 §4: "typ" must be at+jwt; a ciam token says JWT (docs/contract.md "Success").
       typ: config.format === 'rfc9068' ? 'at+jwt' : 'JWT',
       clockTolerance: config.clockToleranceSeconds,
       currentDate: new Date(config.now()),
-      requiredClaims: ['iss', 'sub', 'exp', 'iat', 'jti'],
+      requiredClaims: REQUIRED_CLAIMS,
     }));
   } catch (error) {
     return failureOf(error);
