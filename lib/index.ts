@@ -2,7 +2,7 @@ export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorize/iss
 export { issueAuthorizationCode } from './authorize/issue-code.js';
 export type { ConfigurationErrorCode } from './config/configuration-error.js';
 export { ConfigurationError } from './config/configuration-error.js';
-export type { TokenRouterOptions } from './config/options.js';
+export type { EndSession, EndSessionContext, TokenRouterOptions } from './config/options.js';
 export type {
   AtomicCodeExchange,
   AuthorizationCodeGrant,
