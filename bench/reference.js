@@ -7,7 +7,7 @@
 import { createHash, generateKeyPair, randomBytes, randomUUID, sign, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import express from 'express';
-import { exportJWK, generateKeyPair as joseGenerateKeyPair, SignJWT } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair as joseGenerateKeyPair, jwtVerify, SignJWT } from 'jose';
 
 /** The node:crypto parameters of each JWS algorithm (RFC 7518 §3). */
 const NODE_SIGN = {
@@ -118,4 +118,34 @@ export function createReferenceApp({ issuer, signer }) {
       return code;
     },
   };
+}
+
+/**
+ * The bare protected API the middleware is measured against: Express and one handler that reads
+ * the Bearer token and calls jose's jwtVerify with a local JWKS (the same keys, read once),
+ * checking the issuer, the algorithms, typ and exp as a minimal real resource server does, then
+ * the scope. It answers the same JSON as the library's target, with no-store.
+ */
+export function createReferenceApiApp({ issuer, jwks, scope }) {
+  const keys = createLocalJWKSet(jwks);
+  const app = express();
+  app.disable('x-powered-by');
+  const fail = (res, status, error) => res.status(status).set('Cache-Control', 'no-store').json({ error });
+  app.get('/api/profile', async (req, res) => {
+    const header = req.headers.authorization;
+    if (header === undefined || !header.startsWith('Bearer ')) return fail(res, 401, 'invalid_request');
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(header.slice(7), keys, {
+        issuer,
+        algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        typ: 'JWT',
+      }));
+    } catch {
+      return fail(res, 401, 'invalid_token');
+    }
+    if (!Array.isArray(payload.scope) || !payload.scope.includes(scope)) return fail(res, 403, 'insufficient_scope');
+    res.set('Cache-Control', 'no-store').json({ sub: payload.sub });
+  });
+  return app;
 }

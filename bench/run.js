@@ -80,6 +80,11 @@ const TARGETS = {
   ],
 };
 const STORE_TARGETS = { redis: 0.85, postgres: 0.75 };
+/** A protected API call: requireAccessToken against a bare jose jwtVerify handler, every algorithm. */
+const API_TARGET = ['api:router', 'api:jose', 0.9];
+const API_PATH = '/api/profile';
+/** Distinct tokens a round of an api target sends, each many times (verification holds no state). */
+const API_TOKENS = 256;
 
 const { STORE_BACKENDS, unavailableReason } = await import('./stores.js');
 const lib = await import('../dist/index.js');
@@ -114,7 +119,15 @@ async function benchAlgorithm(alg) {
   // over seconds; the closer the two sides of a ratio run in time, the less of it they differ by.
   const shared = stores.filter((store) => store !== 'memory').map((store) => `router:${store}`);
   const half = Math.ceil(shared.length / 2);
-  const ordered = [...shared.slice(0, half), 'jose', 'router:memory', 'node-crypto', ...shared.slice(half)];
+  const ordered = [
+    ...shared.slice(0, half),
+    'jose',
+    'router:memory',
+    'node-crypto',
+    ...shared.slice(half),
+    'api:jose',
+    'api:router',
+  ];
   const names =
     flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
   settings.roundSeconds ??= flags.long ? 5 : Math.min(1.5, 4.5 / names.length);
@@ -153,24 +166,30 @@ async function benchAlgorithm(alg) {
   }
 }
 
-/** One round against one target: issue `amount` codes, redeem each once, measure. */
-async function runRound(server, amount) {
+/** The requests of a round: each code redeemed once; or, for an api target, GETs with its tokens. */
+async function roundRequests(server, amount, onResponse) {
+  if (server.name.startsWith('api:')) {
+    const tokens = await server.call('tokens', { count: Math.min(API_TOKENS, amount) });
+    let sent = 0;
+    return {
+      sent: () => sent,
+      requests: [
+        {
+          method: 'GET',
+          path: API_PATH,
+          setupRequest: (request) => ({
+            ...request,
+            headers: { ...request.headers, authorization: `Bearer ${tokens[sent++ % tokens.length]}` },
+          }),
+          onResponse,
+        },
+      ],
+    };
+  }
   const forms = await server.call('issue', { count: amount });
-  // Every target collects what issuing codes (and sending them here) left behind before it is
-  // measured, so that no round pays for the bench's own setup.
-  await server.call('collect');
   let next = 0;
-  if (profiling) await server.call('profile-start');
-  const before = await server.call('usage');
-  const started = process.hrtime.bigint();
-  let finished = started;
-  const result = await autocannon({
-    url: `http://127.0.0.1:${server.port}`,
-    connections: Math.min(settings.connections, amount),
-    amount,
-    timeout: 20,
-    // autocannon ends a run on its sampling tick: 50 ms rather than a second wasted a round.
-    sampleInt: 50,
+  return {
+    sent: () => next,
     requests: [
       {
         method: 'POST',
@@ -178,12 +197,34 @@ async function runRound(server, amount) {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         // Each code goes out exactly once; autocannon calls this once per request it sends.
         setupRequest: (request) => ({ ...request, body: forms[next++] }),
-        // Time the requests themselves, to the last response.
-        onResponse: () => {
-          finished = process.hrtime.bigint();
-        },
+        onResponse,
       },
     ],
+  };
+}
+
+/** One round against one target: issue `amount` codes (or tokens), send each request once, measure. */
+async function runRound(server, amount) {
+  let finished;
+  // Time the requests themselves, to the last response.
+  const round = await roundRequests(server, amount, () => {
+    finished = process.hrtime.bigint();
+  });
+  // Every target collects what issuing codes (and sending them here) left behind before it is
+  // measured, so that no round pays for the bench's own setup.
+  await server.call('collect');
+  if (profiling) await server.call('profile-start');
+  const before = await server.call('usage');
+  const started = process.hrtime.bigint();
+  finished = started;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${server.port}`,
+    connections: Math.min(settings.connections, amount),
+    amount,
+    timeout: 20,
+    // autocannon ends a run on its sampling tick: 50 ms rather than a second wasted a round.
+    sampleInt: 50,
+    requests: round.requests,
   });
   const seconds = Number(finished - started) / 1e9;
   const after = await server.call('usage');
@@ -191,7 +232,7 @@ async function runRound(server, amount) {
   const responses = sum(Object.values(result.statusCodeStats).map((stat) => stat.count));
   if (profiling) keepProfile(server, { ...(await server.call('profile-stop')), benchRequests: responses });
   const cpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000;
-  if (next !== amount) throw new Error(`${server.name}: ${next} codes sent for ${amount} requests`);
+  if (round.sent() !== amount) throw new Error(`${server.name}: ${round.sent()} requests made for ${amount}`);
   return {
     requests: responses,
     rps: responses / seconds,
@@ -219,7 +260,7 @@ function summarise(alg, names, rounds) {
       loopBusy: median(of('loopBusy')),
     };
   }
-  const pairs = [...(TARGETS[alg] ?? [])];
+  const pairs = [...(TARGETS[alg] ?? []), API_TARGET];
   for (const name of names) {
     const store = name.split(':')[1];
     if (name.startsWith('router:') && store !== 'memory') pairs.push([name, 'router:memory', STORE_TARGETS[store]]);
@@ -312,6 +353,7 @@ function startServer(name, alg) {
  * and two tokens that jose verifies against the target's public keys; the same code again fails.
  */
 async function checkTokens(server, alg) {
+  if (server.name.startsWith('api:')) return checkApi(server);
   const [form] = await server.call('issue', { count: 1 });
   const jwks = createLocalJWKSet(await server.call('jwks'));
   const post = () =>
@@ -331,6 +373,19 @@ async function checkTokens(server, alg) {
   const replay = await post();
   if (replay.status === 200) throw new Error(`${server.name}: a code was redeemed twice`);
   await replay.arrayBuffer();
+}
+
+/** Before measuring an api target: its own token passes (200), a token with a broken signature gets 401. */
+async function checkApi(server) {
+  const [token] = await server.call('tokens', { count: 1 });
+  const get = (bearer) =>
+    fetch(`http://127.0.0.1:${server.port}${API_PATH}`, { headers: { authorization: `Bearer ${bearer}` } });
+  const ok = await get(token);
+  if (ok.status !== 200) throw new Error(`${server.name}: a fresh token got ${ok.status}`);
+  await ok.arrayBuffer();
+  const broken = await get(`${token.slice(0, -4)}AAAA`);
+  if (broken.status !== 401) throw new Error(`${server.name}: a token with a broken signature got ${broken.status}`);
+  await broken.arrayBuffer();
 }
 
 function machine() {

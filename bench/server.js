@@ -2,15 +2,18 @@
 // (never over HTTP): it asks for pre-issued codes and for this process's CPU time.
 //   node bench/server.js '{"kind":"router","alg":"RS256","store":"memory"}'
 // kind: "router" (the example app with the library's router), "jose" or "node-crypto" (the bare
-// reference handlers of bench/reference.js).
+// reference handlers of bench/reference.js); "api" with store "router" or "jose": a protected API
+// call, GET /api/profile behind requireAccessToken or behind a bare jose jwtVerify handler, with
+// tokens the library's token endpoint issued in the same process.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
+import express from 'express';
 import * as lib from '../dist/index.js';
 import { createExampleApp } from '../example-app/app.js';
 import { SPA_CALLBACK_PATH, SPA_CLIENT_ID } from '../example-app/clients.js';
-import { createReferenceApp, joseSigner, nodeCryptoSigner } from './reference.js';
+import { createReferenceApiApp, createReferenceApp, joseSigner, nodeCryptoSigner } from './reference.js';
 import { STORE_BACKENDS } from './stores.js';
 
 const ISSUER = 'http://localhost';
@@ -19,8 +22,67 @@ const REDIRECT_URI = `${ISSUER}${SPA_CALLBACK_PATH}`;
 
 const { kind, alg, store = 'memory' } = JSON.parse(process.argv[2] ?? '{}');
 
+/** The scope the protected API needs, and every token of the api targets carries. */
+const API_SCOPE = 'profile';
+
+/**
+ * A protected API (kind "api"): GET /api/profile behind requireAccessToken (store "router") or
+ * the bare jose handler (store "jose"); both beside the library's token router, which issues the
+ * tokens the bench sends.
+ */
+async function createApiTarget() {
+  const keyStore = await lib.MemoryKeyStore.generate({ alg });
+  const codeStore = new lib.MemoryCodeStore();
+  const refreshTokenStore = new lib.MemoryRefreshTokenStore();
+  const tokenRouter = lib.createTokenRouter({
+    issuer: ISSUER,
+    codeStore,
+    keyStore,
+    refreshTokenStore,
+    clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] }],
+  });
+  let app;
+  if (store === 'router') {
+    app = express();
+    app.disable('x-powered-by');
+    app.get('/api/profile', lib.requireAccessToken({ keyStore, issuer: ISSUER, scopes: [API_SCOPE] }), (req, res) => {
+      res.set('Cache-Control', 'no-store').json({ sub: req.auth.subject });
+    });
+  } else {
+    app = createReferenceApiApp({ issuer: ISSUER, jwks: await keyStore.publicJwks(), scope: API_SCOPE });
+  }
+  app.use(tokenRouter);
+  return {
+    app,
+    issue: (grant) => lib.issueAuthorizationCode(codeStore, { ...grant, scope: [API_SCOPE] }),
+    jwks: () => keyStore.publicJwks(),
+    close: async () => {
+      codeStore.close();
+      refreshTokenStore.close();
+    },
+  };
+}
+
+/** `count` access tokens from the target's own token endpoint. */
+async function issueTokens(count) {
+  const forms = await issueForms(target, count);
+  const { port } = server.address();
+  return Promise.all(
+    forms.map(async (form) => {
+      const response = await fetch(`http://127.0.0.1:${port}/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+      if (response.status !== 200) throw new Error(`the token endpoint answered ${response.status}`);
+      return (await response.json()).access_token;
+    }),
+  );
+}
+
 /** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
 async function createTarget() {
+  if (kind === 'api') return createApiTarget();
   if (kind === 'router') {
     const backend = await STORE_BACKENDS[store].create(lib);
     const keyStore = await lib.MemoryKeyStore.generate({ alg });
@@ -96,6 +158,7 @@ const operations = {
   },
   'profile-stop': async () => (await profiler.post('Profiler.stop')).profile,
   issue: ({ count }) => issueForms(target, count),
+  tokens: ({ count }) => issueTokens(count),
   // Two young-generation collections (the second promotes what survived the first), run with
   // --expose-gc; see runRound in run.js. The old generation, and the state held there, is left
   // to the measured rounds' own collections.

@@ -35,6 +35,7 @@ if (plan === 'skip') {
     let spaOrigin;
     let tokenEndpoint;
     let revocationEndpoint;
+    let apiEndpoint;
 
     beforeAll(async () => {
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -47,6 +48,7 @@ if (plan === 'skip') {
       });
       tokenEndpoint = `${host.issuer}/oauth2/token`;
       revocationEndpoint = `${host.issuer}/oauth2/revoke`;
+      apiEndpoint = `${host.issuer}/api/profile`;
       const spaApp = express().use(
         spaRoutes({
           issuer: host.issuer,
@@ -87,6 +89,7 @@ if (plan === 'skip') {
     }
 
     const isTokenRequest = (response) => response.url() === tokenEndpoint && response.request().method() === 'POST';
+    const isApiRequest = (response) => response.url() === apiEndpoint && response.request().method() === 'GET';
     const isRevocationRequest = (response) =>
       response.url() === revocationEndpoint && response.request().method() === 'POST';
 
@@ -134,6 +137,7 @@ if (plan === 'skip') {
       });
 
       const tokenResponse = page.waitForResponse(isTokenRequest);
+      const apiResponse = page.waitForResponse(isApiRequest);
       await page.locator('#sign-in').click();
       await signInOnHostPage(page, 'alice', 'alice-password');
       await page.locator('#id-token-claims').waitFor({ state: 'visible' });
@@ -145,8 +149,31 @@ if (plan === 'skip') {
       expect((await exchange.request().allHeaders()).origin).toBe(spaOrigin);
       expect(exchange.status()).toBe(200);
       expect((await exchange.allHeaders())['access-control-allow-origin']).toBe(spaOrigin);
-      const { refresh_token: refreshToken } = await exchange.json();
+      const { refresh_token: refreshToken, access_token: accessToken } = await exchange.json();
       expect(typeof refreshToken).toBe('string');
+
+      // Then the SPA calls the host's API (GET /api/profile behind requireAccessToken({ scopes:
+      // ['profile'] })) over CORS, with the access token in the Authorization header only
+      // (RFC 6750 §2.1), and shows its answer.
+      const apiCall = await apiResponse;
+      expect(apiCall.status()).toBe(200);
+      expect((await apiCall.request().allHeaders()).authorization).toBe(`Bearer ${accessToken}`);
+      expect(apiCall.url()).not.toContain(accessToken);
+      expect((await apiCall.allHeaders())['access-control-allow-origin']).toBe(spaOrigin);
+      expect((await apiCall.allHeaders())['cache-control']).toBe('no-store');
+      await page.locator('#api-profile', { hasText: 'user-alice' }).waitFor({ state: 'visible' });
+      expect(JSON.parse(await page.locator('#api-profile').textContent())).toEqual({
+        sub: 'user-alice',
+        client_id: SPA_CLIENT_ID,
+        scope: 'openid profile email',
+        name: 'Alice Liddell',
+        preferred_username: 'alice',
+      });
+      await expect(page.locator('#api-error').isHidden()).resolves.toBe(true);
+      // Without the token the API answers RFC 6750 §3.1's challenge, with no error code.
+      const anonymous = await fetch(apiEndpoint);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toBe(`Bearer realm="${host.issuer}"`);
 
       // What the page shows.
       expect(await page.locator('#status').textContent()).toBe(
@@ -225,6 +252,11 @@ if (plan === 'skip') {
         status: 400,
         body: expect.objectContaining({ error: 'invalid_grant' }),
       });
+      // And the access token issued with it is refused by the API (checkRevocation).
+      const afterRevocation = await fetch(apiEndpoint, { headers: { Authorization: `Bearer ${accessToken}` } });
+      expect(afterRevocation.status).toBe(401);
+      expect((await afterRevocation.json()).error).toBe('invalid_token');
+      await expect(page.locator('#api-profile').isHidden()).resolves.toBe(true);
       // And a reload stays signed out.
       await page.reload();
       await expect(page.locator('#status').textContent()).resolves.toBe('Not signed in.');

@@ -1,5 +1,6 @@
 import express from 'express';
 import { createTokenRouter, MemoryCodeStore, MemoryKeyStore, MemoryRefreshTokenStore } from '../dist/index.js';
+import { apiRoutes } from './api-routes.js';
 import { authorizationRoutes } from './authorize.js';
 import { baseUrl, clientLookup, demoClients } from './clients.js';
 import { renderError, renderHome, sendPage } from './pages.js';
@@ -70,6 +71,7 @@ export async function createExampleApp(options = {}) {
       demoUsers: DEMO_USERS,
     }),
   );
+  app.use(apiRoutes({ issuer, keyStore, refreshTokenStore, findClient: clientLookup(clients), users }));
   app.use(spaRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH, revocationPath: REVOCATION_PATH }));
   app.use(relyingPartyRoutes({ issuer }));
   app.get('/', (req, res) => {

@@ -1,7 +1,17 @@
 import express from 'express';
-import { issueAuthorizationCode } from '../dist/index.js';
-import { checkAuthorizationRequest } from './authorization-request.js';
+import {
+  authorizationErrorUrl,
+  authorizationResponseUrl,
+  checkAuthorizationRequest,
+  issueAuthorizationCode,
+} from '../dist/index.js';
 import { renderError, renderSignIn, sendPage } from './pages.js';
+
+/** The scopes this host grants. Others in a request are dropped (OIDC Core §3.1.2.1); none means openid. */
+const SCOPES = ['openid', 'profile', 'email'];
+
+/** Titles of the error page, by the parameter at fault. */
+const ERROR_TITLES = { client_id: 'Unknown client', redirect_uri: 'Invalid redirect URI' };
 
 /** The login form is small; anything bigger is not a sign-in. */
 const loginForm = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
@@ -13,11 +23,20 @@ const loginForm = express.urlencoded({ extended: false, limit: '8kb', parameterL
  */
 export function authorizationRoutes({ issuer, codeStore, findClient, users, sessions, demoUsers }) {
   const router = express.Router();
+  // The same clients the token router has, as a registry over the host's lookup.
+  const options = {
+    issuer,
+    clients: { findClient },
+    scopes: SCOPES,
+    defaultScope: ['openid'],
+    ignoreUnknownScopes: true,
+  };
+  const check = (authorizeQuery) => checkAuthorizationRequest(new URLSearchParams(authorizeQuery), options);
 
   router.get(
     '/authorize',
     handle(async (req, res) => {
-      await continueAuthorization(req, res, rawQuery(req), sessions.current(req));
+      await continueAuthorization(res, rawQuery(req), sessions.current(req), { signedInNow: false });
     }),
   );
 
@@ -29,9 +48,8 @@ export function authorizationRoutes({ issuer, codeStore, findClient, users, sess
       const username = field(req.body, 'username');
       const user = await users.authenticate(username, field(req.body, 'password'));
       if (user === undefined) {
-        const checked = await checkAuthorizationRequest(new URLSearchParams(authorizeQuery), findClient);
-        const clientId =
-          checked.outcome === 'show-error' ? undefined : new URLSearchParams(authorizeQuery).get('client_id');
+        const checked = await check(authorizeQuery);
+        const clientId = checked.kind === 'valid' ? checked.request.clientId : undefined;
         sendPage(
           res,
           401,
@@ -44,7 +62,7 @@ export function authorizationRoutes({ issuer, codeStore, findClient, users, sess
         res.redirect(303, '/');
         return;
       }
-      await continueAuthorization(req, res, authorizeQuery, session);
+      await continueAuthorization(res, authorizeQuery, session, { signedInNow: true });
     }),
   );
 
@@ -54,39 +72,47 @@ export function authorizationRoutes({ issuer, codeStore, findClient, users, sess
   });
 
   /** Answer an authorization request for whoever is signed in (or ask them to sign in). */
-  async function continueAuthorization(_req, res, authorizeQuery, session) {
-    const checked = await checkAuthorizationRequest(new URLSearchParams(authorizeQuery), findClient);
-    if (checked.outcome === 'show-error') {
-      sendPage(res, 400, renderError({ title: checked.title, message: checked.message }));
+  async function continueAuthorization(res, authorizeQuery, session, { signedInNow }) {
+    const checked = await check(authorizeQuery);
+    if (checked.kind === 'show-error') {
+      // The client or its redirect URI is not known good: tell the user, never redirect.
+      if (checked.cause !== undefined) console.error(checked.cause);
+      const title = ERROR_TITLES[checked.parameter] ?? 'Try again later';
+      sendPage(res, checked.status, renderError({ title, message: checked.description }));
       return;
     }
-    if (checked.outcome === 'redirect-error') {
-      const { redirectUri, error, description, state } = checked;
-      redirectToClient(res, redirectUri, { error, error_description: description, state, iss: issuer });
+    if (checked.kind === 'redirect-error') {
+      redirectToClient(res, checked.redirectUrl);
       return;
     }
-    const { request } = checked;
+    const { request, grant } = checked;
     const user = session === undefined ? undefined : users.findBySubject(session.subject);
-    if (user === undefined) {
+    if (user === undefined || (!signedInNow && mustSignInAgain(request, session))) {
+      if (request.prompt.includes('none')) {
+        // OIDC Core §3.1.2.6: prompt=none may not show a page; the client is told instead.
+        redirectToClient(res, authorizationErrorUrl(request, 'login_required', { issuer }));
+        return;
+      }
       sendPage(res, 200, renderSignIn({ authorizeQuery, clientId: request.clientId, demoUsers }));
       return;
     }
     // A real host would ask for consent here, once per client and scope.
     const code = await issueAuthorizationCode(codeStore, {
-      clientId: request.clientId,
-      redirectUri: request.redirectUri,
-      codeChallenge: request.codeChallenge,
-      codeChallengeMethod: 'S256',
+      ...grant,
       subject: user.subject,
-      scope: request.scope,
-      ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
       authTime: session.authTime,
-      idTokenClaims: profileClaims(user, request.scope),
+      idTokenClaims: profileClaims(user, grant.scope),
     });
-    redirectToClient(res, request.redirectUri, { code, state: request.state, iss: issuer });
+    redirectToClient(res, authorizationResponseUrl(request, code, { issuer }));
   }
 
   return router;
+}
+
+/** OIDC Core §3.1.2.1: `prompt=login`, or a sign-in older than `max_age` seconds, asks for a fresh one. */
+function mustSignInAgain(request, session) {
+  if (request.prompt.includes('login')) return true;
+  return request.maxAge !== undefined && Math.floor(Date.now() / 1000) - session.authTime > request.maxAge;
 }
 
 /** OIDC Core §5.4: the standard claims the `profile` and `email` scopes ask for. */
@@ -97,14 +123,8 @@ function profileClaims(user, scope) {
   };
 }
 
-/**
- * RFC 6749 §4.1.2: the answer goes in the redirect URI's query, keeping any query the
- * registered URI has. `iss` is RFC 9207's mix-up defence. Undefined values are left out.
- */
-function redirectToClient(res, redirectUri, params) {
-  const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) if (value !== undefined) query.append(name, value);
-  const location = `${redirectUri}${redirectUri.includes('?') ? '&' : '?'}${query}`;
+/** The answer, a URL the library built on the registered redirect URI; never cached, never in a Referer. */
+function redirectToClient(res, location) {
   res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).redirect(302, location);
 }
 

@@ -21,6 +21,8 @@ export function spaRoutes({ issuer, tokenPath, jwksPath, revocationPath = '/oaut
     tokenEndpoint: `${base}${tokenPath}`,
     revocationEndpoint: `${base}${revocationPath}`,
     jwksUri: `${base}${jwksPath}`,
+    // The host's own API (example-app/api-routes.js), served beside the issuer.
+    apiEndpoint: `${base}/api/profile`,
     scope: 'openid profile email',
   };
   const pageHeaders = {
@@ -44,6 +46,7 @@ export function spaRoutes({ issuer, tokenPath, jwksPath, revocationPath = '/oaut
   router.get(['/spa/', SPA_CALLBACK_PATH], sendPublic('spa.html', pageHeaders));
   router.get('/spa/spa.js', sendPublic('spa.js'));
   router.get('/spa/oidc-client.js', sendPublic('oidc-client.js'));
+  router.get('/spa/api-call.js', sendPublic('api-call.js'));
   router.get('/spa/config.json', (_req, res) => {
     res.set('Cache-Control', 'no-cache').json(config);
   });

@@ -178,6 +178,13 @@ export interface RefreshTokenStore {
    * still costs the token.
    */
   find?(key: string, familyHint?: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Optional. Whether `revokeFamily(familyId)` was called and its revocation is still kept (until
+   * no token of the family can be live, and at least a day). Read-only. `requireAccessToken`'s
+   * `checkRevocation` calls it once a request, so that revoking a refresh token also revokes the
+   * access tokens issued with its family (docs/protecting-an-api.md "Revocation").
+   */
+  isFamilyRevoked?(familyId: string): Promise<boolean>;
 }
 
 /** A key that signs tokens. */

@@ -1,5 +1,24 @@
+export type {
+  AuthorizationErrorCode,
+  AuthorizationErrorOptions,
+  AuthorizationParams,
+  AuthorizationQuery,
+  AuthorizationRedirectError,
+  AuthorizationRequest,
+  AuthorizationRequestError,
+  AuthorizationRequestOptions,
+  AuthorizationRequestOutcome,
+  AuthorizationResponseOptions,
+  AuthorizationResponseTarget,
+  AuthorizationShowError,
+  PromptValue,
+  RequestedGrant,
+  ValidAuthorizationRequest,
+} from './authorize/authorization-request.js';
+export { checkAuthorizationRequest } from './authorize/check-request.js';
 export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorize/issue-code.js';
 export { issueAuthorizationCode } from './authorize/issue-code.js';
+export { authorizationErrorUrl, authorizationResponseUrl } from './authorize/response-url.js';
 export type { ConfigurationErrorCode } from './config/configuration-error.js';
 export { ConfigurationError } from './config/configuration-error.js';
 export type { EndSession, EndSessionContext, TokenRouterOptions } from './config/options.js';
@@ -31,6 +50,15 @@ export type {
   TokenRouterEvent,
   TokenRouterEventListener,
 } from './events.js';
+export type { AccessTokenAuth, RequireAccessTokenOptions } from './resource/require-access-token.js';
+export { requireAccessToken } from './resource/require-access-token.js';
+export type {
+  AccessTokenRejectReason,
+  AccessTokenVerification,
+  VerifiedAccessToken,
+  VerifyAccessTokenOptions,
+} from './resource/verify-access-token.js';
+export { verifyAccessToken } from './resource/verify-access-token.js';
 export type { ErrorProfile } from './response/error-profiles.js';
 export type { RejectReason } from './response/request-error.js';
 export { createTokenRouter } from './router.js';

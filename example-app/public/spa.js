@@ -1,3 +1,4 @@
+import { hideProfileFromApi, showProfileFromApi } from './api-call.js';
 import {
   checkIdTokenClaims,
   createPkcePair,
@@ -156,6 +157,7 @@ async function completeSignIn(config) {
   setStatus(
     `Signed in as ${idClaims.preferred_username ?? idClaims.sub}. ID token signature, iss, aud, exp and nonce verified.`,
   );
+  await showProfileFromApi(config.apiEndpoint, tokens.accessToken);
 }
 
 /**
@@ -169,6 +171,7 @@ async function signOut(config) {
   element('error').hidden = true;
   hideClaims('id-token-claims');
   hideClaims('access-token-claims');
+  hideProfileFromApi();
   // A reload of the redirect URI would look for a sign-in to finish: go back to the SPA's page.
   if (location.pathname === new URL(config.redirectUri).pathname) history.replaceState(null, '', '/spa/');
   try {
@@ -237,6 +240,7 @@ async function main() {
     setStatus(
       `Signed in as ${tokens.idClaims.preferred_username ?? tokens.idClaims.sub}. The ID token was verified at sign-in.`,
     );
+    await showProfileFromApi(config.apiEndpoint, tokens.accessToken);
     return;
   }
   if (location.origin !== callback.origin) {

@@ -128,7 +128,7 @@ const REFUSED_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:']);
  * scheme that runs or embeds content, and no plain http (RFC 6749 §3.1.2.1) except to a loopback
  * host (RFC 8252 §7.3), unless the client opts in with `allowInsecureRedirectUris` for development.
  */
-function redirectUriDanger(uri: string, allowInsecure: boolean): string | undefined {
+export function redirectUriDanger(uri: string, allowInsecure: boolean): string | undefined {
   // Checked on the string: a bare "#" parses to an empty hash.
   if (uri.includes('#')) return 'URIs without a fragment (RFC 6749 §3.1.2)';
   if (uri.includes('*')) return 'exact URIs, without a wildcard "*" (they are compared character for character)';

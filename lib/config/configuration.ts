@@ -165,7 +165,7 @@ export function resolveOptions(options: unknown): RouterConfig {
  * dot segments), with no userinfo, query or fragment; https, or http on a loopback host for
  * development.
  */
-function resolveIssuer(value: unknown): string {
+export function resolveIssuer(value: unknown): string {
   if (value === undefined) {
     throw new ConfigurationError(
       'ERR_OPTION_MISSING',
@@ -212,7 +212,7 @@ function adapter<T>(value: unknown, option: string, methods: readonly string[], 
   return value as T;
 }
 
-function resolveClients(value: unknown): ClientRegistry | undefined {
+export function resolveClients(value: unknown): ClientRegistry | undefined {
   if (value === undefined) return undefined;
   if (Array.isArray(value)) return new StaticClientRegistry(validateClients(value));
   if (typeof value === 'object' && value !== null && typeof (value as ClientRegistry).findClient === 'function') {

@@ -58,6 +58,11 @@ export interface ContractOptions<S> {
    * says `false`, and the suite's title says the method was left out.
    */
   checkFind?: boolean;
+  /**
+   * Whether to test the optional `RefreshTokenStore.isFamilyRevoked`. Default `true`: a store
+   * without it says `false`, and the suite's title says the method was left out.
+   */
+  checkIsFamilyRevoked?: boolean;
   /** How many concurrent calls the concurrency tests make. Default 100. */
   concurrency?: number;
   /** Timeout of each test, in milliseconds. Default 20000. */
@@ -71,6 +76,7 @@ export interface ContractContext<S> {
   concurrency: number;
   checkAtRest: boolean;
   checkFind: boolean;
+  checkIsFamilyRevoked: boolean;
   /** The title of the suite's outer `describe`. */
   title(interfaceName: string): string;
   /** Register one test that runs on a fresh fixture. */
@@ -84,6 +90,7 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
   const timeout = options.testTimeoutMs ?? 20_000;
   const checkAtRest = options.checkAtRest ?? true;
   const checkFind = options.checkFind ?? true;
+  const checkIsFamilyRevoked = options.checkIsFamilyRevoked ?? true;
   return {
     now,
     advanceTime: async (ms) => {
@@ -92,10 +99,12 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
     concurrency: options.concurrency ?? 100,
     checkAtRest,
     checkFind,
+    checkIsFamilyRevoked,
     title: (interfaceName) => {
       const off = [
         checkAtRest ? '' : 'at-rest check off',
         checkFind || interfaceName !== 'RefreshTokenStore' ? '' : 'find() not tested',
+        checkIsFamilyRevoked || interfaceName !== 'RefreshTokenStore' ? '' : 'isFamilyRevoked() not tested',
       ];
       const notes = off.filter((note) => note !== '').join('; ');
       return `${options.name} meets the ${interfaceName} contract${notes === '' ? '' : ` (${notes})`}`;

@@ -185,6 +185,37 @@ export function refreshTokenStoreContract(framework: TestFramework, options: Con
       });
     }
 
+    if (context.checkIsFamilyRevoked) {
+      test('isFamilyRevoked() is true once revokeFamily() was called for the family, spent or not, and false for any other family', async ({
+        store,
+      }) => {
+        if (store.isFamilyRevoked === undefined) {
+          throw new Error('the store has no isFamilyRevoked(); pass checkIsFamilyRevoked: false to the suite');
+        }
+        const { expiresAt, record } = live();
+        const key = freshKey();
+        await store.save(key, record, expiresAt);
+        const other = live();
+        await store.save(freshKey(), other.record, other.expiresAt);
+        expect(await store.isFamilyRevoked(record.familyId)).toBe(false);
+        await store.rotate(key);
+        expect(await store.isFamilyRevoked(record.familyId)).toBe(false);
+        await store.revokeFamily(record.familyId);
+        expect(await store.isFamilyRevoked(record.familyId)).toBe(true);
+        expect(await store.isFamilyRevoked(other.record.familyId)).toBe(false);
+        expect(await store.isFamilyRevoked(freshFamily())).toBe(false);
+      });
+
+      test('isFamilyRevoked() is true for a family revoked before any token of it was saved', async ({ store }) => {
+        if (store.isFamilyRevoked === undefined) {
+          throw new Error('the store has no isFamilyRevoked(); pass checkIsFamilyRevoked: false to the suite');
+        }
+        const family = freshFamily();
+        await store.revokeFamily(family);
+        expect(await store.isFamilyRevoked(family)).toBe(true);
+      });
+    }
+
     if (context.checkAtRest) {
       test("only the token's hash is at rest, never the token", async (fixture) => {
         const token = randomSecret(REFRESH_TOKEN_BYTES);

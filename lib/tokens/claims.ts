@@ -10,6 +10,13 @@ export type AccessTokenFormat = 'ciam' | 'rfc9068';
 
 export const ACCESS_TOKEN_FORMATS: readonly AccessTokenFormat[] = ['ciam', 'rfc9068'];
 
+/**
+ * The access-token claim naming the refresh-token family the token was issued with, so that
+ * requireAccessToken's `checkRevocation` can refuse it once the family is revoked
+ * (docs/protecting-an-api.md "Revocation"). No secret: a refresh token begins with the same id.
+ */
+export const REFRESH_FAMILY_CLAIM = 'refresh_family';
+
 /** Who and what a token response is for: from a redeemed code or a rotated refresh token. */
 export interface TokenSubject {
   clientId: string;
@@ -38,6 +45,8 @@ export interface SigningContext {
   accessTokenAudience: string | readonly string[] | undefined;
   /** Whether the ID token carries `at_hash`. */
   idTokenAtHash: boolean;
+  /** The refresh-token family issued beside the tokens: the access token's {@link REFRESH_FAMILY_CLAIM}. */
+  refreshFamily: string | undefined;
 }
 
 export interface SignedTokens {
@@ -78,6 +87,7 @@ const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
   'client_id',
   'cnf',
   'act',
+  REFRESH_FAMILY_CLAIM,
 ]);
 
 /** A host's extra claims without any registered name. */
@@ -135,7 +145,7 @@ export async function signTokens(subject: TokenSubject, context: SigningContext)
 /** docs/contract.md "Success": the access token of the Tencent Cloud CIAM token API. */
 function ciamAccessClaims(
   subject: TokenSubject,
-  { issuer, iat }: SigningContext,
+  { issuer, iat, refreshFamily }: SigningContext,
   exp: EpochSeconds,
   jti: string,
 ): JWTPayload {
@@ -149,7 +159,12 @@ function ciamAccessClaims(
     nbf: iat,
     exp,
     jti,
+    ...familyClaim(refreshFamily),
   };
+}
+
+function familyClaim(refreshFamily: string | undefined): JWTPayload {
+  return refreshFamily === undefined ? {} : { [REFRESH_FAMILY_CLAIM]: refreshFamily };
 }
 
 /** RFC 9068 §2.2: `aud` is the resource, `client_id` the client, `scope` space-separated. */
@@ -171,6 +186,7 @@ function rfc9068AccessClaims(
     jti,
     ...authenticationClaims(subject),
     scope: subject.scope.join(' '),
+    ...familyClaim(context.refreshFamily),
   };
 }
 

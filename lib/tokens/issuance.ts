@@ -83,6 +83,7 @@ export async function issueTokens(
     accessTokenFormat: config.accessTokenFormat,
     accessTokenAudience: config.accessTokenAudience,
     idTokenAtHash: config.idTokenAtHash,
+    refreshFamily: issuance.refresh.familyId,
   });
   const { store } = issuance;
   const [tokens] = await Promise.all([

@@ -4,17 +4,7 @@ import {
   authorizationCodeStoreContract,
   refreshTokenStoreContract,
 } from '../../../lib/testing/index.js';
-
-/** The memory stores decide expiry by an injected clock: the suite moves it instead of waiting. */
-function fakeClock(): { now: () => number; advanceTime: (ms: number) => void } {
-  let now = Date.now();
-  return {
-    now: () => now,
-    advanceTime: (ms) => {
-      now += ms;
-    },
-  };
-}
+import { fakeClock } from '../../support/fake-clock.js';
 
 const codeClock = fakeClock();
 authorizationCodeStoreContract(

@@ -7,22 +7,12 @@ import {
   refreshTokenStoreContract,
 } from '../../../lib/testing/index.js';
 import { PGBOUNCER } from '../../support/deployments.js';
+import { fakeClock } from '../../support/fake-clock.js';
 import { STORE_TEST_GRANT } from '../../support/helpers.js';
 import { createPool, dropTables, dumpTables, freshTable } from '../../support/postgres-fixture.js';
 import { DATABASE_URL, describeWithServer } from '../../support/services.js';
 
 const POSTGRES = { name: 'PostgreSQL', variable: 'DATABASE_URL', url: DATABASE_URL } as const;
-
-/** The stores take the clock as an option, so the suite moves it instead of waiting. */
-function fakeClock(): { now: () => number; advanceTime: (ms: number) => void } {
-  let now = Date.now();
-  return {
-    now: () => now,
-    advanceTime: (ms) => {
-      now += ms;
-    },
-  };
-}
 
 /** Poll `condition` until it holds (a state to wait for, not a race to sleep through). */
 async function until(condition: () => Promise<boolean>): Promise<void> {

@@ -99,6 +99,10 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return Promise.resolve();
   }
 
+  isFamilyRevoked(familyId: string): Promise<boolean> {
+    return Promise.resolve(this.#isRevoked(familyId));
+  }
+
   /** Stop the sweep timers. */
   close(): void {
     this.#tokens.close();

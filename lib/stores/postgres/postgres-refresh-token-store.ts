@@ -47,6 +47,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     rotateAndSave: Statement;
     find: Statement;
     revoke: Statement;
+    isRevoked: Statement;
     deleteExpired: Statement;
   };
   readonly #saves: StatementBatch<string, undefined>;
@@ -104,6 +105,7 @@ WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT E
 INSERT INTO ${revoked} AS r (family_id, expires_at)
 SELECT $1, COALESCE((SELECT max(family_expires_at) FROM gone), ${now2} + make_interval(secs => $3))
 ON CONFLICT (family_id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at)`),
+      isRevoked: statement(`SELECT 1 FROM ${revoked} WHERE family_id = $1 AND expires_at > ${now2}`),
       // Rows a rotate holds are left for the next run, so the two never wait on each other.
       deleteExpired: statement(`WITH tokens AS (
   DELETE FROM ${table} WHERE token_hash IN (
@@ -173,6 +175,13 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
   revokeFamily(familyId: string): Promise<void> {
     return bounded('PostgresRefreshTokenStore.revokeFamily', this.#config.timeoutMs, async () => {
       await runStatement(this.#config, this.#sql.revoke, [familyId, this.#config.now(), UNSEEN_FAMILY_REVOCATION_TTL]);
+    });
+  }
+
+  isFamilyRevoked(familyId: string): Promise<boolean> {
+    return bounded('PostgresRefreshTokenStore.isFamilyRevoked', this.#config.timeoutMs, async () => {
+      const { rows } = await runStatement(this.#config, this.#sql.isRevoked, [familyId, this.#config.now()]);
+      return rows.length > 0;
     });
   }
 

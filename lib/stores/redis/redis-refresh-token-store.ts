@@ -100,6 +100,12 @@ if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) en
 return 1
 `);
 
+/** Read-only: 1 when the family is revoked, else 0. */
+const IS_REVOKED = new RedisScript(`
+if redis.call('HGET', KEYS[1], 'revoked') then return 1 end
+return 0
+`);
+
 /**
  * Refresh tokens in Redis, shared by every instance that uses the same server and prefix.
  * Rotation and family revocation are each one Lua script over the keys of one family (one hash
@@ -202,6 +208,12 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
         [String(UNSEEN_FAMILY_REVOCATION_TTL)],
         deadline,
       );
+    });
+  }
+
+  isFamilyRevoked(familyId: string): Promise<boolean> {
+    return bounded('RedisRefreshTokenStore.isFamilyRevoked', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      return (await IS_REVOKED.run(this.#config.client, [this.#familyKey(familyId)], [], deadline)) === 1;
     });
   }
 

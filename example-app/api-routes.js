@@ -1,0 +1,72 @@
+import express from 'express';
+import { requireAccessToken } from '../dist/index.js';
+import { SPA_CLIENT_ID } from './clients.js';
+
+/**
+ * The host's own API: `GET /api/profile`, behind `requireAccessToken({ scopes: ['profile'] })`,
+ * answers the signed-in user's profile to a client holding an access token with the `profile`
+ * scope. The demo SPA calls it from its origin, so the route answers CORS for the origins of the
+ * SPA's redirect URIs (the middleware does no CORS: the API's CORS is the host's to decide).
+ *
+ * @param {object} options
+ * @param {string} options.issuer  the router's issuer
+ * @param {import('../dist/index.js').KeyStore} options.keyStore  the router's key store
+ * @param {import('../dist/index.js').RefreshTokenStore} options.refreshTokenStore  the router's refresh-token store
+ * @param {(clientId: string) => Promise<import('../dist/index.js').Client | undefined>} options.findClient
+ * @param {{ findBySubject(subject: string): object | undefined }} options.users
+ */
+export function apiRoutes({ issuer, keyStore, refreshTokenStore, findClient, users }) {
+  // checkRevocation: a token whose refresh token was revoked (the SPA's sign-out) stops working
+  // at once, for one store lookup a call.
+  const profileScope = requireAccessToken({
+    issuer,
+    keyStore,
+    scopes: ['profile'],
+    checkRevocation: true,
+    refreshTokenStore,
+  });
+
+  /** The SPA's origins: those of its registered redirect URIs. */
+  async function isSpaOrigin(origin) {
+    if (typeof origin !== 'string') return false;
+    const spa = await findClient(SPA_CLIENT_ID);
+    return (spa?.redirectUris ?? []).some((uri) => URL.canParse(uri) && new URL(uri).origin === origin);
+  }
+
+  /** CORS (Fetch standard) for the SPA's origins: the Authorization header makes a preflight. */
+  async function cors(req, res, next) {
+    try {
+      if (await isSpaOrigin(req.headers.origin)) {
+        res.set({ 'Access-Control-Allow-Origin': req.headers.origin, Vary: 'Origin' });
+        if (req.method === 'OPTIONS') {
+          res.set({
+            'Access-Control-Allow-Methods': 'GET',
+            'Access-Control-Allow-Headers': 'Authorization',
+            'Access-Control-Max-Age': '600',
+          });
+        }
+      }
+      if (req.method === 'OPTIONS') {
+        res.status(204).end();
+        return;
+      }
+      next();
+    } catch (error) {
+      next(error);
+    }
+  }
+
+  const router = express.Router();
+  router.options('/api/profile', cors);
+  router.get('/api/profile', cors, profileScope, (req, res) => {
+    const profile = users.findBySubject(req.auth.subject);
+    res.set('Cache-Control', 'no-store').json({
+      sub: req.auth.subject,
+      client_id: req.auth.clientId,
+      scope: req.auth.scopes.join(' '),
+      name: profile?.name,
+      preferred_username: profile?.username,
+    });
+  });
+  return router;
+}

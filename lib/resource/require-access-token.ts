@@ -1,0 +1,229 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ConfigurationError } from '../config/configuration-error.js';
+import { booleanOption, checkOptionsObject, invalidOption } from '../config/option-checks.js';
+import type { RefreshTokenStore } from '../contracts.js';
+import { sendJson } from '../response/respond.js';
+import { bearerCredentials } from './bearer-request.js';
+import {
+  refreshFamilyOf,
+  resolveVerifierOptions,
+  VERIFY_OPTION_NAMES,
+  type VerifiedAccessToken,
+  type VerifierConfig,
+  type VerifyAccessTokenOptions,
+  verifyWith,
+} from './verify-access-token.js';
+
+/** Options of {@link requireAccessToken}. */
+export interface RequireAccessTokenOptions extends VerifyAccessTokenOptions {
+  /** Scopes the route needs (RFC 6749 §3.3 scope tokens). Default none: any valid token passes. */
+  scopes?: readonly string[];
+  /** `'all'` (default): the token must hold every one of `scopes`; `'any'`: at least one. */
+  scopeMode?: 'all' | 'any';
+  /** The `realm` of the `WWW-Authenticate` challenge (RFC 6750 §3). Default: `issuer`. */
+  realm?: string;
+  /**
+   * `true`: refuse a token whose refresh-token family was revoked, with one
+   * `refreshTokenStore.isFamilyRevoked()` call a request. Default `false`.
+   */
+  checkRevocation?: boolean;
+  /** The router's refresh-token store; required with `checkRevocation: true`. */
+  refreshTokenStore?: RefreshTokenStore;
+}
+
+/** What a request that passed {@link requireAccessToken} carries on `req.auth`. */
+export interface AccessTokenAuth extends VerifiedAccessToken {}
+
+declare global {
+  // Express's own declaration merging point for Request (@types/express-serve-static-core).
+  namespace Express {
+    interface Request {
+      /** The verified access token, set by `requireAccessToken` (pkce-token-router). */
+      auth?: AccessTokenAuth;
+    }
+  }
+}
+
+const OPTION_NAMES = [
+  ...VERIFY_OPTION_NAMES,
+  'scopes',
+  'scopeMode',
+  'realm',
+  'checkRevocation',
+  'refreshTokenStore',
+] as const;
+
+/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** RFC 9110 §5.6.4 quoted-string content without escapes: what a realm may hold here. */
+const QUOTABLE = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+
+interface MiddlewareConfig {
+  verifier: VerifierConfig;
+  scopes: readonly string[];
+  scopeMode: 'all' | 'any';
+  realm: string;
+  revocationStore: (RefreshTokenStore & Required<Pick<RefreshTokenStore, 'isFamilyRevoked'>>) | undefined;
+}
+
+function resolve(options: unknown): MiddlewareConfig {
+  const given = checkOptionsObject('requireAccessToken', options, OPTION_NAMES);
+  const verifier = resolveVerifierOptions(given, 'requireAccessToken');
+  const scopes = given.scopes ?? [];
+  if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && SCOPE_TOKEN.test(scope))) {
+    throw invalidOption(
+      'scopes',
+      'an array of scope strings (RFC 6749 §3.3), e.g. ["profile"]',
+      scopes,
+      'requireAccessToken',
+    );
+  }
+  const scopeMode = given.scopeMode ?? 'all';
+  if (scopeMode !== 'all' && scopeMode !== 'any') {
+    throw invalidOption('scopeMode', '"all" or "any"', scopeMode, 'requireAccessToken');
+  }
+  if (scopeMode === 'any' && scopes.length === 0) {
+    throw invalidOption(
+      'scopeMode',
+      'left out when scopes is empty ("any" of none would refuse every token)',
+      scopeMode,
+      'requireAccessToken',
+    );
+  }
+  const realm = given.realm ?? verifier.issuer;
+  if (typeof realm !== 'string' || realm === '' || !QUOTABLE.test(realm)) {
+    throw invalidOption('realm', 'a non-empty string of printable ASCII without " or \\', realm, 'requireAccessToken');
+  }
+  const checkRevocation = booleanOption(given.checkRevocation, 'checkRevocation', false, 'requireAccessToken');
+  const store = given.refreshTokenStore as RefreshTokenStore | undefined;
+  if (!checkRevocation) {
+    if (store !== undefined) {
+      throw invalidOption(
+        'refreshTokenStore',
+        'given only with checkRevocation: true (it is read for nothing else)',
+        store,
+        'requireAccessToken',
+      );
+    }
+    return { verifier, scopes: [...scopes], scopeMode, realm, revocationStore: undefined };
+  }
+  if (store === undefined) {
+    throw new ConfigurationError(
+      'ERR_OPTION_MISSING',
+      'refreshTokenStore',
+      'requireAccessToken: option refreshTokenStore is required with checkRevocation: true: the refreshTokenStore given to createTokenRouter',
+    );
+  }
+  if (typeof store !== 'object' || store === null || typeof store.isFamilyRevoked !== 'function') {
+    throw invalidOption(
+      'refreshTokenStore',
+      'a refresh-token store with isFamilyRevoked() for checkRevocation (the memory, Redis and PostgreSQL stores have it)',
+      store,
+      'requireAccessToken',
+    );
+  }
+  return {
+    verifier,
+    scopes: [...scopes],
+    scopeMode,
+    realm,
+    revocationStore: store as MiddlewareConfig['revocationStore'],
+  };
+}
+
+/**
+ * Express middleware for the host's own API routes (RFC 6750): the request must carry, in its
+ * Authorization header, an access token the router issued, holding `scopes`; the verified token
+ * goes on `req.auth`. Every refusal is answered here, with the RFC 6750 §3 challenge and a JSON
+ * body; nothing reaches the host's error handler. Options are checked now, at creation.
+ */
+export function requireAccessToken(options: RequireAccessTokenOptions): RequestHandler {
+  const config = resolve(options);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    guard(config, req, res, next).catch(() => {
+      // Nothing in guard rejects by design; should something, the answer is still RFC 6750's.
+      if (!res.headersSent) unavailable(res, 'The access token could not be checked; try again later');
+    });
+  };
+}
+
+async function guard(config: MiddlewareConfig, req: Request, res: Response, next: NextFunction): Promise<void> {
+  const credentials = bearerCredentials(req);
+  if (credentials.kind === 'none') {
+    // RFC 6750 §3.1: a request with no authentication information gets no error code.
+    refuse(res, config, 401, undefined, 'An access token is required');
+    return;
+  }
+  if (credentials.kind === 'malformed') {
+    refuse(res, config, 400, 'invalid_request', credentials.description);
+    return;
+  }
+  const verified = await verifyWith(config.verifier, credentials.token);
+  if (verified.kind === 'unavailable') {
+    unavailable(res, verified.description);
+    return;
+  }
+  if (verified.kind === 'invalid') {
+    refuse(res, config, 401, 'invalid_token', verified.description);
+    return;
+  }
+  const { kind: _kind, ...token } = verified;
+  if (config.revocationStore !== undefined) {
+    const family = refreshFamilyOf(token.claims);
+    if (family === undefined) {
+      refuse(res, config, 401, 'invalid_token', 'The access token names no refresh-token family to check');
+      return;
+    }
+    let revoked: boolean;
+    try {
+      revoked = (await config.revocationStore.isFamilyRevoked(family)) === true;
+    } catch {
+      unavailable(res, 'The revocation of the access token could not be checked; try again later');
+      return;
+    }
+    if (revoked) {
+      refuse(res, config, 401, 'invalid_token', 'The access token was revoked');
+      return;
+    }
+  }
+  if (!hasScopes(token.scopes, config)) {
+    refuse(res, config, 403, 'insufficient_scope', 'The access token lacks a scope this resource needs');
+    return;
+  }
+  req.auth = token;
+  next();
+}
+
+function hasScopes(granted: readonly string[], { scopes, scopeMode }: MiddlewareConfig): boolean {
+  if (scopes.length === 0) return true;
+  return scopeMode === 'all'
+    ? scopes.every((scope) => granted.includes(scope))
+    : scopes.some((scope) => granted.includes(scope));
+}
+
+/**
+ * RFC 6750 §3: the challenge, and the same error as JSON. With no error code (§3.1, no token),
+ * the body holds only the description. `scope` on insufficient_scope says what is needed.
+ */
+function refuse(
+  res: Response,
+  config: MiddlewareConfig,
+  status: 400 | 401 | 403,
+  error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | undefined,
+  description: string,
+): void {
+  let challenge = `Bearer realm="${config.realm}"`;
+  if (error !== undefined) challenge += `, error="${error}", error_description="${description}"`;
+  if (error === 'insufficient_scope') challenge += `, scope="${config.scopes.join(' ')}"`;
+  res.setHeader('WWW-Authenticate', challenge);
+  sendJson(
+    res,
+    status,
+    error === undefined ? { error_description: description } : { error, error_description: description },
+  );
+}
+
+/** A key store or refresh-token store that failed: 503, no challenge (the token was not judged). */
+function unavailable(res: Response, description: string): void {
+  sendJson(res, 503, { error: 'temporarily_unavailable', error_description: description });
+}
