@@ -6,6 +6,7 @@ import { jwksEndpoint } from './endpoints/jwks.js';
 import { logoutEndpoint } from './endpoints/logout.js';
 import { revocationEndpoint } from './endpoints/revocation.js';
 import { tokenEndpoint } from './endpoints/token.js';
+import { userInfoEndpoint } from './endpoints/userinfo.js';
 import { answerFor } from './response/error-profiles.js';
 import { sendError } from './response/respond.js';
 import { MemoryCodeStore } from './stores/memory/memory-code-store.js';
@@ -34,6 +35,8 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
   if (config.jwksPath !== false) endpoints.set(config.jwksPath, jwksEndpoint(config));
   if (config.revocationPath !== false) endpoints.set(config.revocationPath, revocationEndpoint(config));
   if (config.logout !== undefined) endpoints.set(config.logout.path, logoutEndpoint(config, config.logout.endSession));
+  if (config.userInfo !== undefined)
+    endpoints.set(config.userInfo.path, userInfoEndpoint(config, config.userInfo.lookup));
   const discovery = discoveryEndpoint(config);
   if (config.discoveryPath !== false) endpoints.set(config.discoveryPath, discovery);
   if (config.authorizationServerMetadataPath !== false)

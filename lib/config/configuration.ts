@@ -16,7 +16,7 @@ import {
   invalidOption,
   positiveInteger,
 } from './option-checks.js';
-import { type EndSession, OPTION_NAMES } from './options.js';
+import { type EndSession, OPTION_NAMES, type UserInfoCallback } from './options.js';
 
 /** The options after checking, with every default filled in. */
 export interface RouterConfig {
@@ -43,6 +43,8 @@ export interface RouterConfig {
   discoveryMetadata: Readonly<Record<string, unknown>>;
   /** The logout endpoint, when the host gave `endSession`. */
   logout: { path: string; endSession: EndSession } | undefined;
+  /** The UserInfo endpoint, when the host gave `userInfo`. */
+  userInfo: { path: string; lookup: UserInfoCallback } | undefined;
   jwksMaxAge: number;
   accessTokenTtl: number;
   idTokenTtl: number;
@@ -84,6 +86,7 @@ export function resolveOptions(options: unknown): RouterConfig {
   const authorizationPath =
     given.authorizationPath === undefined ? undefined : resolvePath(given.authorizationPath, 'authorizationPath', '/');
   const logout = resolveMounted(given.endSession, 'endSession', given.logoutPath, 'logoutPath', '/logout');
+  const userInfo = resolveMounted(given.userInfo, 'userInfo', given.userinfoPath, 'userinfoPath', '/userinfo');
   checkDistinctPaths({
     tokenPath,
     jwksPath,
@@ -91,6 +94,7 @@ export function resolveOptions(options: unknown): RouterConfig {
     discoveryPath,
     authorizationServerMetadataPath,
     logoutPath: logout?.path ?? false,
+    userinfoPath: userInfo?.path ?? false,
     // The host's own route: a router path equal to it would answer in its place.
     authorizationPath: authorizationPath ?? false,
   });
@@ -142,8 +146,11 @@ export function resolveOptions(options: unknown): RouterConfig {
     authorizationPath: checkAuthorizationPath(authorizationPath, given.discoveryMetadata, hasDocument),
     discoveryMetadata: resolveDiscoveryMetadata(given.discoveryMetadata, hasDocument, {
       end_session_endpoint: logout !== undefined,
+      userinfo_endpoint: userInfo !== undefined,
     }),
     logout: logout === undefined ? undefined : { path: logout.path, endSession: logout.callback as EndSession },
+    userInfo:
+      userInfo === undefined ? undefined : { path: userInfo.path, lookup: userInfo.callback as UserInfoCallback },
     jwksMaxAge: nonNegativeSeconds(given.jwksMaxAge, 'jwksMaxAge', 300),
     accessTokenTtl,
     idTokenTtl,

@@ -38,6 +38,23 @@ export interface EndSessionContext {
  */
 export type EndSession = (req: Request, res: Response, context: EndSessionContext) => void | Promise<void>;
 
+/**
+ * Claims about a user, as the host's `userInfo` gives them: OpenID Connect Core §5.1's standard
+ * claims (`name`, `email`, `phone_number`, `address`…) and any of the host's own.
+ */
+export type UserInfoClaims = Readonly<Record<string, unknown>>;
+
+/**
+ * The host's user lookup for the UserInfo endpoint (OpenID Connect Core §5.3): the claims of
+ * `subject` (the access token's `sub`), given the token's scopes. The router keeps the standard
+ * claims of scopes not granted out (§5.4) and sets `sub` itself. `undefined` when the user is no
+ * more: the token is refused. What it throws is answered 503, as a failing store is.
+ */
+export type UserInfoCallback = (
+  subject: string,
+  scope: readonly string[],
+) => UserInfoClaims | undefined | Promise<UserInfoClaims | undefined>;
+
 /** The options of {@link createTokenRouter}. Every one is checked when the router is created. */
 export interface TokenRouterOptions {
   /** The `iss` of every token: an absolute https URL (http only for localhost). */
@@ -87,6 +104,13 @@ export interface TokenRouterOptions {
   endSession?: EndSession;
   /** Path of the logout endpoint, with `endSession`. Default `/logout`. */
   logoutPath?: string;
+  /**
+   * Mounts the UserInfo endpoint (OpenID Connect Core §5.3) at `userinfoPath`, listed in
+   * discovery as `userinfo_endpoint`. See docs/userinfo-and-logout.md.
+   */
+  userInfo?: UserInfoCallback;
+  /** Path of the UserInfo endpoint, with `userInfo`. Default `/userinfo`. */
+  userinfoPath?: string;
   /** How long caches may keep the JWKS and the discovery document, in seconds. Default 300. */
   jwksMaxAge?: number;
   /** Access-token lifetime in seconds. Default 300. */
@@ -138,6 +162,8 @@ export const OPTION_NAMES = [
   'authorizationPath',
   'endSession',
   'logoutPath',
+  'userInfo',
+  'userinfoPath',
   'jwksMaxAge',
   'accessTokenTtl',
   'idTokenTtl',
