@@ -2,10 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { chromium } from 'playwright-core';
+import { LOGOUT_PATH } from '../example-app/app.js';
 import { demoClients, SPA_CALLBACK_PATH, SPA_CLIENT_ID } from '../example-app/clients.js';
 import { spaRoutes } from '../example-app/spa-routes.js';
 import { browserTestPlan, CHROMIUM_ARGS, CHROMIUM_PATH } from './support/chromium.js';
-import { listenOnLoopback, startExampleHost, withRedirectUris } from './support/example-host.js';
+import { listenOnLoopback, startExampleHost, withClientFields } from './support/example-host.js';
 
 /** Screenshots of each end state, for a person to look at (git-ignored). */
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -44,7 +45,11 @@ if (plan === 'skip') {
       spaServer = await listenOnLoopback();
       spaOrigin = `http://127.0.0.1:${spaServer.port}`;
       host = await startExampleHost({
-        clients: (issuer) => withRedirectUris(demoClients(issuer), SPA_CLIENT_ID, [`${spaOrigin}${SPA_CALLBACK_PATH}`]),
+        clients: (issuer) =>
+          withClientFields(demoClients(issuer), SPA_CLIENT_ID, {
+            redirectUris: [`${spaOrigin}${SPA_CALLBACK_PATH}`],
+            postLogoutRedirectUris: [`${spaOrigin}/spa/`],
+          }),
       });
       tokenEndpoint = `${host.issuer}/oauth2/token`;
       revocationEndpoint = `${host.issuer}/oauth2/revoke`;
@@ -55,6 +60,7 @@ if (plan === 'skip') {
           tokenPath: '/oauth2/token',
           jwksPath: '/oauth2/jwks',
           revocationPath: '/oauth2/revoke',
+          logoutPath: LOGOUT_PATH,
           appBaseUrl: spaOrigin,
         }),
       );
@@ -222,8 +228,16 @@ if (plan === 'skip') {
       expect(await controlsOf(page)).toMatchObject({ signIn: false, signOut: true, claims: true });
       expect(JSON.parse(await page.locator('#id-token-claims').textContent())).toEqual(idTokenClaims);
 
-      // Sign out of the SPA: the refresh token is revoked (RFC 7009, over CORS), the tokens forgotten.
+      // The host has a session for alice (its home page offers to end it).
+      const hostPage = await context.newPage();
+      await hostPage.goto(`${host.issuer}/`);
+      expect(await hostPage.getByRole('button', { name: 'Sign out of the host' }).count()).toBe(1);
+
+      // Sign out: the refresh token is revoked (RFC 7009, over CORS), the tokens forgotten, then the
+      // browser goes through the host's logout endpoint (RP-Initiated Logout 1.0), which ends the
+      // host session and sends it back to the SPA's registered post-logout URI with its state.
       const revocationResponse = page.waitForResponse(isRevocationRequest);
+      const logoutRequest = page.waitForRequest((req) => req.url().startsWith(`${host.issuer}${LOGOUT_PATH}?`));
       await page.locator('#sign-out').click();
       const revocation = await revocationResponse;
       expect(revocation.status()).toBe(200);
@@ -231,10 +245,21 @@ if (plan === 'skip') {
       expect(new URLSearchParams(revocation.request().postData())).toEqual(
         new URLSearchParams({ client_id: SPA_CLIENT_ID, token: refreshToken, token_type_hint: 'refresh_token' }),
       );
-      await page.locator('#sign-in').waitFor({ state: 'visible' });
-      await expect(page.locator('#status').textContent()).resolves.toBe(
-        'Signed out of the SPA: its tokens are forgotten and its refresh token is revoked.',
+      const logout = await logoutRequest;
+      const logoutParams = new URL(logout.url()).searchParams;
+      expect([...logoutParams.keys()]).toEqual(['client_id', 'id_token_hint', 'post_logout_redirect_uri', 'state']);
+      expect(logoutParams.get('client_id')).toBe(SPA_CLIENT_ID);
+      expect(logoutParams.get('post_logout_redirect_uri')).toBe(`${spaOrigin}/spa/`);
+      const logoutAnswer = await logout.response();
+      expect(logoutAnswer.status()).toBe(303);
+      expect(logoutAnswer.headers().location).toBe(
+        `${spaOrigin}/spa/?${new URLSearchParams({ state: logoutParams.get('state') })}`,
       );
+      await page
+        .locator('#status', {
+          hasText: 'Signed out of the SPA and of the host: its refresh token is revoked and the host session ended.',
+        })
+        .waitFor();
       expect(await controlsOf(page)).toEqual({
         signIn: true,
         signInEnabled: true,
@@ -246,7 +271,12 @@ if (plan === 'skip') {
       await expect(page.locator('#access-token-claims').isHidden()).resolves.toBe(true);
       await expect(page.locator('#error').isHidden()).resolves.toBe(true);
       expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual([]);
+      // The state left the address bar.
       expect(page.url()).toBe(`${spaOrigin}/spa/`);
+      // The host session is over.
+      await hostPage.reload();
+      expect(await hostPage.getByRole('button', { name: 'Sign out of the host' }).count()).toBe(0);
+      await hostPage.close();
       // The revoked refresh token no longer refreshes.
       await expect(refresh(refreshToken)).resolves.toEqual({
         status: 400,

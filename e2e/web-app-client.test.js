@@ -75,6 +75,28 @@ describe('the server-side web app (openid-client) signs in through the example h
     expect(elementText(again.text, 'rp-status')).toBe('Signed in as Alice Liddell.');
   });
 
+  it("signing out of the web app goes through the host's logout endpoint (openid-client's buildEndSessionUrl), which ends the host session and sends the browser back", async () => {
+    const browser = createUserAgent();
+    const signedIn = await browser.signIn(await browser.navigate(`${host.issuer}/rp/login`), ALICE);
+    expect(signedIn.url).toBe(`${host.issuer}/rp/`);
+    // Signed in on the host too: its /authorize no longer asks for a password.
+    const home = await browser.navigate(`${host.issuer}/`);
+    expect(home.text).toContain('Sign out of the host');
+
+    const signedOut = await browser.navigate(`${host.issuer}/rp/logout`, { method: 'POST', body: '' });
+    // POST /rp/logout → the end_session_endpoint of discovery → the registered post-logout URI.
+    const logout = new URL(signedOut.redirects[0]);
+    expect(`${logout.origin}${logout.pathname}`).toBe(`${host.issuer}/oauth2/logout`);
+    expect(logout.searchParams.get('client_id')).toBe(WEB_CLIENT_ID);
+    expect(logout.searchParams.get('post_logout_redirect_uri')).toBe(`${host.issuer}/rp/`);
+    expect(logout.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
+    expect(signedOut.redirects.slice(1)).toEqual([`${host.issuer}/rp/`]);
+    expect(signedOut.status).toBe(200);
+    expect(signedOut.text).not.toContain('Signed in as');
+    // The host session ended with it.
+    expect((await browser.navigate(`${host.issuer}/`)).text).not.toContain('Sign out of the host');
+  });
+
   it('a callback replayed in the same browser finds no sign-in to finish (each sign-in serves once)', async () => {
     const browser = createUserAgent();
     const signedIn = await browser.signIn(await browser.navigate(`${host.issuer}/rp/login`), ALICE);

@@ -2,7 +2,7 @@ import express from 'express';
 import { createTokenRouter, MemoryCodeStore, MemoryKeyStore, MemoryRefreshTokenStore } from '../dist/index.js';
 import { apiRoutes } from './api-routes.js';
 import { authorizationRoutes } from './authorize.js';
-import { baseUrl, clientLookup, demoClients } from './clients.js';
+import { clientLookup, demoClients } from './clients.js';
 import { renderError, renderHome, sendPage } from './pages.js';
 import { relyingPartyRoutes } from './relying-party.js';
 import { createSessionStore } from './sessions.js';
@@ -13,8 +13,19 @@ import { createUserDirectory, DEMO_USERS } from './users.js';
 const TOKEN_PATH = '/oauth2/token';
 const JWKS_PATH = '/oauth2/jwks';
 const REVOCATION_PATH = '/oauth2/revoke';
+/**
+ * RP-initiated logout, beside the token endpoint: this host's own `POST /logout` is its sign-out
+ * form (authorize.js), so the router's logout endpoint is not at its default `/logout`.
+ */
+export const LOGOUT_PATH = '/oauth2/logout';
 
 const KNOWN_OPTIONS = ['issuer', 'codeStore', 'keyStore', 'refreshTokenStore', 'clients', 'onEvent'];
+
+/** A demo user's UserInfo claims (OIDC Core §5.1), or `undefined` for a user who is gone. */
+function userInfoClaims(user) {
+  if (user === undefined) return undefined;
+  return { name: user.name, preferred_username: user.username, email: user.email, email_verified: true };
+}
 
 /**
  * The example host app: demo users and sessions, the authorization step, the demo SPA, and the
@@ -52,15 +63,32 @@ export async function createExampleApp(options = {}) {
 
   const app = express();
   app.disable('x-powered-by');
-  // The library: POST /oauth2/token and /oauth2/revoke, GET /oauth2/jwks and discovery, with their
-  // own parsing, CORS and errors.
-  // The discovery document also names this host's own authorization endpoint; it sends `iss`
+  // The library: POST /oauth2/token and /oauth2/revoke, GET /oauth2/jwks, discovery and RFC 8414
+  // metadata, UserInfo and logout, with their own parsing, CORS and errors.
+  // Discovery names this host's own authorization endpoint (`authorizationPath`); it sends `iss`
   // with every answer (RFC 9207), so clients may insist on it.
-  const discoveryMetadata = {
-    authorization_endpoint: `${baseUrl(issuer)}/authorize`,
-    authorization_response_iss_parameter_supported: true,
-  };
-  app.use(createTokenRouter({ issuer, codeStore, keyStore, refreshTokenStore, clients, onEvent, discoveryMetadata }));
+  const discoveryMetadata = { authorization_response_iss_parameter_supported: true };
+  app.use(
+    createTokenRouter({
+      issuer,
+      codeStore,
+      keyStore,
+      refreshTokenStore,
+      clients,
+      onEvent,
+      authorizationPath: '/authorize',
+      discoveryMetadata,
+      // GET /userinfo: the claims of the token's user, from the host's own directory; the router
+      // keeps those of scopes not granted out (OIDC Core §5.4).
+      userInfo: (subject) => userInfoClaims(users.findBySubject(subject)),
+      // GET /oauth2/logout: the router checked the client, the id_token_hint and the
+      // post_logout_redirect_uri; ending the host session is the host's part. It then redirects.
+      endSession: (req, res) => {
+        sessions.end(req, res);
+      },
+      logoutPath: LOGOUT_PATH,
+    }),
+  );
   app.use(
     authorizationRoutes({
       issuer,
@@ -72,7 +100,15 @@ export async function createExampleApp(options = {}) {
     }),
   );
   app.use(apiRoutes({ issuer, keyStore, refreshTokenStore, findClient: clientLookup(clients), users }));
-  app.use(spaRoutes({ issuer, tokenPath: TOKEN_PATH, jwksPath: JWKS_PATH, revocationPath: REVOCATION_PATH }));
+  app.use(
+    spaRoutes({
+      issuer,
+      tokenPath: TOKEN_PATH,
+      jwksPath: JWKS_PATH,
+      revocationPath: REVOCATION_PATH,
+      logoutPath: LOGOUT_PATH,
+    }),
+  );
   app.use(relyingPartyRoutes({ issuer }));
   app.get('/', (req, res) => {
     sendPage(res, 200, renderHome({ session: sessions.current(req), issuer }));

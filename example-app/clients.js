@@ -9,6 +9,10 @@ export const WEB_CLIENT_ID = 'example-web';
 export const SPA_CALLBACK_PATH = '/spa/callback';
 /** The path of the web app's redirect URI on this host. */
 export const WEB_CALLBACK_PATH = '/rp/callback';
+/** The SPA's page, where logout sends the user back. */
+export const SPA_HOME_PATH = '/spa/';
+/** The web app's page, where logout sends the user back. */
+export const WEB_HOME_PATH = '/rp/';
 
 /**
  * The SPA and the web app served by this app, and a native app. The token endpoint compares redirect URIs
@@ -17,12 +21,21 @@ export const WEB_CALLBACK_PATH = '/rp/callback';
  */
 export function demoClients(issuer) {
   return [
-    { clientId: SPA_CLIENT_ID, redirectUris: [`${baseUrl(issuer)}${SPA_CALLBACK_PATH}`] },
+    {
+      clientId: SPA_CLIENT_ID,
+      redirectUris: [`${baseUrl(issuer)}${SPA_CALLBACK_PATH}`],
+      // Where the logout endpoint may send the user back (RP-Initiated Logout 1.0 §3).
+      postLogoutRedirectUris: [`${baseUrl(issuer)}${SPA_HOME_PATH}`],
+    },
     {
       clientId: NATIVE_CLIENT_ID,
       redirectUris: ['http://127.0.0.1/cb', 'http://127.0.0.1:8765/cb', 'com.example.app:/callback'],
     },
-    { clientId: WEB_CLIENT_ID, redirectUris: [`${baseUrl(issuer)}${WEB_CALLBACK_PATH}`] },
+    {
+      clientId: WEB_CLIENT_ID,
+      redirectUris: [`${baseUrl(issuer)}${WEB_CALLBACK_PATH}`],
+      postLogoutRedirectUris: [`${baseUrl(issuer)}${WEB_HOME_PATH}`],
+    },
   ];
 }
 

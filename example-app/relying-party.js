@@ -1,7 +1,7 @@
 import express from 'express';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
-import { baseUrl, WEB_CALLBACK_PATH, WEB_CLIENT_ID } from './clients.js';
+import { baseUrl, WEB_CALLBACK_PATH, WEB_CLIENT_ID, WEB_HOME_PATH } from './clients.js';
 import { createCookieMap } from './cookie-map.js';
 import { sendPage } from './pages.js';
 import { renderRelyingPartyError, renderRelyingPartyHome, renderRelyingPartySignedIn } from './relying-party-pages.js';
@@ -17,7 +17,8 @@ const SESSION_TTL_SECONDS = 3600;
  * reaches the token endpoint over HTTP at the issuer's URL, like any client.
  *
  * `GET /rp/` home or signed-in page · `GET /rp/login` starts a sign-in · `GET /rp/callback` the
- * redirect URI · `POST /rp/logout` ends the web app's own session.
+ * redirect URI · `POST /rp/logout` ends the web app's own session, then sends the browser to the
+ * host's logout endpoint (RP-Initiated Logout 1.0), which ends the host session and sends it back.
  *
  * @param {object} options
  * @param {string} options.issuer  the authorization server's issuer; its endpoints are below it
@@ -26,6 +27,7 @@ const SESSION_TTL_SECONDS = 3600;
  */
 export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, appBaseUrl = baseUrl(issuer) }) {
   const redirectUri = `${baseUrl(appBaseUrl)}${WEB_CALLBACK_PATH}`;
+  const postLogoutRedirectUri = `${baseUrl(appBaseUrl)}${WEB_HOME_PATH}`;
   const secure = redirectUri.startsWith('https:');
   const pendingSignIns = createCookieMap({
     name: 'example_rp_signin',
@@ -94,6 +96,8 @@ export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, appBaseUr
         return;
       }
       sessions.put(req, res, {
+        // Kept on the server, for the logout's id_token_hint; the pages show claims only.
+        idToken: tokens.id_token,
         idTokenClaims: tokens.claims(),
         accessTokenClaims: decodeJwt(tokens.access_token),
         scope: tokens.scope,
@@ -105,10 +109,24 @@ export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, appBaseUr
     }),
   );
 
-  router.post('/rp/logout', (req, res) => {
-    sessions.drop(req, res);
-    res.redirect(303, '/rp/');
-  });
+  router.post(
+    '/rp/logout',
+    handle(async (req, res) => {
+      const session = sessions.get(req);
+      sessions.drop(req, res);
+      if (session === undefined) {
+        res.redirect(303, WEB_HOME_PATH);
+        return;
+      }
+      // The end_session_endpoint of discovery, with client_id, the ID token as a hint and where
+      // to come back (registered on the client as a postLogoutRedirectUri).
+      const url = oidc.buildEndSessionUrl(await configuration(), {
+        id_token_hint: session.idToken,
+        post_logout_redirect_uri: postLogoutRedirectUri,
+      });
+      res.set('Cache-Control', 'no-store').redirect(303, url.href);
+    }),
+  );
 
   return router;
 }

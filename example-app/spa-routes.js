@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { baseUrl, SPA_CALLBACK_PATH, SPA_CLIENT_ID } from './clients.js';
+import { baseUrl, SPA_CALLBACK_PATH, SPA_CLIENT_ID, SPA_HOME_PATH } from './clients.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 
@@ -11,7 +11,14 @@ const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
  * `appBaseUrl` is where these routes are served, when that is not the issuer (a test serves
  * the SPA from another origin, so its token request is a real cross-origin one).
  */
-export function spaRoutes({ issuer, tokenPath, jwksPath, revocationPath = '/oauth2/revoke', appBaseUrl = issuer }) {
+export function spaRoutes({
+  issuer,
+  tokenPath,
+  jwksPath,
+  revocationPath = '/oauth2/revoke',
+  logoutPath = '/logout',
+  appBaseUrl = issuer,
+}) {
   const base = baseUrl(issuer);
   const config = {
     issuer,
@@ -20,6 +27,9 @@ export function spaRoutes({ issuer, tokenPath, jwksPath, revocationPath = '/oaut
     authorizationEndpoint: `${base}/authorize`,
     tokenEndpoint: `${base}${tokenPath}`,
     revocationEndpoint: `${base}${revocationPath}`,
+    // RP-Initiated Logout 1.0: the SPA's sign-out ends the host session there, and comes back.
+    endSessionEndpoint: `${base}${logoutPath}`,
+    postLogoutRedirectUri: `${baseUrl(appBaseUrl)}${SPA_HOME_PATH}`,
     jwksUri: `${base}${jwksPath}`,
     // The host's own API (example-app/api-routes.js), served beside the issuer.
     apiEndpoint: `${base}/api/profile`,

@@ -213,6 +213,12 @@ export interface Client {
   redirectUris: string[];
   /** Extra browser origins allowed to call the token endpoint (CORS). */
   allowedOrigins?: string[];
+  /**
+   * Where the logout endpoint may send the user back after signing out (OpenID Connect
+   * RP-Initiated Logout 1.0 §3: `post_logout_redirect_uri`); compared character for character.
+   * In a `clients` array they are checked as `redirectUris` are.
+   */
+  postLogoutRedirectUris?: string[];
   /** Allow the `plain` PKCE method for this client (RFC 7636 §4.2 discourages it). */
   allowPlainPkce?: boolean;
   /**

@@ -21,7 +21,13 @@ export { issueAuthorizationCode } from './authorize/issue-code.js';
 export { authorizationErrorUrl, authorizationResponseUrl } from './authorize/response-url.js';
 export type { ConfigurationErrorCode } from './config/configuration-error.js';
 export { ConfigurationError } from './config/configuration-error.js';
-export type { TokenRouterOptions } from './config/options.js';
+export type {
+  EndSession,
+  EndSessionContext,
+  TokenRouterOptions,
+  UserInfoCallback,
+  UserInfoClaims,
+} from './config/options.js';
 export type {
   AtomicCodeExchange,
   AuthorizationCodeGrant,

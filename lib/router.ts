@@ -3,14 +3,16 @@ import { type RouterConfig, resolveOptions } from './config/configuration.js';
 import type { TokenRouterOptions } from './config/options.js';
 import { discoveryEndpoint } from './endpoints/discovery.js';
 import { jwksEndpoint } from './endpoints/jwks.js';
+import { logoutEndpoint } from './endpoints/logout.js';
 import { revocationEndpoint } from './endpoints/revocation.js';
 import { tokenEndpoint } from './endpoints/token.js';
+import { userInfoEndpoint } from './endpoints/userinfo.js';
 import { answerFor } from './response/error-profiles.js';
 import { sendError } from './response/respond.js';
 import { MemoryCodeStore } from './stores/memory/memory-code-store.js';
 import { MemoryRefreshTokenStore } from './stores/memory/memory-refresh-token-store.js';
 
-type Endpoint = (req: express.Request, res: express.Response) => Promise<void>;
+type Endpoint = (req: express.Request, res: express.Response, next: express.NextFunction) => Promise<void>;
 
 /**
  * An Express router serving the token endpoint and, unless turned off, the JWKS, revocation and
@@ -32,6 +34,9 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
   ]);
   if (config.jwksPath !== false) endpoints.set(config.jwksPath, jwksEndpoint(config));
   if (config.revocationPath !== false) endpoints.set(config.revocationPath, revocationEndpoint(config));
+  if (config.logout !== undefined) endpoints.set(config.logout.path, logoutEndpoint(config, config.logout.endSession));
+  if (config.userInfo !== undefined)
+    endpoints.set(config.userInfo.path, userInfoEndpoint(config, config.userInfo.lookup));
   const discovery = discoveryEndpoint(config);
   if (config.discoveryPath !== false) endpoints.set(config.discoveryPath, discovery);
   if (config.authorizationServerMetadataPath !== false)
@@ -52,7 +57,8 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
     // The host's `x-powered-by` setting (Express sets the header before any router runs) is its
     // own: the router's answers leave it out, without touching the setting.
     res.removeHeader('X-Powered-By');
-    endpoint(req, res).catch(() => answerUnexpectedFailure(config, res));
+    // `next` only for what a host callback (endSession) throws: the host's own errors.
+    endpoint(req, res, next).catch(() => answerUnexpectedFailure(config, res));
   });
   return router;
 }

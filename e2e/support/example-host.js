@@ -51,3 +51,8 @@ export async function startExampleHost({ clients, keyStore } = {}) {
 export function withRedirectUris(clients, clientId, redirectUris) {
   return clients.map((client) => (client.clientId === clientId ? { ...client, redirectUris } : client));
 }
+
+/** The demo clients with one client's fields replaced (its redirect URIs, its post-logout URIs…). */
+export function withClientFields(clients, clientId, fields) {
+  return clients.map((client) => (client.clientId === clientId ? { ...client, ...fields } : client));
+}

@@ -18,6 +18,8 @@ const PENDING_KEY = 'example-spa:pending-sign-in';
  * is signed in. (A real SPA weighs where its tokens live; sessionStorage keeps the demo simple.)
  */
 const TOKENS_KEY = 'example-spa:tokens';
+/** The `state` of a logout this tab started, until the logout endpoint sends the user back. */
+const LOGOUT_KEY = 'example-spa:pending-logout';
 
 const element = (id) => document.getElementById(id);
 
@@ -149,6 +151,8 @@ async function completeSignIn(config) {
   const tokens = {
     accessToken: body.access_token,
     refreshToken: body.refresh_token,
+    // Kept for the logout request's id_token_hint (RP-Initiated Logout 1.0 §2).
+    idToken: body.id_token,
     idClaims,
     accessClaims: decodeJwt(body.access_token).payload,
   };
@@ -161,12 +165,43 @@ async function completeSignIn(config) {
 }
 
 /**
- * Sign out of the SPA: forget its tokens, and revoke its refresh token (RFC 7009), so that no
- * copy of it can get new tokens. The access token, a JWT, stays valid until it expires. The
- * host's own session is untouched: signing out of it is the host's business, on its pages.
+ * Sign out: forget the SPA's tokens, revoke its refresh token (RFC 7009), so that no copy of it
+ * can get new tokens, then end the host session at the logout endpoint (RP-Initiated Logout 1.0),
+ * which sends the browser back here with our `state`. Should the revocation fail, the SPA stays
+ * to say so, and the host session is left as it is.
  */
 async function signOut(config) {
   const tokens = storedTokens();
+  const revoked = await forgetAndRevoke(config, tokens);
+  if (!revoked || typeof tokens?.idToken !== 'string') return;
+  setStatus('Signing out of the host…');
+  const state = randomToken(16);
+  sessionStorage.setItem(LOGOUT_KEY, state);
+  const url = new URL(config.endSessionEndpoint);
+  url.search = new URLSearchParams({
+    client_id: config.clientId,
+    id_token_hint: tokens.idToken,
+    post_logout_redirect_uri: config.postLogoutRedirectUri,
+    state,
+  }).toString();
+  location.assign(url.href);
+}
+
+/** Back from the logout endpoint: check its `state` is the one this tab sent. */
+function completeSignOut(params) {
+  const expected = sessionStorage.getItem(LOGOUT_KEY);
+  sessionStorage.removeItem(LOGOUT_KEY);
+  history.replaceState(null, '', location.pathname);
+  if (expected === null || params.get('state') !== expected) {
+    setStatus('Not signed in.');
+    showError('state_mismatch', 'the state coming back from the logout endpoint is not the one this tab sent');
+    return;
+  }
+  setStatus('Signed out of the SPA and of the host: its refresh token is revoked and the host session ended.');
+}
+
+/** Forget the SPA's tokens and revoke its refresh token; whether that went through. */
+async function forgetAndRevoke(config, tokens) {
   sessionStorage.removeItem(TOKENS_KEY);
   element('error').hidden = true;
   hideClaims('id-token-claims');
@@ -177,7 +212,7 @@ async function signOut(config) {
   try {
     if (typeof tokens?.refreshToken !== 'string') {
       setStatus('Signed out of the SPA.');
-      return;
+      return true;
     }
     setStatus('Revoking the refresh token…');
     const { ok, status } = await revokeToken({
@@ -187,13 +222,14 @@ async function signOut(config) {
     });
     if (ok) {
       setStatus('Signed out of the SPA: its tokens are forgotten and its refresh token is revoked.');
-    } else {
-      setStatus('Signed out of the SPA; its tokens are forgotten.');
-      showError(
-        'revocation_failed',
-        `the revocation endpoint answered HTTP ${status}: the refresh token may stay valid until it expires`,
-      );
+      return true;
     }
+    setStatus('Signed out of the SPA; its tokens are forgotten.');
+    showError(
+      'revocation_failed',
+      `the revocation endpoint answered HTTP ${status}: the refresh token may stay valid until it expires`,
+    );
+    return false;
   } finally {
     showSession(null);
   }
@@ -249,6 +285,11 @@ async function main() {
   } else if (location.pathname === callback.pathname) {
     // A failed sign-in leaves the SPA without tokens: "Sign in" again.
     await completeSignIn(config).catch(report);
+  } else if (
+    location.href.startsWith(config.postLogoutRedirectUri) &&
+    new URLSearchParams(location.search).has('state')
+  ) {
+    completeSignOut(new URLSearchParams(location.search));
   } else {
     setStatus('Not signed in.');
   }

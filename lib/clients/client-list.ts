@@ -32,6 +32,7 @@ const CLIENT_FIELDS = [
   'allowedOrigins',
   'allowPlainPkce',
   'allowInsecureRedirectUris',
+  'postLogoutRedirectUris',
 ] as const satisfies readonly (keyof Client)[];
 // Every field of the type is in the list (the `satisfies` above checks the converse).
 const everyFieldListed: [Exclude<keyof Client, (typeof CLIENT_FIELDS)[number]>] extends [never] ? true : never = true;
@@ -59,13 +60,15 @@ export function validateClients(value: readonly unknown[]): Client[] {
     // Own properties only: an opt-in such as allowInsecureRedirectUris on a polluted prototype is no client's.
     const own = (name: string): unknown =>
       Object.hasOwn(entry, name) ? (entry as Record<string, unknown>)[name] : undefined;
-    const [clientId, redirectUris, allowedOrigins, allowPlainPkce, allowInsecureRedirectUris] = [
-      own('clientId'),
-      own('redirectUris'),
-      own('allowedOrigins'),
-      own('allowPlainPkce'),
-      own('allowInsecureRedirectUris'),
-    ];
+    const [clientId, redirectUris, allowedOrigins, allowPlainPkce, allowInsecureRedirectUris, postLogoutRedirectUris] =
+      [
+        own('clientId'),
+        own('redirectUris'),
+        own('allowedOrigins'),
+        own('allowPlainPkce'),
+        own('allowInsecureRedirectUris'),
+        own('postLogoutRedirectUris'),
+      ];
     if (typeof clientId !== 'string' || clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID_FORMAT.test(clientId)) {
       return fail(
         'clientId',
@@ -81,12 +84,23 @@ export function validateClients(value: readonly unknown[]): Client[] {
     if (allowInsecureRedirectUris !== undefined && typeof allowInsecureRedirectUris !== 'boolean') {
       return fail('allowInsecureRedirectUris', 'a boolean', allowInsecureRedirectUris);
     }
-    for (const uri of redirectUris) {
-      if (typeof uri !== 'string' || uri.length > MAX_REDIRECT_URI_LENGTH || !URL.canParse(uri)) {
-        fail('redirectUris', `absolute URIs of at most ${MAX_REDIRECT_URI_LENGTH} characters`, uri);
+    // The user's browser is sent to either list: the same rules for both (RFC 6749 §3.1.2,
+    // RP-Initiated Logout 1.0 §3).
+    const checkUris = (field: string, uris: readonly unknown[]): void => {
+      for (const uri of uris) {
+        if (typeof uri !== 'string' || uri.length > MAX_REDIRECT_URI_LENGTH || !URL.canParse(uri)) {
+          fail(field, `absolute URIs of at most ${MAX_REDIRECT_URI_LENGTH} characters`, uri);
+        }
+        const danger = redirectUriDanger(uri as string, allowInsecureRedirectUris === true);
+        if (danger !== undefined) fail(field, danger, uri);
       }
-      const danger = redirectUriDanger(uri as string, allowInsecureRedirectUris === true);
-      if (danger !== undefined) fail('redirectUris', danger, uri);
+    };
+    checkUris('redirectUris', redirectUris);
+    if (postLogoutRedirectUris !== undefined) {
+      if (!Array.isArray(postLogoutRedirectUris)) {
+        return fail('postLogoutRedirectUris', 'an array of absolute URIs', postLogoutRedirectUris);
+      }
+      checkUris('postLogoutRedirectUris', postLogoutRedirectUris);
     }
     if (allowedOrigins !== undefined && !Array.isArray(allowedOrigins)) {
       return fail('allowedOrigins', 'an array of origins', allowedOrigins);
@@ -98,6 +112,7 @@ export function validateClients(value: readonly unknown[]): Client[] {
     if (allowedOrigins !== undefined) {
       client.allowedOrigins = allowedOrigins.map((origin) => normaliseOrigin(origin, `${option}.allowedOrigins`));
     }
+    if (postLogoutRedirectUris !== undefined) client.postLogoutRedirectUris = [...(postLogoutRedirectUris as string[])];
     if (allowPlainPkce !== undefined) client.allowPlainPkce = allowPlainPkce;
     if (allowInsecureRedirectUris !== undefined) client.allowInsecureRedirectUris = allowInsecureRedirectUris;
     return client;

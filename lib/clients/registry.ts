@@ -60,6 +60,12 @@ function readClientRecord(found: unknown): Client | string {
     if (origins === undefined) return 'has an allowedOrigins that is not an array of strings';
     client.allowedOrigins = origins;
   }
+  const postLogoutRedirectUris = own('postLogoutRedirectUris');
+  if (postLogoutRedirectUris !== undefined) {
+    const uris = stringArray(postLogoutRedirectUris);
+    if (uris === undefined) return 'has a postLogoutRedirectUris that is not an array of strings';
+    client.postLogoutRedirectUris = uris;
+  }
   const allowPlainPkce = own('allowPlainPkce');
   if (allowPlainPkce !== undefined) {
     if (typeof allowPlainPkce !== 'boolean') return 'has an allowPlainPkce that is not a boolean';

@@ -16,7 +16,7 @@ import {
   invalidOption,
   positiveInteger,
 } from './option-checks.js';
-import { OPTION_NAMES } from './options.js';
+import { type EndSession, OPTION_NAMES, type UserInfoCallback } from './options.js';
 
 /** The options after checking, with every default filled in. */
 export interface RouterConfig {
@@ -41,6 +41,10 @@ export interface RouterConfig {
   /** The host's authorization endpoint, relative to the issuer, for discovery. */
   authorizationPath: string | undefined;
   discoveryMetadata: Readonly<Record<string, unknown>>;
+  /** The logout endpoint, when the host gave `endSession`. */
+  logout: { path: string; endSession: EndSession } | undefined;
+  /** The UserInfo endpoint, when the host gave `userInfo`. */
+  userInfo: { path: string; lookup: UserInfoCallback } | undefined;
   jwksMaxAge: number;
   accessTokenTtl: number;
   idTokenTtl: number;
@@ -81,12 +85,16 @@ export function resolveOptions(options: unknown): RouterConfig {
   const authorizationServerMetadataPath = resolveMetadataPath(given.authorizationServerMetadataPath, discoveryPath);
   const authorizationPath =
     given.authorizationPath === undefined ? undefined : resolvePath(given.authorizationPath, 'authorizationPath', '/');
+  const logout = resolveMounted(given.endSession, 'endSession', given.logoutPath, 'logoutPath', '/logout');
+  const userInfo = resolveMounted(given.userInfo, 'userInfo', given.userinfoPath, 'userinfoPath', '/userinfo');
   checkDistinctPaths({
     tokenPath,
     jwksPath,
     revocationPath,
     discoveryPath,
     authorizationServerMetadataPath,
+    logoutPath: logout?.path ?? false,
+    userinfoPath: userInfo?.path ?? false,
     // The host's own route: a router path equal to it would answer in its place.
     authorizationPath: authorizationPath ?? false,
   });
@@ -136,7 +144,13 @@ export function resolveOptions(options: unknown): RouterConfig {
     authorizationServerMetadataPath,
     authorizationServerMetadataLocation: metadataLocation(issuer, authorizationServerMetadataPath),
     authorizationPath: checkAuthorizationPath(authorizationPath, given.discoveryMetadata, hasDocument),
-    discoveryMetadata: resolveDiscoveryMetadata(given.discoveryMetadata, hasDocument),
+    discoveryMetadata: resolveDiscoveryMetadata(given.discoveryMetadata, hasDocument, {
+      end_session_endpoint: logout !== undefined,
+      userinfo_endpoint: userInfo !== undefined,
+    }),
+    logout: logout === undefined ? undefined : { path: logout.path, endSession: logout.callback as EndSession },
+    userInfo:
+      userInfo === undefined ? undefined : { path: userInfo.path, lookup: userInfo.callback as UserInfoCallback },
     jwksMaxAge: nonNegativeSeconds(given.jwksMaxAge, 'jwksMaxAge', 300),
     accessTokenTtl,
     idTokenTtl,
@@ -291,6 +305,31 @@ function checkAuthorizationPath(
   return authorizationPath;
 }
 
+/**
+ * An endpoint the host's callback mounts (logout, UserInfo): the callback a function, the path
+ * given only with it (a path alone would mount nothing, silently).
+ */
+function resolveMounted(
+  callback: unknown,
+  callbackOption: string,
+  path: unknown,
+  pathOption: string,
+  fallback: string,
+): { path: string; callback: unknown } | undefined {
+  if (callback === undefined) {
+    if (path !== undefined) {
+      throw invalidOption(
+        pathOption,
+        `left out unless ${callbackOption} is given (without it there is no endpoint)`,
+        path,
+      );
+    }
+    return undefined;
+  }
+  if (typeof callback !== 'function') throw invalidOption(callbackOption, 'a function', callback);
+  return { path: resolvePath(path, pathOption, fallback), callback };
+}
+
 /** Every endpoint needs a path of its own. */
 function checkDistinctPaths(paths: Record<string, string | false>): void {
   const seen = new Map<string, string>();
@@ -380,7 +419,11 @@ const ROUTER_OWNED_METADATA: readonly string[] = [
 ];
 
 /** Host metadata for discovery: a plain object, JSON-ready, not touching what the router owns. */
-function resolveDiscoveryMetadata(value: unknown, hasDocument: boolean): Readonly<Record<string, unknown>> {
+function resolveDiscoveryMetadata(
+  value: unknown,
+  hasDocument: boolean,
+  servedEndpoints: Readonly<Record<string, boolean>>,
+): Readonly<Record<string, unknown>> {
   if (value === undefined) return {};
   if (!hasDocument) {
     throw invalidOption(
@@ -397,6 +440,14 @@ function resolveDiscoveryMetadata(value: unknown, hasDocument: boolean): Readonl
     );
   }
   for (const name of Object.keys(value)) {
+    if (servedEndpoints[name] === true) {
+      // The router serves it: the host naming another would send clients elsewhere.
+      throw new ConfigurationError(
+        'ERR_OPTION_INVALID',
+        `discoveryMetadata.${name}`,
+        `discoveryMetadata.${name} is set by the router, which serves that endpoint, and cannot be given`,
+      );
+    }
     if (ROUTER_OWNED_METADATA.includes(name)) {
       throw new ConfigurationError(
         'ERR_OPTION_INVALID',

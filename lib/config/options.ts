@@ -1,3 +1,4 @@
+import type { Request, Response } from 'express';
 import type {
   AuthorizationCodeStore,
   Client,
@@ -15,6 +16,44 @@ import type { AccessTokenFormat } from '../tokens/claims.js';
  * check. What the router runs on, checked and with every default, is `RouterConfig`
  * (./configuration.ts).
  */
+
+/** What the logout endpoint tells the host's `endSession` about the request it checked. */
+export interface EndSessionContext {
+  /** The client the logout is for: `client_id`, or the `aud` of a verified `id_token_hint`. */
+  clientId: string;
+  /** The `sub` of a verified `id_token_hint`, when one was sent. */
+  subject?: string;
+  /**
+   * Where the router sends the user once `endSession` returns without answering: the registered
+   * `post_logout_redirect_uri` the request named, with its `state`. Absent when it named none.
+   */
+  redirectTo?: string;
+}
+
+/**
+ * The host's end of a logout (OpenID Connect RP-Initiated Logout 1.0): end the user's session
+ * (clear its cookie). It runs only for a request the router checked. It may answer itself (a
+ * confirmation page, its own redirect); if it does not, the router redirects to `redirectTo`,
+ * or answers 204. What it throws or rejects with goes to the host's error handlers (`next(err)`).
+ */
+export type EndSession = (req: Request, res: Response, context: EndSessionContext) => void | Promise<void>;
+
+/**
+ * Claims about a user, as the host's `userInfo` gives them: OpenID Connect Core §5.1's standard
+ * claims (`name`, `email`, `phone_number`, `address`…) and any of the host's own.
+ */
+export type UserInfoClaims = Readonly<Record<string, unknown>>;
+
+/**
+ * The host's user lookup for the UserInfo endpoint (OpenID Connect Core §5.3): the claims of
+ * `subject` (the access token's `sub`), given the token's scopes. The router keeps the standard
+ * claims of scopes not granted out (§5.4) and sets `sub` itself. `undefined` when the user is no
+ * more: the token is refused. What it throws is answered 503, as a failing store is.
+ */
+export type UserInfoCallback = (
+  subject: string,
+  scope: readonly string[],
+) => UserInfoClaims | undefined | Promise<UserInfoClaims | undefined>;
 
 /** The options of {@link createTokenRouter}. Every one is checked when the router is created. */
 export interface TokenRouterOptions {
@@ -58,6 +97,20 @@ export interface TokenRouterOptions {
    * endpoints, grant types, PKCE methods, auth methods, signing algorithms).
    */
   discoveryMetadata?: Readonly<Record<string, unknown>>;
+  /**
+   * Mounts the logout endpoint (OpenID Connect RP-Initiated Logout 1.0) at `logoutPath`, listed
+   * in discovery as `end_session_endpoint`. See docs/userinfo-and-logout.md.
+   */
+  endSession?: EndSession;
+  /** Path of the logout endpoint, with `endSession`. Default `/logout`. */
+  logoutPath?: string;
+  /**
+   * Mounts the UserInfo endpoint (OpenID Connect Core §5.3) at `userinfoPath`, listed in
+   * discovery as `userinfo_endpoint`. See docs/userinfo-and-logout.md.
+   */
+  userInfo?: UserInfoCallback;
+  /** Path of the UserInfo endpoint, with `userInfo`. Default `/userinfo`. */
+  userinfoPath?: string;
   /** How long caches may keep the JWKS and the discovery document, in seconds. Default 300. */
   jwksMaxAge?: number;
   /** Access-token lifetime in seconds. Default 300. */
@@ -107,6 +160,10 @@ export const OPTION_NAMES = [
   'discoveryMetadata',
   'authorizationServerMetadataPath',
   'authorizationPath',
+  'endSession',
+  'logoutPath',
+  'userInfo',
+  'userinfoPath',
   'jwksMaxAge',
   'accessTokenTtl',
   'idTokenTtl',

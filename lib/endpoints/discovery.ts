@@ -14,6 +14,10 @@ export function discoveryEndpoint(config: RouterConfig) {
   const endpoints: Record<string, string> = { token_endpoint: `${base}${config.tokenPath}` };
   if (config.jwksPath !== false) endpoints.jwks_uri = `${base}${config.jwksPath}`;
   if (config.revocationPath !== false) endpoints.revocation_endpoint = `${base}${config.revocationPath}`;
+  // OIDC Discovery §3.
+  if (config.userInfo !== undefined) endpoints.userinfo_endpoint = `${base}${config.userInfo.path}`;
+  // RP-Initiated Logout 1.0 §2.1.
+  if (config.logout !== undefined) endpoints.end_session_endpoint = `${base}${config.logout.path}`;
   // OIDC Discovery §3 requires it; the host's own route, named by the option (docs/discovery.md).
   if (config.authorizationPath !== undefined) {
     endpoints.authorization_endpoint = `${base}${config.authorizationPath}`;

@@ -2,8 +2,18 @@ import type { Request, Response } from 'express';
 import type { Client, ClientRegistry } from '../contracts.js';
 import { clientOrigins } from './origins.js';
 
+/** What a preflight from an allowed origin is told the endpoint takes. */
+export interface PreflightAnswer {
+  /** `Access-Control-Allow-Methods`. */
+  methods: string;
+  /** `Access-Control-Allow-Headers`. */
+  headers: string;
+}
+
+const FORM_POST: PreflightAnswer = { methods: 'POST', headers: 'Content-Type' };
+
 /**
- * CORS for the form-POST endpoints (docs/contract.md "Browsers and apps"): an allowed origin is echoed back,
+ * CORS for the form-POST endpoints (and UserInfo, whose preflight also allows GET and Authorization) (docs/contract.md "Browsers and apps"): an allowed origin is echoed back,
  * never `*` and never with credentials; `null` is never allowed.
  *
  * Allowed: the configured origins (the router's `allowedOrigins` and, for a client list, its
@@ -16,10 +26,17 @@ import { clientOrigins } from './origins.js';
 export class CorsPolicy {
   readonly #origins: ReadonlySet<string>;
   readonly #registry: ClientRegistry | undefined;
+  readonly #preflight: PreflightAnswer;
 
-  constructor(origins: ReadonlySet<string>, registry: ClientRegistry | undefined) {
+  /** `preflight`: what a preflight allows; by default a form POST (the token and revocation endpoints). */
+  constructor(
+    origins: ReadonlySet<string>,
+    registry: ClientRegistry | undefined,
+    preflight: PreflightAnswer = FORM_POST,
+  ) {
     this.#origins = origins;
     this.#registry = registry;
+    this.#preflight = preflight;
   }
 
   /**
@@ -57,8 +74,8 @@ export class CorsPolicy {
     const origin = req.headers.origin;
     if (typeof origin === 'string' && (await this.isAllowed(origin))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Access-Control-Allow-Methods', 'POST');
-      res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+      res.setHeader('Access-Control-Allow-Methods', this.#preflight.methods);
+      res.setHeader('Access-Control-Allow-Headers', this.#preflight.headers);
       res.setHeader('Access-Control-Max-Age', '600');
     }
     res.statusCode = 204;

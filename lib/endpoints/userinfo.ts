@@ -1,0 +1,163 @@
+import type { Request, Response } from 'express';
+import { StaticClientRegistry } from '../clients/client-list.js';
+import { findRegisteredClient } from '../clients/registry.js';
+import type { RouterConfig } from '../config/configuration.js';
+import type { UserInfoCallback, UserInfoClaims } from '../config/options.js';
+import type { Client } from '../contracts.js';
+import { CorsPolicy } from '../request/cors.js';
+import { refreshFamilyOf, resolveVerifierOptions, verifyWith } from '../resource/verify-access-token.js';
+import { RequestError } from '../response/request-error.js';
+import { sendJson } from '../response/respond.js';
+import { userInfoResponse } from './userinfo-claims.js';
+import { userInfoCredentials } from './userinfo-request.js';
+
+/*
+ * `GET|POST {userinfoPath}`: the UserInfo endpoint, OpenID Connect Core §5.3, answered per
+ * RFC 6750 §3. docs/userinfo-and-logout.md "UserInfo".
+ */
+
+const METHODS = 'GET, HEAD, POST, OPTIONS';
+
+/** An answer other than the claims: status, RFC 6750 error (none for §3.1's "no token"), fixed text. */
+interface Refusal {
+  status: 400 | 401 | 403 | 405 | 413 | 503;
+  error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | undefined;
+  description: string;
+}
+
+const refusal = (status: Refusal['status'], error: Refusal['error'], description: string): Refusal => ({
+  status,
+  error,
+  description,
+});
+
+export function userInfoEndpoint(config: RouterConfig, lookup: UserInfoCallback) {
+  // The access tokens this router issues, checked as requireAccessToken checks them.
+  const verifier = resolveVerifierOptions(
+    {
+      keyStore: config.keyStore,
+      issuer: config.issuer,
+      accessTokenFormat: config.accessTokenFormat,
+      audience: config.accessTokenAudience,
+      now: config.now,
+    },
+    'createTokenRouter',
+  );
+  const cors = new CorsPolicy(config.staticOrigins, config.clients, {
+    methods: 'GET, POST',
+    headers: 'Authorization, Content-Type',
+  });
+  const realm = config.issuer;
+
+  async function answer(req: Request): Promise<{ claims: Record<string, unknown>; clientId: string } | Refusal> {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') {
+      return refusal(405, 'invalid_request', 'method not allowed');
+    }
+    let credentials: Awaited<ReturnType<typeof userInfoCredentials>>;
+    try {
+      credentials = await userInfoCredentials(req, config.bodyLimit);
+    } catch (error) {
+      if (error instanceof RequestError && error.reason === 'body_too_large') {
+        return refusal(413, 'invalid_request', 'request body too large');
+      }
+      return refusal(400, 'invalid_request', 'request body is not valid form data');
+    }
+    // RFC 6750 §3.1: "If the request lacks any authentication information … SHOULD NOT include an error code".
+    if (credentials.kind === 'none') return refusal(401, undefined, 'An access token is required');
+    if (credentials.kind === 'malformed') return refusal(400, 'invalid_request', credentials.description);
+    const verified = await verifyWith(verifier, credentials.token);
+    if (verified.kind === 'unavailable') return refusal(503, 'temporarily_unavailable', verified.description);
+    if (verified.kind === 'invalid') return refusal(401, 'invalid_token', verified.description);
+    // The vendor's revoke API promises that revoking a refresh token revokes its access tokens:
+    // one store lookup, where the store can answer it (docs/protecting-an-api.md "Revocation").
+    const family = refreshFamilyOf(verified.claims);
+    if (family !== undefined && typeof config.refreshTokenStore.isFamilyRevoked === 'function') {
+      let revoked: boolean;
+      try {
+        revoked = (await config.refreshTokenStore.isFamilyRevoked(family)) === true;
+      } catch {
+        return refusal(503, 'temporarily_unavailable', 'try again later');
+      }
+      if (revoked) return refusal(401, 'invalid_token', 'The access token was revoked');
+    }
+    // OIDC Core §5.3: UserInfo answers for tokens of an OpenID Connect request.
+    if (!verified.scopes.includes('openid')) {
+      return refusal(403, 'insufficient_scope', 'The access token lacks the openid scope');
+    }
+    let claims: UserInfoClaims | undefined;
+    try {
+      claims = await lookup(verified.subject, [...verified.scopes]);
+    } catch {
+      // The host's user lookup failed, as a store can: the client may retry.
+      return refusal(503, 'temporarily_unavailable', 'try again later');
+    }
+    if (claims === undefined || claims === null) {
+      return refusal(401, 'invalid_token', "The access token's user is unknown");
+    }
+    if (typeof claims !== 'object' || Array.isArray(claims)) {
+      return refusal(503, 'temporarily_unavailable', 'try again later');
+    }
+    return { claims: userInfoResponse(verified.subject, verified.scopes, claims), clientId: verified.clientId };
+  }
+
+  return async (req: Request, res: Response): Promise<void> => {
+    if (req.method === 'OPTIONS') {
+      await cors.answerPreflight(req, res);
+      return;
+    }
+    const outcome = await answer(req);
+    const client = 'clientId' in outcome ? await clientForCors(config, req, outcome.clientId) : undefined;
+    await cors.applyToResponse(req, res, client);
+    // A browser client reads the RFC 6750 challenge only if it is exposed to it.
+    res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
+    if ('claims' in outcome) {
+      let payload: unknown;
+      try {
+        // What the host gave must be JSON; a BigInt or a cycle is its bug, answered as a failure.
+        payload = JSON.parse(JSON.stringify(outcome.claims));
+      } catch {
+        refuse(res, realm, refusal(503, 'temporarily_unavailable', 'try again later'));
+        return;
+      }
+      sendJson(res, 200, payload);
+      return;
+    }
+    refuse(res, realm, outcome);
+  };
+}
+
+/**
+ * CORS like the token endpoint: a registry's client is allowed from its own origins once found.
+ * Looked up only when a browser asks and the configured origins did not already allow it.
+ */
+async function clientForCors(config: RouterConfig, req: Request, clientId: string): Promise<Client | undefined> {
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string' || config.staticOrigins.has(origin)) return undefined;
+  if (config.clients === undefined || config.clients instanceof StaticClientRegistry) return undefined;
+  try {
+    return await findRegisteredClient(config.clients, clientId);
+  } catch {
+    return undefined;
+  }
+}
+
+/** RFC 6750 §3: the challenge with the error (and, for insufficient_scope, the scope needed); the same as JSON. */
+function refuse(res: Response, realm: string, { status, error, description }: Refusal): void {
+  if (status === 405) res.setHeader('Allow', METHODS);
+  if (status === 401 || status === 403 || (status === 400 && error === 'invalid_request')) {
+    let challenge = `Bearer realm=${quoted(realm)}`;
+    if (error !== undefined) challenge += `, error=${quoted(error)}, error_description=${quoted(description)}`;
+    if (error === 'insufficient_scope') challenge += ', scope="openid"';
+    res.setHeader('WWW-Authenticate', challenge);
+  }
+  sendJson(
+    res,
+    status,
+    error === undefined ? { error_description: description } : { error, error_description: description },
+  );
+}
+
+/** RFC 9110 §5.6.4: a quoted-string. */
+function quoted(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
