@@ -229,7 +229,28 @@ export interface Client {
    * `createTokenRouter`; a `ClientRegistry`'s records are compared, never redirected to.
    */
   allowInsecureRedirectUris?: boolean;
+  /**
+   * How the client authenticates at the token, revocation and introspection endpoints
+   * (RFC 7591 §2 names; docs/clients.md). Default `'none'`: a public client, which PKCE alone
+   * binds to its codes, and which is refused if it sends credentials.
+   */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
+  /**
+   * For `client_secret_basic` and `client_secret_post`: what `hashClientSecret(secret)` made of
+   * the client's secret. Never the secret itself.
+   */
+  clientSecretHash?: string;
+  /** For `private_key_jwt`: the client's public keys (RFC 7517 JWK Set). Exactly one of `jwks` and `jwksUri`. */
+  jwks?: { keys: JWK[] };
+  /**
+   * For `private_key_jwt`: where the client publishes its public keys; https (http only to a
+   * loopback host). Fetched with a bounded timeout and cached.
+   */
+  jwksUri?: string;
 }
+
+/** How a client authenticates (RFC 7591 §2, `token_endpoint_auth_method`). */
+export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
 /** Looks clients up, for hosts that keep them in their own database. */
 export interface ClientRegistry {

@@ -3,6 +3,7 @@ import { checkKnownFields } from '../config/option-checks.js';
 import type { Client, ClientRegistry } from '../contracts.js';
 import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from '../request/limits.js';
 import { clientOrigins, isLoopbackHost, normaliseOrigin } from '../request/origins.js';
+import { readClientAuthFields } from './client-auth-fields.js';
 
 /*
  * The `clients` option, when it is an array: checked and copied when the router is created, then
@@ -33,6 +34,10 @@ const CLIENT_FIELDS = [
   'allowPlainPkce',
   'allowInsecureRedirectUris',
   'postLogoutRedirectUris',
+  'tokenEndpointAuthMethod',
+  'clientSecretHash',
+  'jwks',
+  'jwksUri',
 ] as const satisfies readonly (keyof Client)[];
 // Every field of the type is in the list (the `satisfies` above checks the converse).
 const everyFieldListed: [Exclude<keyof Client, (typeof CLIENT_FIELDS)[number]>] extends [never] ? true : never = true;
@@ -108,7 +113,10 @@ export function validateClients(value: readonly unknown[]): Client[] {
     if (allowPlainPkce !== undefined && typeof allowPlainPkce !== 'boolean') {
       return fail('allowPlainPkce', 'a boolean', allowPlainPkce);
     }
-    const client: Client = { clientId, redirectUris: [...(redirectUris as string[])] };
+    // How the client authenticates (docs/clients.md): a secret's hash, or its public keys.
+    const auth = readClientAuthFields(own);
+    if ('field' in auth) return fail(auth.field, auth.expected, auth.received);
+    const client: Client = { clientId, redirectUris: [...(redirectUris as string[])], ...auth };
     if (allowedOrigins !== undefined) {
       client.allowedOrigins = allowedOrigins.map((origin) => normaliseOrigin(origin, `${option}.allowedOrigins`));
     }
