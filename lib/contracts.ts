@@ -187,6 +187,20 @@ export interface RefreshTokenStore {
   isFamilyRevoked?(familyId: string): Promise<boolean>;
 }
 
+/**
+ * Remembers keys for a while, to refuse what must be used once: the `jti` of a client's
+ * `private_key_jwt` assertion (RFC 7523 §3, item 7), later DPoP proofs. The shipped code stores
+ * implement it (docs/stores.md "Seen once").
+ */
+export interface ReplayStore {
+  /**
+   * Remember `key` until `expiresAt` (epoch seconds). Resolves `true` when the key was not
+   * remembered already (its first use), `false` when it was. Of concurrent callers with one key,
+   * exactly one sees `true`. Rejects only when the store is unreachable.
+   */
+  markSeen(key: string, expiresAt: EpochSeconds): Promise<boolean>;
+}
+
 /** A key that signs tokens. */
 export interface SigningKey {
   /** The JWS `kid` header; the JWKS publishes the public key under the same id. */

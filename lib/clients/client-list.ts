@@ -15,8 +15,11 @@ export class StaticClientRegistry implements ClientRegistry {
   readonly #clients: ReadonlyMap<string, Client>;
   /** Origins of the clients' http(s) redirect URIs and their `allowedOrigins`. */
   readonly origins: ReadonlySet<string>;
+  /** The clients, in the order given. */
+  readonly list: readonly Client[];
 
   constructor(clients: readonly Client[]) {
+    this.list = clients;
     this.#clients = new Map(clients.map((client) => [client.clientId, client]));
     this.origins = new Set(clients.flatMap(clientOrigins));
   }
