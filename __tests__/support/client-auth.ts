@@ -13,15 +13,17 @@ export const CLIENT_SECRET = 'sécret:with+special&chars=%';
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const TOKEN_ENDPOINT = `${ISSUER}/oauth2/token`;
 
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
 export interface ClientAuthFixture {
   clients: Client[];
   /** The private_key_jwt client's private key. */
-  privateKey: CryptoKey;
+  privateKey: PrivateKey;
   publicJwk: JWK;
   /** A signed assertion for `clientId` (JWT_CLIENT by default), with claims overridden by `claims`. */
   assertion(
     claims?: Record<string, unknown>,
-    options?: { clientId?: string; alg?: string; key?: CryptoKey | Uint8Array },
+    options?: { clientId?: string; alg?: string; key?: PrivateKey | Uint8Array },
   ): Promise<string>;
 }
 
