@@ -8,7 +8,8 @@
 // before each round and each is redeemed exactly once. The figures that matter are the paired
 // ratios: the median, over rounds, of (router req/s) / (reference req/s) in the same round.
 // The api:router and api:jose targets measure a protected API call instead: GET /api/profile
-// behind requireAccessToken, against a bare jose jwtVerify handler (docs/performance.md).
+// behind requireAccessToken, against a bare jose jwtVerify handler; api:userinfo the UserInfo
+// endpoint against the same handler (docs/performance.md).
 
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -84,6 +85,12 @@ const TARGETS = {
 const STORE_TARGETS = { redis: 0.85, postgres: 0.75 };
 /** A protected API call: requireAccessToken against a bare jose jwtVerify handler, every algorithm. */
 const API_TARGET = ['api:router', 'api:jose', 0.9];
+/**
+ * The UserInfo endpoint against the same bare handler: it verifies as requireAccessToken does,
+ * then looks the token's refresh-token family up (revoked?), calls the host's userInfo and
+ * filters its claims.
+ */
+const USERINFO_TARGET = ['api:userinfo', 'api:jose', 0.85];
 const API_PATH = '/api/profile';
 /** Distinct tokens a round of an api target sends, each many times (verification holds no state). */
 const API_TOKENS = 256;
@@ -129,6 +136,7 @@ async function benchAlgorithm(alg) {
     ...shared.slice(half),
     'api:jose',
     'api:router',
+    'api:userinfo',
   ];
   const names =
     flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
@@ -264,7 +272,7 @@ function summarise(alg, names, rounds) {
       loopBusy: median(of('loopBusy')),
     };
   }
-  const pairs = [...(TARGETS[alg] ?? []), API_TARGET];
+  const pairs = [...(TARGETS[alg] ?? []), API_TARGET, USERINFO_TARGET];
   for (const name of names) {
     const store = name.split(':')[1];
     if (name.startsWith('router:') && store !== 'memory') pairs.push([name, 'router:memory', STORE_TARGETS[store]]);

@@ -4,7 +4,8 @@
 // kind: "router" (the example app with the library's router), "jose" or "node-crypto" (the bare
 // reference handlers of bench/reference.js); "api" with store "router" or "jose": a protected API
 // call, GET /api/profile behind requireAccessToken or behind a bare jose jwtVerify handler, with
-// tokens the library's token endpoint issued in the same process.
+// tokens the library's token endpoint issued in the same process; "api" with store "userinfo":
+// the router's UserInfo endpoint, mounted at the same path.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -34,12 +35,15 @@ async function createApiTarget() {
   const keyStore = await lib.MemoryKeyStore.generate({ alg });
   const codeStore = new lib.MemoryCodeStore();
   const refreshTokenStore = new lib.MemoryRefreshTokenStore();
+  const userInfo = store === 'userinfo';
   const tokenRouter = lib.createTokenRouter({
     issuer: ISSUER,
     codeStore,
     keyStore,
     refreshTokenStore,
     clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] }],
+    // UserInfo (OIDC Core §5.3) at the API's path, so the runner sends it the same requests.
+    ...(userInfo ? { userInfo: () => ({ name: 'Alice Liddell' }), userinfoPath: '/api/profile' } : {}),
   });
   let app;
   if (store === 'router') {
@@ -48,13 +52,18 @@ async function createApiTarget() {
     app.get('/api/profile', lib.requireAccessToken({ keyStore, issuer: ISSUER, scopes: [API_SCOPE] }), (req, res) => {
       res.set('Cache-Control', 'no-store').json({ sub: req.auth.subject });
     });
+  } else if (userInfo) {
+    app = express();
+    app.disable('x-powered-by');
   } else {
     app = createReferenceApiApp({ issuer: ISSUER, jwks: await keyStore.publicJwks(), scope: API_SCOPE });
   }
   app.use(tokenRouter);
   return {
     app,
-    issue: (grant) => lib.issueAuthorizationCode(codeStore, { ...grant, scope: [API_SCOPE] }),
+    // UserInfo needs openid (OIDC Core §5.3); the API needs profile.
+    issue: (grant) =>
+      lib.issueAuthorizationCode(codeStore, { ...grant, scope: userInfo ? ['openid', API_SCOPE] : [API_SCOPE] }),
     jwks: () => keyStore.publicJwks(),
     close: async () => {
       codeStore.close();
