@@ -7,6 +7,7 @@ import {
   createTokenRouter,
   type EndSessionContext,
   MemoryCodeStore,
+  type TokenRouterEvent,
   type TokenRouterOptions,
 } from '../../lib/index.js';
 import {
@@ -343,6 +344,41 @@ describe("logout: the host's endSession", () => {
     const h = await harness();
     expect((await request(h.app).get(`/logout?client_id=${CLIENT_ID}`)).status).toBe(404);
     h.close();
+  });
+});
+
+describe('logout: the audit event', () => {
+  it("session_ended is raised once endSession returned, with the client, the hint's subject and whether the user is redirected", async () => {
+    const events: TokenRouterEvent[] = [];
+    const h = await logoutHarness({ onEvent: (event) => void events.push(event) });
+    const { id_token: idToken } = await signIn(h, { subject: 'user-alice' });
+    events.length = 0;
+    await logout(h, { id_token_hint: idToken as string, post_logout_redirect_uri: SIGNED_OUT });
+    await logout(h, { client_id: CLIENT_ID });
+    expect(events).toEqual([
+      { type: 'session_ended', time: expect.any(Number), clientId: CLIENT_ID, subject: 'user-alice', redirected: true },
+      { type: 'session_ended', time: expect.any(Number), clientId: CLIENT_ID, redirected: false },
+    ]);
+    h.close();
+  });
+
+  it('is not raised for a refused request, nor when endSession fails', async () => {
+    const events: TokenRouterEvent[] = [];
+    const refused = await logoutHarness({ onEvent: (event) => void events.push(event) });
+    await logout(refused, { client_id: CLIENT_ID, post_logout_redirect_uri: 'https://attacker.example/' });
+    refused.close();
+    const failing = await harness({
+      onEvent: (event) => void events.push(event),
+      endSession: () => Promise.reject(new Error('down')),
+    });
+    failing.app.use(
+      (_error: unknown, _req: unknown, res: { status: (n: number) => { end: () => void } }, _next: unknown) => {
+        res.status(500).end();
+      },
+    );
+    expect((await logout(failing, { client_id: CLIENT_ID })).status).toBe(500);
+    failing.close();
+    expect(events.filter((event) => event.type === 'session_ended')).toEqual([]);
   });
 });
 
