@@ -208,6 +208,37 @@ describe('logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
     h.close();
   });
 
+  it("a POST behind the host's own express.urlencoded() is read from what it parsed", async () => {
+    const calls: EndSessionContext[] = [];
+    const codeStore = new MemoryCodeStore();
+    const app = express()
+      .use(express.urlencoded({ extended: true }))
+      .use(
+        createTokenRouter({
+          issuer: ISSUER,
+          codeStore,
+          keyStore: await sharedKeyStore(),
+          clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI], postLogoutRedirectUris: [SIGNED_OUT] }],
+          endSession: (_req, _res, context) => {
+            calls.push(context);
+          },
+        }),
+      );
+    const res = await request(app)
+      .post('/logout')
+      .type('form')
+      .send(form({ client_id: CLIENT_ID, post_logout_redirect_uri: SIGNED_OUT }));
+    expect(res.headers.location).toBe(SIGNED_OUT);
+    // qs turns a bracketed parameter into an object: still refused as malformed.
+    expectError(
+      await request(app).post('/logout').type('form').send(`client_id[a]=${CLIENT_ID}`),
+      400,
+      'invalid_request',
+    );
+    expect(calls).toEqual([{ clientId: CLIENT_ID, redirectTo: SIGNED_OUT }]);
+    codeStore.close();
+  });
+
   it('other methods (HEAD included: it must not sign anyone out): 405 with Allow: GET, POST', async () => {
     const h = await logoutHarness();
     const put = await request(h.app).put(`/logout?client_id=${CLIENT_ID}`);
