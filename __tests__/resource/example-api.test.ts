@@ -20,16 +20,13 @@ async function accessToken(example: Example, scope: string[]): Promise<string> {
     subject: 'user-alice',
     scope,
   });
-  const res = await request(example.app)
-    .post('/oauth2/token')
-    .type('form')
-    .send({
-      grant_type: 'authorization_code',
-      client_id: SPA,
-      code,
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-    });
+  const res = await request(example.app).post('/oauth2/token').type('form').send({
+    grant_type: 'authorization_code',
+    client_id: SPA,
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  });
   expect(res.status).toBe(200);
   return res.body.access_token as string;
 }
