@@ -7,6 +7,7 @@ import {
   createTokenRouter,
   type EndSessionContext,
   MemoryCodeStore,
+  MemoryKeyStore,
   type TokenRouterEvent,
   type TokenRouterOptions,
 } from '../../lib/index.js';
@@ -309,6 +310,17 @@ describe('logout: id_token_hint (RP-Initiated Logout 1.0 §2)', () => {
       'invalid_request',
     );
     expect(h.calls).toEqual([]);
+    h.close();
+  });
+
+  it('a hint signed by a key added and promoted at runtime is verified (the kept keys are read again on an unknown kid)', async () => {
+    const keyStore = await MemoryKeyStore.generate();
+    const h = await logoutHarness({ keyStore });
+    const first = await signIn(h);
+    expect((await logout(h, { id_token_hint: first.id_token as string })).status).toBe(204);
+    keyStore.promote(await keyStore.addGenerated({ alg: 'ES256' }));
+    const second = await signIn(h);
+    expect((await logout(h, { id_token_hint: second.id_token as string })).status).toBe(204);
     h.close();
   });
 
