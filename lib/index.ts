@@ -51,6 +51,7 @@ export type {
   RefreshReuseDetectedEvent,
   RefreshRotatedEvent,
   RequestRejectedEvent,
+  SessionEndedEvent,
   TokenIssuedEvent,
   TokenRevokedEvent,
   TokenRouterEvent,
