@@ -1,6 +1,7 @@
 import { describeValue } from '../config/configuration-error.js';
 import type { Client, ClientRegistry } from '../contracts.js';
 import { guard, RequestError } from '../response/request-error.js';
+import { readClientAuthFields } from './client-auth-fields.js';
 import { StaticClientRegistry } from './client-list.js';
 
 /**
@@ -71,7 +72,9 @@ function readClientRecord(found: unknown): Client | string {
     if (typeof allowPlainPkce !== 'boolean') return 'has an allowPlainPkce that is not a boolean';
     client.allowPlainPkce = allowPlainPkce;
   }
-  return client;
+  const auth = readClientAuthFields(own);
+  if ('field' in auth) return `has a ${auth.field} that is not ${auth.expected}`;
+  return Object.assign(client, auth);
 }
 
 /** A copy of an array whose every element (holes included) is a string, or `undefined`. */

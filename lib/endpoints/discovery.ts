@@ -1,3 +1,4 @@
+import { ASSERTION_ALGORITHMS } from '../clients/authenticate.js';
 import type { RouterConfig } from '../config/configuration.js';
 import { SUPPORTED_GRANT_TYPES } from '../request/validation.js';
 import { publicKeysOf } from './jwks.js';
@@ -31,15 +32,28 @@ export function discoveryEndpoint(config: RouterConfig) {
     ...config.discoveryMetadata,
     grant_types_supported: [...SUPPORTED_GRANT_TYPES],
     code_challenge_methods_supported: ['S256'],
-    // Public clients: PKCE, not a secret, binds the code to the client.
-    token_endpoint_auth_methods_supported: ['none'],
-    ...(config.revocationPath === false ? {} : { revocation_endpoint_auth_methods_supported: ['none'] }),
+    // RFC 8414 §2: the methods the configured clients use (every one a registry may use):
+    // docs/clients.md "Discovery".
+    token_endpoint_auth_methods_supported: [...config.clientAuthMethods],
+    ...assertionAlgorithms('token', config),
+    ...(config.revocationPath === false
+      ? {}
+      : {
+          revocation_endpoint_auth_methods_supported: [...config.clientAuthMethods],
+          ...assertionAlgorithms('revocation', config),
+        }),
   };
   // Same max-age as the JWKS: the algorithm list changes when a key of another algorithm is added.
   return publicJsonEndpoint(config, async () => ({
     ...fixed,
     id_token_signing_alg_values_supported: await signingAlgorithms(config),
   }));
+}
+
+/** `{endpoint}_endpoint_auth_signing_alg_values_supported` when a client may use private_key_jwt (RFC 8414 §2). */
+function assertionAlgorithms(endpoint: 'token' | 'revocation', config: RouterConfig): Record<string, string[]> {
+  if (!config.clientAuthMethods.includes('private_key_jwt')) return {};
+  return { [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: [...ASSERTION_ALGORITHMS] };
 }
 
 /**
