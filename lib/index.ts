@@ -53,6 +53,7 @@ export type {
   RefreshReuseDetectedEvent,
   RefreshRotatedEvent,
   RequestRejectedEvent,
+  SessionEndedEvent,
   TokenIssuedEvent,
   TokenRevokedEvent,
   TokenRouterEvent,
