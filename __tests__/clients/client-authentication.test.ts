@@ -58,6 +58,13 @@ beforeAll(async () => {
   jwksAnswers.set('/garbage', (res) =>
     res.writeHead(200, { 'Content-Type': 'application/json' }).end('<html>not a jwks'),
   );
+  // A JWKS of a megabyte, sent without Content-Length (chunked): over the router's limit.
+  jwksAnswers.set('/huge', (res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(`{"keys":[${JSON.stringify(fixture.publicJwk)}],"padding":"`);
+    for (let chunk = 0; chunk < 16; chunk++) res.write('x'.repeat(65536));
+    res.end('"}');
+  });
   // Never answers: the router must give up within its bounded timeout.
   jwksAnswers.set('/hang', () => {});
   const uriClient = (clientId: string, path: string): Client => ({
@@ -73,6 +80,7 @@ beforeAll(async () => {
       uriClient('uri-good', '/good'),
       uriClient('uri-garbage', '/garbage'),
       uriClient('uri-hang', '/hang'),
+      uriClient('uri-huge', '/huge'),
     ],
     onEvent: (event) => void events.push(event),
   });
@@ -324,6 +332,7 @@ describe('private_key_jwt (RFC 7523 §2.2, §3; OIDC Core §9)', () => {
   it.each([
     ['returns garbage', 'uri-garbage'],
     ['hangs', 'uri-hang'],
+    ['answers more than 256 KiB', 'uri-huge'],
   ])(
     'a jwksUri that %s is 401 invalid_client (the client’s own endpoint), never a 500',
     async (_name, clientId) => {
