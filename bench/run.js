@@ -87,6 +87,15 @@ const STORE_TARGETS = { redis: 0.85, postgres: 0.75 };
 /** A protected API call: requireAccessToken against a bare jose jwtVerify handler, every algorithm. */
 const API_TARGET = ['api:router', 'api:jose', 0.9];
 /**
+ * Client authentication, each against the same router with a public client (client:none): the
+ * ratio and the CPU per request show what the secret's scrypt hash and the assertion's
+ * verification cost. Reported, not held to a minimum (docs/performance.md "Client authentication").
+ */
+const CLIENT_AUTH_TARGETS = [
+  ['client:basic', 'client:none', 0],
+  ['client:jwt', 'client:none', 0],
+];
+/**
  * The UserInfo endpoint against the same bare handler: it verifies as requireAccessToken does,
  * then looks the token's refresh-token family up (revoked?), calls the host's userInfo and
  * filters its claims.
@@ -142,6 +151,9 @@ async function benchAlgorithm(alg) {
     'api:userinfo',
     'logout:jose',
     'logout:router',
+    'client:none',
+    'client:basic',
+    'client:jwt',
   ];
   const names =
     flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
@@ -223,8 +235,17 @@ async function roundRequests(server, amount, onResponse) {
         method: 'POST',
         path: TOKEN_PATH,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        // Each code goes out exactly once; autocannon calls this once per request it sends.
-        setupRequest: (request) => ({ ...request, body: forms[next++] }),
+        // Each code goes out exactly once; autocannon calls this once per request it sends. A
+        // client target's forms carry their credentials (an Authorization header, or in the body).
+        setupRequest: (request) => {
+          const form = forms[next++];
+          if (typeof form === 'string') return { ...request, body: form };
+          const headers =
+            form.authorization === undefined
+              ? request.headers
+              : { ...request.headers, authorization: form.authorization };
+          return { ...request, headers, body: form.body };
+        },
         onResponse,
       },
     ],
@@ -289,7 +310,7 @@ function summarise(alg, names, rounds) {
       loopBusy: median(of('loopBusy')),
     };
   }
-  const pairs = [...(TARGETS[alg] ?? []), API_TARGET, USERINFO_TARGET, LOGOUT_TARGET];
+  const pairs = [...(TARGETS[alg] ?? []), API_TARGET, USERINFO_TARGET, LOGOUT_TARGET, ...CLIENT_AUTH_TARGETS];
   for (const name of names) {
     const store = name.split(':')[1];
     if (name.startsWith('router:') && store !== 'memory') pairs.push([name, 'router:memory', STORE_TARGETS[store]]);
@@ -384,12 +405,15 @@ function startServer(name, alg) {
 async function checkTokens(server, alg) {
   if (server.name.startsWith('api:')) return checkApi(server);
   if (server.name.startsWith('logout:')) return checkLogout(server);
-  const [form] = await server.call('issue', { count: 1 });
+  const [issued] = await server.call('issue', { count: 1 });
+  const form = typeof issued === 'string' ? issued : issued.body;
+  const authorization =
+    typeof issued === 'string' ? {} : issued.authorization === undefined ? {} : { authorization: issued.authorization };
   const jwks = createLocalJWKSet(await server.call('jwks'));
   const post = () =>
     fetch(`http://127.0.0.1:${server.port}${TOKEN_PATH}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...authorization },
       body: form,
     });
   const response = await post();

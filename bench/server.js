@@ -6,12 +6,14 @@
 // call, GET /api/profile behind requireAccessToken or behind a bare jose jwtVerify handler, with
 // tokens the library's token endpoint issued in the same process; "api" with store "userinfo":
 // the router's UserInfo endpoint, mounted at the same path; "logout" with store "router" or
-// "jose": GET /logout with an id_token_hint, the router's logout endpoint or a bare jose handler.
-import { createHash, randomBytes } from 'node:crypto';
+// "jose": GET /logout with an id_token_hint, the router's logout endpoint or a bare jose handler;
+// "client" with store "none", "basic" or "jwt": the token router alone, its client authenticating by that method.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import express from 'express';
+import { exportJWK, generateKeyPair as generateJoseKeyPair, SignJWT } from 'jose';
 import * as lib from '../dist/index.js';
 import { createExampleApp } from '../example-app/app.js';
 import { SPA_CALLBACK_PATH, SPA_CLIENT_ID } from '../example-app/clients.js';
@@ -71,6 +73,62 @@ async function createApiTarget() {
     // UserInfo needs openid (OIDC Core §5.3); the API needs profile.
     issue: (grant) =>
       lib.issueAuthorizationCode(codeStore, { ...grant, scope: userInfo ? ['openid', API_SCOPE] : [API_SCOPE] }),
+    jwks: () => keyStore.publicJwks(),
+    close: async () => {
+      codeStore.close();
+      refreshTokenStore.close();
+    },
+  };
+}
+
+/** The confidential client of the "client" targets, and its secret (docs/clients.md). */
+const CONFIDENTIAL_CLIENT_ID = 'bench-confidential';
+const CLIENT_SECRET = randomBytes(32).toString('base64url');
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/**
+ * Client authentication (kind "client"): the library's token router alone on in-process stores,
+ * with one client that authenticates by `store` ("none": a public client, the baseline;
+ * "basic": client_secret_basic; "jwt": private_key_jwt with a registered ES256 key). Each form
+ * it issues carries its own credentials: a fresh assertion (a jti is used once) or the Basic
+ * header, made before the round, so the round measures only the router's side.
+ */
+async function createClientTarget() {
+  const keyStore = await lib.MemoryKeyStore.generate({ alg });
+  const codeStore = new lib.MemoryCodeStore();
+  const refreshTokenStore = new lib.MemoryRefreshTokenStore();
+  const client = { clientId: CONFIDENTIAL_CLIENT_ID, redirectUris: [REDIRECT_URI] };
+  let credentials = async () => ({});
+  if (store === 'basic') {
+    client.tokenEndpointAuthMethod = 'client_secret_basic';
+    client.clientSecretHash = await lib.hashClientSecret(CLIENT_SECRET);
+    const authorization = `Basic ${Buffer.from(`${CONFIDENTIAL_CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
+    credentials = async () => ({ authorization });
+  } else if (store === 'jwt') {
+    const { privateKey, publicKey } = await generateJoseKeyPair('ES256');
+    client.tokenEndpointAuthMethod = 'private_key_jwt';
+    client.jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'bench-client', alg: 'ES256' }] };
+    credentials = async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const assertion = await new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', kid: 'bench-client' })
+        .setIssuer(CONFIDENTIAL_CLIENT_ID)
+        .setSubject(CONFIDENTIAL_CLIENT_ID)
+        .setAudience(`${ISSUER}/oauth2/token`)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 300)
+        .sign(privateKey);
+      return { params: { client_assertion_type: ASSERTION_TYPE, client_assertion: assertion } };
+    };
+  }
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(lib.createTokenRouter({ issuer: ISSUER, codeStore, keyStore, refreshTokenStore, clients: [client] }));
+  return {
+    app,
+    clientId: CONFIDENTIAL_CLIENT_ID,
+    credentials,
+    issue: (grant) => lib.issueAuthorizationCode(codeStore, grant),
     jwks: () => keyStore.publicJwks(),
     close: async () => {
       codeStore.close();
@@ -158,6 +216,7 @@ async function issueTokens(count) {
 /** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
 async function createTarget() {
   if (kind === 'api') return createApiTarget();
+  if (kind === 'client') return createClientTarget();
   if (kind === 'logout') return createLogoutTarget();
   if (kind === 'router') {
     const backend = await STORE_BACKENDS[store].create(lib);
@@ -188,11 +247,12 @@ async function issueForms(target, count) {
   const forms = [];
   const batch = 200;
   for (let start = 0; start < count; start += batch) {
+    const clientId = target.clientId ?? CLIENT_ID;
     const made = await Promise.all(
       Array.from({ length: Math.min(batch, count - start) }, async () => {
         const verifier = randomBytes(32).toString('base64url');
         const code = await target.issue({
-          clientId: CLIENT_ID,
+          clientId,
           redirectUri: REDIRECT_URI,
           codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
           codeChallengeMethod: 'S256',
@@ -200,13 +260,18 @@ async function issueForms(target, count) {
           scope: ['openid'],
           nonce: randomBytes(16).toString('base64url'),
         });
-        return new URLSearchParams({
+        const body = new URLSearchParams({
           grant_type: 'authorization_code',
-          client_id: CLIENT_ID,
+          client_id: clientId,
           code,
           redirect_uri: REDIRECT_URI,
           code_verifier: verifier,
-        }).toString();
+        });
+        if (target.credentials === undefined) return body.toString();
+        // A client target: its credentials, in the body or as an Authorization header.
+        const { params = {}, authorization } = await target.credentials();
+        for (const [name, value] of Object.entries(params)) body.set(name, value);
+        return { body: body.toString(), authorization };
       }),
     );
     forms.push(...made);

@@ -124,3 +124,16 @@ describe('a client list is checked for client authentication at createTokenRoute
     ).toBe('clients[0].jwks');
   });
 });
+
+describe('verifyClientSecret: constant-time, and scrypt once per secret and process', () => {
+  it('a matching secret verifies, again from its SHA-256; a wrong one never does, before or after', async () => {
+    const { parseClientSecretHash, verifyClientSecret } = await import('../../lib/clients/client-secret.js');
+    const stored = await hashClientSecret('right');
+    const parsed = parseClientSecretHash(stored);
+    if (typeof parsed === 'string') throw new Error(parsed);
+    expect(await verifyClientSecret('wrong', stored, parsed)).toBe(false);
+    expect(await verifyClientSecret('right', stored, parsed)).toBe(true);
+    expect(await verifyClientSecret('right', stored, parsed)).toBe(true);
+    expect(await verifyClientSecret('wrong', stored, parsed)).toBe(false);
+  });
+});

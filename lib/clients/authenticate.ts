@@ -189,17 +189,21 @@ export async function authenticateClient(
     return reason === undefined ? { ok: true, method } : fail(reason);
   }
   const presented = basic === undefined ? secret : basic.secret;
-  const stored = client.clientSecretHash === undefined ? undefined : parseClientSecretHash(client.clientSecretHash);
+  const storedText = client.clientSecretHash;
+  const stored = storedText === undefined ? undefined : parseClientSecretHash(storedText);
   // A secret longer than any the router would hash cannot match: refused without the work.
   if (
     presented === undefined ||
     presented.length > MAX_CLIENT_SECRET_LENGTH ||
+    storedText === undefined ||
     stored === undefined ||
     typeof stored === 'string'
   ) {
     return fail('client_secret_invalid');
   }
-  return (await verifyClientSecret(presented, stored)) ? { ok: true, method } : fail('client_secret_invalid');
+  return (await verifyClientSecret(presented, storedText, stored))
+    ? { ok: true, method }
+    : fail('client_secret_invalid');
 }
 
 /** Why the assertion does not authenticate the client (RFC 7523 §3), or `undefined` when it does. */

@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { hash as digest, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 /*
  * Client secrets at rest (RFC 6749 §2.3.1; RFC 9700 §2.5: a server keeps no secret in the clear).
@@ -9,8 +9,9 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
  *   scrypt$<log2 N>$<r>$<p>$<salt, base64url>$<hash, base64url>
  *
  * scrypt, not one SHA-256, because a host may register a secret a person chose: scrypt makes a
- * leaked hash expensive to guess from. Its cost is paid on every authenticated request (measured
- * in docs/performance.md); it runs on libuv's thread pool, so it does not block the event loop.
+ * leaked hash expensive to guess from. Its cost is paid once per client and process, then a
+ * secret that matched is recognised by its SHA-256 (verifyClientSecret); it runs on libuv's
+ * thread pool, so it does not block the event loop. Measured in docs/performance.md.
  */
 
 /** log2 of scrypt's N: 2^14, node's own default, about 16 MiB of memory per hash. */
@@ -100,8 +101,30 @@ export async function hashClientSecret(secret: string): Promise<string> {
   return `scrypt$${LOG2_N}$${BLOCK_SIZE}$${PARALLELISM}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
 }
 
-/** Whether `secret` is the one `stored` was made from; compared in constant time (node:crypto timingSafeEqual). */
-export async function verifyClientSecret(secret: string, stored: SecretHash): Promise<boolean> {
+/**
+ * Secrets verified lately, by the stored hash they matched: the SHA-256 of the secret. A client
+ * sends the same secret on every request, and scrypt costs ~40 ms of CPU each time
+ * (docs/performance.md "Client authentication"); a secret that matched once is compared against
+ * its SHA-256 after that. Only in this process's memory, never at rest; a wrong secret is never
+ * kept, and still costs a full scrypt. Bounded: the oldest entry goes first.
+ */
+const verified = new Map<string, Buffer>();
+const MAX_VERIFIED = 1000;
+
+/**
+ * Whether `secret` is the one `storedText` (parsed as `stored`) was made from; compared in
+ * constant time (node:crypto timingSafeEqual).
+ */
+export async function verifyClientSecret(secret: string, storedText: string, stored: SecretHash): Promise<boolean> {
+  const presented = digest('sha256', secret, 'buffer');
+  const known = verified.get(storedText);
+  if (known !== undefined && timingSafeEqual(known, presented)) return true;
   const derived = await scryptOf(secret, stored.salt, stored.hash.length, stored);
-  return timingSafeEqual(derived, stored.hash);
+  if (!timingSafeEqual(derived, stored.hash)) return false;
+  if (verified.size >= MAX_VERIFIED) {
+    const [oldest] = verified.keys();
+    if (oldest !== undefined) verified.delete(oldest);
+  }
+  verified.set(storedText, presented);
+  return true;
 }
