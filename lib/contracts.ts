@@ -205,6 +205,12 @@ export interface KeyStore {
   publicJwks(): Promise<{ keys: JWK[] }>;
 }
 
+/**
+ * A grant type a client may use at the token endpoint (`Client.grantTypes`): the code grant
+ * (RFC 6749 §4.1), the refresh grant (§6), and the client credentials grant (§4.4).
+ */
+export type ClientGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+
 /** A registered application. */
 export interface Client {
   /** The `client_id`. */
@@ -229,6 +235,19 @@ export interface Client {
    * `createTokenRouter`; a `ClientRegistry`'s records are compared, never redirected to.
    */
   allowInsecureRedirectUris?: boolean;
+  /**
+   * The grant types the client may use at the token endpoint; any other is refused with
+   * `unauthorized_client` (RFC 6749 §5.2). Default `['authorization_code', 'refresh_token']`.
+   * `client_credentials` (RFC 6749 §4.4) only for a confidential client, one that authenticates
+   * (docs/machine-clients.md).
+   */
+  grantTypes?: ClientGrantType[];
+  /**
+   * The scopes a `client_credentials` token may carry: a request asking for another is refused
+   * with `invalid_scope`; one that names none gets all of them (RFC 6749 §3.3). Read only by that
+   * grant: the scopes of a user's sign-in are the host's authorization step's to decide.
+   */
+  scopes?: string[];
 }
 
 /** Looks clients up, for hosts that keep them in their own database. */

@@ -14,11 +14,12 @@ interface EventBase {
   time: number;
 }
 
-/** Tokens were issued, by either grant. */
+/** Tokens were issued, by any grant. */
 export interface TokenIssuedEvent extends EventBase {
   type: 'token_issued';
   grantType: GrantType;
   clientId: string;
+  /** The user; for `client_credentials`, the client itself (its client_id). */
   subject: string;
   /** The scopes the access token carries. */
   scope: string[];
@@ -26,8 +27,8 @@ export interface TokenIssuedEvent extends EventBase {
   accessTokenJti: string;
   /** The ID token's `jti`, when one was issued. */
   idTokenJti?: string;
-  /** The refresh-token family the new refresh token belongs to. */
-  familyId: string;
+  /** The refresh-token family the new refresh token belongs to; absent for `client_credentials` (no refresh token). */
+  familyId?: string;
 }
 
 /** An authorization code was exchanged: redeemed, and its client, redirect URI and verifier matched. */

@@ -33,6 +33,7 @@ export type {
   AuthorizationCodeGrant,
   AuthorizationCodeStore,
   Client,
+  ClientGrantType,
   ClientRegistry,
   Clock,
   EpochSeconds,
@@ -83,4 +84,4 @@ export { RedisRefreshTokenStore } from './stores/redis/redis-refresh-token-store
 export type { RedisScriptClient, RedisStoreOptions } from './stores/redis/redis-script.js';
 export { firstRefreshTokenRecord } from './stores/refresh-records.js';
 export type { AccessTokenFormat } from './tokens/claims.js';
-export type { TokenResponse } from './tokens/issuance.js';
+export type { ClientCredentialsTokenResponse, TokenResponse } from './tokens/issuance.js';

@@ -3,6 +3,7 @@ import { checkKnownFields } from '../config/option-checks.js';
 import type { Client, ClientRegistry } from '../contracts.js';
 import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from '../request/limits.js';
 import { clientOrigins, isLoopbackHost, normaliseOrigin } from '../request/origins.js';
+import { clientGrantsProblem, isConfidential } from './client-grants.js';
 
 /*
  * The `clients` option, when it is an array: checked and copied when the router is created, then
@@ -12,11 +13,14 @@ import { clientOrigins, isLoopbackHost, normaliseOrigin } from '../request/origi
 /** A registry over a fixed list of clients, given as the `clients` option. */
 export class StaticClientRegistry implements ClientRegistry {
   readonly #clients: ReadonlyMap<string, Client>;
+  /** The clients, in the order given. */
+  readonly list: readonly Client[];
   /** Origins of the clients' http(s) redirect URIs and their `allowedOrigins`. */
   readonly origins: ReadonlySet<string>;
 
   constructor(clients: readonly Client[]) {
     this.#clients = new Map(clients.map((client) => [client.clientId, client]));
+    this.list = clients;
     this.origins = new Set(clients.flatMap(clientOrigins));
   }
 
@@ -33,6 +37,8 @@ const CLIENT_FIELDS = [
   'allowPlainPkce',
   'allowInsecureRedirectUris',
   'postLogoutRedirectUris',
+  'grantTypes',
+  'scopes',
 ] as const satisfies readonly (keyof Client)[];
 // Every field of the type is in the list (the `satisfies` above checks the converse).
 const everyFieldListed: [Exclude<keyof Client, (typeof CLIENT_FIELDS)[number]>] extends [never] ? true : never = true;
@@ -115,6 +121,11 @@ export function validateClients(value: readonly unknown[]): Client[] {
     if (postLogoutRedirectUris !== undefined) client.postLogoutRedirectUris = [...(postLogoutRedirectUris as string[])];
     if (allowPlainPkce !== undefined) client.allowPlainPkce = allowPlainPkce;
     if (allowInsecureRedirectUris !== undefined) client.allowInsecureRedirectUris = allowInsecureRedirectUris;
+    const [grantTypes, scopes] = [own('grantTypes'), own('scopes')];
+    const problem = clientGrantsProblem(grantTypes, scopes, isConfidential(client));
+    if (problem !== undefined) return fail(problem.field, problem.expected, problem.received);
+    if (grantTypes !== undefined) client.grantTypes = [...(grantTypes as NonNullable<Client['grantTypes']>)];
+    if (scopes !== undefined) client.scopes = [...(scopes as string[])];
     return client;
   });
 }

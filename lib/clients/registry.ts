@@ -1,6 +1,7 @@
 import { describeValue } from '../config/configuration-error.js';
 import type { Client, ClientRegistry } from '../contracts.js';
 import { guard, RequestError } from '../response/request-error.js';
+import { clientGrantsProblem, isConfidential } from './client-grants.js';
 import { StaticClientRegistry } from './client-list.js';
 
 /**
@@ -71,6 +72,12 @@ function readClientRecord(found: unknown): Client | string {
     if (typeof allowPlainPkce !== 'boolean') return 'has an allowPlainPkce that is not a boolean';
     client.allowPlainPkce = allowPlainPkce;
   }
+  const grantTypes = own('grantTypes');
+  const scopes = own('scopes');
+  const problem = clientGrantsProblem(grantTypes, scopes, isConfidential(client));
+  if (problem !== undefined) return `has a ${problem.field} that is not ${problem.expected}`;
+  if (grantTypes !== undefined) client.grantTypes = [...(grantTypes as NonNullable<Client['grantTypes']>)];
+  if (scopes !== undefined) client.scopes = [...(scopes as string[])];
   return client;
 }
 

@@ -1,5 +1,6 @@
+import { DEFAULT_GRANT_TYPES, grantTypesOf } from '../clients/client-grants.js';
+import { StaticClientRegistry } from '../clients/client-list.js';
 import type { RouterConfig } from '../config/configuration.js';
-import { SUPPORTED_GRANT_TYPES } from '../request/validation.js';
 import { publicKeysOf } from './jwks.js';
 import { publicJsonEndpoint } from './public-json.js';
 
@@ -29,7 +30,7 @@ export function discoveryEndpoint(config: RouterConfig) {
     response_types_supported: ['code'],
     subject_types_supported: ['public'],
     ...config.discoveryMetadata,
-    grant_types_supported: [...SUPPORTED_GRANT_TYPES],
+    grant_types_supported: grantTypesSupported(config),
     code_challenge_methods_supported: ['S256'],
     // Public clients: PKCE, not a secret, binds the code to the client.
     token_endpoint_auth_methods_supported: ['none'],
@@ -40,6 +41,16 @@ export function discoveryEndpoint(config: RouterConfig) {
     ...fixed,
     id_token_signing_alg_values_supported: await signingAlgorithms(config),
   }));
+}
+
+/**
+ * RFC 8414 §2 `grant_types_supported`: the code and refresh grants, and `client_credentials`
+ * when a registered client may use it (docs/discovery.md).
+ */
+function grantTypesSupported(config: RouterConfig): string[] {
+  const clients = config.clients instanceof StaticClientRegistry ? config.clients.list : [];
+  const machine = clients.some((client) => grantTypesOf(client).includes('client_credentials'));
+  return [...DEFAULT_GRANT_TYPES, ...(machine ? ['client_credentials'] : [])];
 }
 
 /**

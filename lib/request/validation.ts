@@ -1,4 +1,5 @@
 import { checkSchema, type ParamSchema, type Schema, type ValidationChain } from 'express-validator';
+import type { ClientGrantType } from '../contracts.js';
 import { VERIFIER_FORMAT } from '../grants/pkce.js';
 import type { RejectReason } from '../response/request-error.js';
 import { BoundedSet } from './bounded-set.js';
@@ -15,7 +16,11 @@ import {
 } from './limits.js';
 
 /** The grant types the token endpoint serves. */
-export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+export const SUPPORTED_GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+] as const satisfies readonly ClientGrantType[];
 
 export type GrantType = (typeof SUPPORTED_GRANT_TYPES)[number];
 
@@ -26,6 +31,7 @@ const COMMON_PARAMETERS = ['client_id', 'grant_type'] as const;
 const GRANT_PARAMETERS: Record<GrantType, readonly string[]> = {
   authorization_code: ['code', 'redirect_uri', 'code_verifier'],
   refresh_token: ['refresh_token', 'scope'],
+  client_credentials: ['scope'],
 };
 
 /**
@@ -53,6 +59,7 @@ function isSupportedGrantType(grantType: string | undefined): grantType is Grant
 const PARAMETERS_OF_GRANT: Record<GrantType, ReadonlySet<string>> = {
   authorization_code: new Set([...COMMON_PARAMETERS, ...GRANT_PARAMETERS.authorization_code]),
   refresh_token: new Set([...COMMON_PARAMETERS, ...GRANT_PARAMETERS.refresh_token]),
+  client_credentials: new Set([...COMMON_PARAMETERS, ...GRANT_PARAMETERS.client_credentials]),
 };
 
 /** The body parameters the revocation endpoint reads (RFC 7009 §2.1). */
@@ -156,6 +163,12 @@ const COMMON_CHECKS = fieldChecks({
   },
 });
 
+/** An optional scope, RFC 6749 §3.3 syntax: scope tokens separated by single spaces. */
+const SCOPE: ParamSchema = {
+  ...optional(MAX_SCOPE_LENGTH),
+  matches: { options: SCOPE_FORMAT, errorMessage: 'scope_malformed' },
+};
+
 /** Step 4: each grant's own parameters, checked in the order listed. */
 const GRANT_CHECKS: Record<GrantType, FieldCheck[]> = {
   // code_verifier well-formed: RFC 7636 §4.1.
@@ -175,8 +188,10 @@ const GRANT_CHECKS: Record<GrantType, FieldCheck[]> = {
   // RFC 6749 §6: refresh_token, and an optional scope (RFC 6749 §3.3 syntax).
   refresh_token: fieldChecks({
     refresh_token: required('parameter_invalid', MAX_REFRESH_TOKEN_LENGTH),
-    scope: { ...optional(MAX_SCOPE_LENGTH), matches: { options: SCOPE_FORMAT, errorMessage: 'scope_malformed' } },
+    scope: SCOPE,
   }),
+  // RFC 6749 §4.4.2: an optional scope, nothing else (the client authenticates).
+  client_credentials: fieldChecks({ scope: SCOPE }),
 };
 
 /** RFC 7009 §2.1, in the same order: client_id, then the token; the hint is optional. */
@@ -204,8 +219,16 @@ export interface RefreshTokenParams {
   scope?: string;
 }
 
+/** The parameters of a well-formed client credentials token request (RFC 6749 §4.4.2). */
+export interface ClientCredentialsParams {
+  client_id: string;
+  grant_type: 'client_credentials';
+  /** Absent or empty: every scope the client is registered for. */
+  scope?: string;
+}
+
 /** The parameters of a well-formed token request, told apart by `grant_type`. */
-export type TokenRequestParams = AuthorizationCodeParams | RefreshTokenParams;
+export type TokenRequestParams = AuthorizationCodeParams | RefreshTokenParams | ClientCredentialsParams;
 
 /** The parameters of a well-formed revocation request. */
 export interface RevocationParams {
