@@ -2,7 +2,7 @@ import type { RouterConfig } from '../config/configuration.js';
 import type { Client, SigningKey } from '../contracts.js';
 import type { ClientCredentialsParams } from '../request/validation.js';
 import { RequestError } from '../response/request-error.js';
-import { issueClientAccessToken, type ClientCredentialsTokenResponse } from '../tokens/issuance.js';
+import { type ClientCredentialsTokenResponse, issueClientAccessToken } from '../tokens/issuance.js';
 
 /**
  * The client credentials grant (RFC 6749 §4.4), from docs/contract.md "Order of checks", step 7
