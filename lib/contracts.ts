@@ -179,6 +179,13 @@ export interface RefreshTokenStore {
    */
   find?(key: string, familyHint?: string): Promise<RefreshTokenRecord | undefined>;
   /**
+   * Optional. Like {@link RefreshTokenStore.find}, and whether the token was spent (rotated, so
+   * only its successor works): read-only. The introspection endpoint (RFC 7662) uses it to answer
+   * a token `active` only when it can still be used; without it, every refresh token is answered
+   * `{"active": false}` (docs/machine-clients.md "Introspection").
+   */
+  inspect?(key: string, familyHint?: string): Promise<{ record: RefreshTokenRecord; spent: boolean } | undefined>;
+  /**
    * Optional. Whether `revokeFamily(familyId)` was called and its revocation is still kept (until
    * no token of the family can be live, and at least a day). Read-only. `requireAccessToken`'s
    * `checkRevocation` calls it once a request, so that revoking a refresh token also revokes the
