@@ -5,7 +5,7 @@ import { RequestError } from '../response/request-error.js';
  * Which grant types a client may use (`Client.grantTypes`) and the scopes of its
  * client_credentials tokens (`Client.scopes`): the checks of a `clients` array entry and of a
  * registry's record, and what the token endpoint asks at docs/contract.md "Order of checks",
- * step 5a.
+ * step 5b.
  */
 
 /** What a client without `grantTypes` may use: a user's sign-in, and its refresh. */
@@ -113,7 +113,7 @@ export function clientGrantsProblem(
 }
 
 /**
- * docs/contract.md "Order of checks", step 5a: the grant type is one the client may use, else
+ * docs/contract.md "Order of checks", step 5b: the grant type is one the client may use, else
  * `unauthorized_client` (RFC 6749 §5.2: "The authenticated client is not authorized to use this
  * authorization grant type"). Without a registry any client_id may use the code and refresh
  * grants, as before; client_credentials needs a registered confidential client.

@@ -50,7 +50,7 @@ async function exchange(
   // 5. The client, when a registry is configured.
   const client = await findRegisteredClient(config.clients, request.client_id);
   if (client !== undefined) state.client = client;
-  // 5a. The grant type, one the client may use (RFC 6749 §5.2 unauthorized_client).
+  // 5b. The grant type (after the client authenticated, 5a), one the client may use (RFC 6749 §5.2 unauthorized_client).
   checkGrantAllowed(client, request.grant_type);
   // 6. A signing key, before the code or token is spent: a key outage must not cost the user it.
   const key = await signingKey(config);
@@ -61,7 +61,7 @@ async function exchange(
       return exchangeRefreshToken(config, request, key, trail);
     case 'client_credentials':
       // checkGrantAllowed refuses client_credentials without a registered client.
-      // biome-ignore lint/style/noNonNullAssertion: step 5a passed, so the client is registered
+      // biome-ignore lint/style/noNonNullAssertion: step 5b passed, so the client is registered
       return exchangeClientCredentials(config, request, client!, key);
   }
 }

@@ -6,7 +6,7 @@ import { type ClientCredentialsTokenResponse, issueClientAccessToken } from '../
 
 /**
  * The client credentials grant (RFC 6749 §4.4), from docs/contract.md "Order of checks", step 7
- * on: the client is registered, confidential and allowed the grant (step 5a), and a signing key
+ * on: the client is registered, confidential and allowed the grant (step 5b), and a signing key
  * is in hand. Nothing is stored or spent: the answer is one access token for the client itself.
  *
  * 7. The scope: RFC 6749 §3.3, the registered scopes when the request names none; a scope the
