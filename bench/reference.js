@@ -149,3 +149,32 @@ export function createReferenceApiApp({ issuer, jwks, scope }) {
   });
   return app;
 }
+
+/**
+ * The bare logout endpoint the router's is measured against (RP-Initiated Logout 1.0): Express's
+ * query parser, jose's jwtVerify of the id_token_hint with a local JWKS (the issuer, the
+ * algorithms, the client as its audience), the registered post-logout URI compared exactly, then
+ * a 303 with the state. No session to end, as in the library's target.
+ */
+export function createReferenceLogoutApp({ issuer, jwks, clientId, postLogoutRedirectUri }) {
+  const keys = createLocalJWKSet(jwks);
+  const app = express();
+  app.disable('x-powered-by');
+  const fail = (res) => res.status(400).set('Cache-Control', 'no-store').json({ error: 'invalid_request' });
+  app.get('/logout', async (req, res) => {
+    const { client_id: client, id_token_hint: hint, post_logout_redirect_uri: uri, state } = req.query;
+    if (client !== clientId || typeof hint !== 'string' || uri !== postLogoutRedirectUri || typeof state !== 'string') {
+      return fail(res);
+    }
+    try {
+      await jwtVerify(hint, keys, { issuer, audience: clientId, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] });
+    } catch {
+      return fail(res);
+    }
+    res
+      .status(303)
+      .set({ 'Cache-Control': 'no-store', Location: `${uri}?${new URLSearchParams({ state })}`, 'Content-Length': '0' })
+      .end();
+  });
+  return app;
+}

@@ -8,7 +8,9 @@
 // before each round and each is redeemed exactly once. The figures that matter are the paired
 // ratios: the median, over rounds, of (router req/s) / (reference req/s) in the same round.
 // The api:router and api:jose targets measure a protected API call instead: GET /api/profile
-// behind requireAccessToken, against a bare jose jwtVerify handler (docs/performance.md).
+// behind requireAccessToken, against a bare jose jwtVerify handler; api:userinfo the UserInfo
+// endpoint against the same handler; logout:router and logout:jose a logout with an id_token_hint
+// (docs/performance.md).
 
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -84,6 +86,14 @@ const TARGETS = {
 const STORE_TARGETS = { redis: 0.85, postgres: 0.75 };
 /** A protected API call: requireAccessToken against a bare jose jwtVerify handler, every algorithm. */
 const API_TARGET = ['api:router', 'api:jose', 0.9];
+/**
+ * The UserInfo endpoint against the same bare handler: it verifies as requireAccessToken does,
+ * then looks the token's refresh-token family up (revoked?), calls the host's userInfo and
+ * filters its claims.
+ */
+const USERINFO_TARGET = ['api:userinfo', 'api:jose', 0.85];
+/** RP-initiated logout: the router's logout endpoint against a bare jose handler, both 303. */
+const LOGOUT_TARGET = ['logout:router', 'logout:jose', 0.85];
 const API_PATH = '/api/profile';
 /** Distinct tokens a round of an api target sends, each many times (verification holds no state). */
 const API_TOKENS = 256;
@@ -129,6 +139,9 @@ async function benchAlgorithm(alg) {
     ...shared.slice(half),
     'api:jose',
     'api:router',
+    'api:userinfo',
+    'logout:jose',
+    'logout:router',
   ];
   const names =
     flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
@@ -144,7 +157,7 @@ async function benchAlgorithm(alg) {
       server.amount = settings.connections * 50;
       for (let warm = 0; warm < 2; warm++) server.amount = sized((await runRound(server, server.amount)).rps);
       log(
-        `  warmed up ${server.name}: ${server.amount} ${server.name.startsWith('api:') ? 'requests' : 'codes'} a round`,
+        `  warmed up ${server.name}: ${server.amount} ${/^(api|logout):/.test(server.name) ? 'requests' : 'codes'} a round`,
       );
     }
     const rounds = [];
@@ -172,6 +185,17 @@ async function benchAlgorithm(alg) {
 
 /** The requests of a round: each code redeemed once; or, for an api target, GETs with its tokens. */
 async function roundRequests(server, amount, onResponse) {
+  if (server.name.startsWith('logout:')) {
+    // Logout requests with fresh ID tokens, each sent many times (a logout changes nothing here).
+    const paths = await server.call('tokens', { count: Math.min(API_TOKENS, amount) });
+    let sent = 0;
+    return {
+      sent: () => sent,
+      requests: [
+        { method: 'GET', setupRequest: (request) => ({ ...request, path: paths[sent++ % paths.length] }), onResponse },
+      ],
+    };
+  }
   if (server.name.startsWith('api:')) {
     const tokens = await server.call('tokens', { count: Math.min(API_TOKENS, amount) });
     let sent = 0;
@@ -232,7 +256,8 @@ async function runRound(server, amount) {
   });
   const seconds = Number(finished - started) / 1e9;
   const after = await server.call('usage');
-  const ok = result.statusCodeStats['200']?.count ?? 0;
+  // A logout answers 303 (to the registered post-logout URI); every other target 200.
+  const ok = result.statusCodeStats[server.name.startsWith('logout:') ? '303' : '200']?.count ?? 0;
   const responses = sum(Object.values(result.statusCodeStats).map((stat) => stat.count));
   if (profiling) keepProfile(server, { ...(await server.call('profile-stop')), benchRequests: responses });
   const cpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000;
@@ -264,7 +289,7 @@ function summarise(alg, names, rounds) {
       loopBusy: median(of('loopBusy')),
     };
   }
-  const pairs = [...(TARGETS[alg] ?? []), API_TARGET];
+  const pairs = [...(TARGETS[alg] ?? []), API_TARGET, USERINFO_TARGET, LOGOUT_TARGET];
   for (const name of names) {
     const store = name.split(':')[1];
     if (name.startsWith('router:') && store !== 'memory') pairs.push([name, 'router:memory', STORE_TARGETS[store]]);
@@ -358,6 +383,7 @@ function startServer(name, alg) {
  */
 async function checkTokens(server, alg) {
   if (server.name.startsWith('api:')) return checkApi(server);
+  if (server.name.startsWith('logout:')) return checkLogout(server);
   const [form] = await server.call('issue', { count: 1 });
   const jwks = createLocalJWKSet(await server.call('jwks'));
   const post = () =>
@@ -377,6 +403,24 @@ async function checkTokens(server, alg) {
   const replay = await post();
   if (replay.status === 200) throw new Error(`${server.name}: a code was redeemed twice`);
   await replay.arrayBuffer();
+}
+
+/** Before measuring a logout target: its own ID token gets 303 with the state; a broken one gets 400. */
+async function checkLogout(server) {
+  const [path] = await server.call('tokens', { count: 1 });
+  const get = (target) => fetch(`http://127.0.0.1:${server.port}${target}`, { redirect: 'manual' });
+  const ok = await get(path);
+  const state = new URL(path, 'http://x').searchParams.get('state');
+  if (ok.status !== 303 || !ok.headers.get('location')?.endsWith(`state=${state}`)) {
+    throw new Error(`${server.name}: a fresh ID token got ${ok.status} ${ok.headers.get('location')}`);
+  }
+  await ok.arrayBuffer();
+  const url = new URL(path, 'http://x');
+  url.searchParams.set('id_token_hint', `${url.searchParams.get('id_token_hint').slice(0, -4)}AAAA`);
+  const broken = await get(`${url.pathname}${url.search}`);
+  if (broken.status !== 400)
+    throw new Error(`${server.name}: an ID token with a broken signature got ${broken.status}`);
+  await broken.arrayBuffer();
 }
 
 /** Before measuring an api target: its own token passes (200), a token with a broken signature gets 401. */

@@ -4,7 +4,9 @@
 // kind: "router" (the example app with the library's router), "jose" or "node-crypto" (the bare
 // reference handlers of bench/reference.js); "api" with store "router" or "jose": a protected API
 // call, GET /api/profile behind requireAccessToken or behind a bare jose jwtVerify handler, with
-// tokens the library's token endpoint issued in the same process.
+// tokens the library's token endpoint issued in the same process; "api" with store "userinfo":
+// the router's UserInfo endpoint, mounted at the same path; "logout" with store "router" or
+// "jose": GET /logout with an id_token_hint, the router's logout endpoint or a bare jose handler.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -13,7 +15,13 @@ import express from 'express';
 import * as lib from '../dist/index.js';
 import { createExampleApp } from '../example-app/app.js';
 import { SPA_CALLBACK_PATH, SPA_CLIENT_ID } from '../example-app/clients.js';
-import { createReferenceApiApp, createReferenceApp, joseSigner, nodeCryptoSigner } from './reference.js';
+import {
+  createReferenceApiApp,
+  createReferenceApp,
+  createReferenceLogoutApp,
+  joseSigner,
+  nodeCryptoSigner,
+} from './reference.js';
 import { STORE_BACKENDS } from './stores.js';
 
 const ISSUER = 'http://localhost';
@@ -34,12 +42,15 @@ async function createApiTarget() {
   const keyStore = await lib.MemoryKeyStore.generate({ alg });
   const codeStore = new lib.MemoryCodeStore();
   const refreshTokenStore = new lib.MemoryRefreshTokenStore();
+  const userInfo = store === 'userinfo';
   const tokenRouter = lib.createTokenRouter({
     issuer: ISSUER,
     codeStore,
     keyStore,
     refreshTokenStore,
     clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] }],
+    // UserInfo (OIDC Core §5.3) at the API's path, so the runner sends it the same requests.
+    ...(userInfo ? { userInfo: () => ({ name: 'Alice Liddell' }), userinfoPath: '/api/profile' } : {}),
   });
   let app;
   if (store === 'router') {
@@ -48,13 +59,18 @@ async function createApiTarget() {
     app.get('/api/profile', lib.requireAccessToken({ keyStore, issuer: ISSUER, scopes: [API_SCOPE] }), (req, res) => {
       res.set('Cache-Control', 'no-store').json({ sub: req.auth.subject });
     });
+  } else if (userInfo) {
+    app = express();
+    app.disable('x-powered-by');
   } else {
     app = createReferenceApiApp({ issuer: ISSUER, jwks: await keyStore.publicJwks(), scope: API_SCOPE });
   }
   app.use(tokenRouter);
   return {
     app,
-    issue: (grant) => lib.issueAuthorizationCode(codeStore, { ...grant, scope: [API_SCOPE] }),
+    // UserInfo needs openid (OIDC Core §5.3); the API needs profile.
+    issue: (grant) =>
+      lib.issueAuthorizationCode(codeStore, { ...grant, scope: userInfo ? ['openid', API_SCOPE] : [API_SCOPE] }),
     jwks: () => keyStore.publicJwks(),
     close: async () => {
       codeStore.close();
@@ -63,7 +79,65 @@ async function createApiTarget() {
   };
 }
 
-/** `count` access tokens from the target's own token endpoint. */
+/** Where the logout targets send the user back: registered on the client. */
+const POST_LOGOUT_REDIRECT_URI = `${ISSUER}/signed-out`;
+
+/**
+ * A logout (kind "logout"): GET /logout with an ID token as id_token_hint, answered by the
+ * router's logout endpoint (store "router", an endSession that ends nothing) or the bare jose
+ * handler (store "jose"); both beside the library's token router, which issues the ID tokens.
+ */
+async function createLogoutTarget() {
+  const keyStore = await lib.MemoryKeyStore.generate({ alg });
+  const codeStore = new lib.MemoryCodeStore();
+  const refreshTokenStore = new lib.MemoryRefreshTokenStore();
+  const router = store === 'router';
+  const tokenRouter = lib.createTokenRouter({
+    issuer: ISSUER,
+    codeStore,
+    keyStore,
+    refreshTokenStore,
+    clients: [
+      { clientId: CLIENT_ID, redirectUris: [REDIRECT_URI], postLogoutRedirectUris: [POST_LOGOUT_REDIRECT_URI] },
+    ],
+    ...(router ? { endSession: () => {} } : {}),
+  });
+  const app = router
+    ? express()
+    : createReferenceLogoutApp({
+        issuer: ISSUER,
+        jwks: await keyStore.publicJwks(),
+        clientId: CLIENT_ID,
+        postLogoutRedirectUri: POST_LOGOUT_REDIRECT_URI,
+      });
+  app.disable('x-powered-by');
+  app.use(tokenRouter);
+  return {
+    app,
+    issue: (grant) => lib.issueAuthorizationCode(codeStore, grant),
+    jwks: () => keyStore.publicJwks(),
+    close: async () => {
+      codeStore.close();
+      refreshTokenStore.close();
+    },
+  };
+}
+
+/** The logout request for an ID token: its path and query. */
+function logoutPath(idToken) {
+  const query = new URLSearchParams({
+    client_id: CLIENT_ID,
+    id_token_hint: idToken,
+    post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+    state: randomBytes(16).toString('base64url'),
+  });
+  return `/logout?${query}`;
+}
+
+/**
+ * `count` access tokens from the target's own token endpoint; for a logout target, the logout
+ * requests (path and query) for as many ID tokens.
+ */
 async function issueTokens(count) {
   const forms = await issueForms(target, count);
   const { port } = server.address();
@@ -75,7 +149,8 @@ async function issueTokens(count) {
         body: form,
       });
       if (response.status !== 200) throw new Error(`the token endpoint answered ${response.status}`);
-      return (await response.json()).access_token;
+      const body = await response.json();
+      return kind === 'logout' ? logoutPath(body.id_token) : body.access_token;
     }),
   );
 }
@@ -83,6 +158,7 @@ async function issueTokens(count) {
 /** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
 async function createTarget() {
   if (kind === 'api') return createApiTarget();
+  if (kind === 'logout') return createLogoutTarget();
   if (kind === 'router') {
     const backend = await STORE_BACKENDS[store].create(lib);
     const keyStore = await lib.MemoryKeyStore.generate({ alg });

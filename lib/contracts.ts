@@ -194,6 +194,20 @@ export interface RefreshTokenStore {
   isFamilyRevoked?(familyId: string): Promise<boolean>;
 }
 
+/**
+ * Remembers keys for a while, to refuse what must be used once: the `jti` of a client's
+ * `private_key_jwt` assertion (RFC 7523 §3, item 7), later DPoP proofs. The shipped code stores
+ * implement it (docs/stores.md "Seen once").
+ */
+export interface ReplayStore {
+  /**
+   * Remember `key` until `expiresAt` (epoch seconds). Resolves `true` when the key was not
+   * remembered already (its first use), `false` when it was. Of concurrent callers with one key,
+   * exactly one sees `true`. Rejects only when the store is unreachable.
+   */
+  markSeen(key: string, expiresAt: EpochSeconds): Promise<boolean>;
+}
+
 /** A key that signs tokens. */
 export interface SigningKey {
   /** The JWS `kid` header; the JWKS publishes the public key under the same id. */
@@ -243,6 +257,24 @@ export interface Client {
    */
   allowInsecureRedirectUris?: boolean;
   /**
+   * How the client authenticates at the token, revocation and introspection endpoints
+   * (RFC 7591 §2 names; docs/clients.md). Default `'none'`: a public client, which PKCE alone
+   * binds to its codes, and which is refused if it sends credentials.
+   */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
+  /**
+   * For `client_secret_basic` and `client_secret_post`: what `hashClientSecret(secret)` made of
+   * the client's secret. Never the secret itself.
+   */
+  clientSecretHash?: string;
+  /** For `private_key_jwt`: the client's public keys (RFC 7517 JWK Set). Exactly one of `jwks` and `jwksUri`. */
+  jwks?: { keys: JWK[] };
+  /**
+   * For `private_key_jwt`: where the client publishes its public keys; https (http only to a
+   * loopback host). Fetched with a bounded timeout and cached.
+   */
+  jwksUri?: string;
+  /**
    * The grant types the client may use at the token endpoint; any other is refused with
    * `unauthorized_client` (RFC 6749 §5.2). Default `['authorization_code', 'refresh_token']`.
    * `client_credentials` (RFC 6749 §4.4) only for a confidential client, one that authenticates
@@ -256,6 +288,9 @@ export interface Client {
    */
   scopes?: string[];
 }
+
+/** How a client authenticates (RFC 7591 §2, `token_endpoint_auth_method`). */
+export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
 /** Looks clients up, for hosts that keep them in their own database. */
 export interface ClientRegistry {

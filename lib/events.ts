@@ -74,6 +74,19 @@ export interface TokenRevokedEvent extends EventBase {
   familyId: string;
 }
 
+/**
+ * The logout endpoint checked a request and the host's `endSession` ended the session
+ * (RP-Initiated Logout 1.0). Raised once `endSession` returned without throwing.
+ */
+export interface SessionEndedEvent extends EventBase {
+  type: 'session_ended';
+  clientId: string;
+  /** The `sub` of the verified `id_token_hint`, when one was sent. */
+  subject?: string;
+  /** Whether the user is sent back to a registered `post_logout_redirect_uri`. */
+  redirected: boolean;
+}
+
 /** A request to the token or revocation endpoint was refused. Exactly one per refused request. */
 export interface RequestRejectedEvent extends EventBase {
   type: 'request_rejected';
@@ -102,6 +115,7 @@ export type TokenRouterEvent =
   | RefreshRotatedEvent
   | RefreshReuseDetectedEvent
   | TokenRevokedEvent
+  | SessionEndedEvent
   | RequestRejectedEvent;
 
 /** The `onEvent` option. Whatever it throws or rejects with is swallowed: it never breaks a request. */

@@ -19,6 +19,7 @@ export { checkAuthorizationRequest } from './authorize/check-request.js';
 export type { AuthorizationCodeRequest, IssueCodeOptions } from './authorize/issue-code.js';
 export { issueAuthorizationCode } from './authorize/issue-code.js';
 export { authorizationErrorUrl, authorizationResponseUrl } from './authorize/response-url.js';
+export { hashClientSecret } from './clients/client-secret.js';
 export type { ConfigurationErrorCode } from './config/configuration-error.js';
 export { ConfigurationError } from './config/configuration-error.js';
 export type {
@@ -33,6 +34,7 @@ export type {
   AuthorizationCodeGrant,
   AuthorizationCodeStore,
   Client,
+  ClientAuthMethod,
   ClientGrantType,
   ClientRegistry,
   Clock,
@@ -52,6 +54,7 @@ export type {
   RefreshReuseDetectedEvent,
   RefreshRotatedEvent,
   RequestRejectedEvent,
+  SessionEndedEvent,
   TokenIssuedEvent,
   TokenRevokedEvent,
   TokenRouterEvent,

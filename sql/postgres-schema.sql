@@ -7,6 +7,11 @@ CREATE TABLE IF NOT EXISTS pkce_authorization_codes (
   redeemed_at timestamptz            -- set once, by the one redeem that wins
 );
 CREATE INDEX IF NOT EXISTS pkce_authorization_codes_expires_at_idx ON pkce_authorization_codes (expires_at);
+CREATE TABLE IF NOT EXISTS pkce_authorization_codes_seen (
+  seen_key   text PRIMARY KEY,       -- what may be used once: a hash (an assertion's client and jti)
+  expires_at timestamptz NOT NULL    -- remembered until then
+);
+CREATE INDEX IF NOT EXISTS pkce_authorization_codes_seen_exp_idx ON pkce_authorization_codes_seen (expires_at);
 
 CREATE TABLE IF NOT EXISTS pkce_refresh_tokens (
   token_hash        text PRIMARY KEY,      -- SHA-256 of the refresh token, base64url: never the token

@@ -7,6 +7,8 @@ import {
   createTokenRouter,
   type EndSessionContext,
   MemoryCodeStore,
+  MemoryKeyStore,
+  type TokenRouterEvent,
   type TokenRouterOptions,
 } from '../../lib/index.js';
 import {
@@ -207,6 +209,37 @@ describe('logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
     h.close();
   });
 
+  it("a POST behind the host's own express.urlencoded() is read from what it parsed", async () => {
+    const calls: EndSessionContext[] = [];
+    const codeStore = new MemoryCodeStore();
+    const app = express()
+      .use(express.urlencoded({ extended: true }))
+      .use(
+        createTokenRouter({
+          issuer: ISSUER,
+          codeStore,
+          keyStore: await sharedKeyStore(),
+          clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI], postLogoutRedirectUris: [SIGNED_OUT] }],
+          endSession: (_req, _res, context) => {
+            calls.push(context);
+          },
+        }),
+      );
+    const res = await request(app)
+      .post('/logout')
+      .type('form')
+      .send(form({ client_id: CLIENT_ID, post_logout_redirect_uri: SIGNED_OUT }));
+    expect(res.headers.location).toBe(SIGNED_OUT);
+    // qs turns a bracketed parameter into an object: still refused as malformed.
+    expectError(
+      await request(app).post('/logout').type('form').send(`client_id[a]=${CLIENT_ID}`),
+      400,
+      'invalid_request',
+    );
+    expect(calls).toEqual([{ clientId: CLIENT_ID, redirectTo: SIGNED_OUT }]);
+    codeStore.close();
+  });
+
   it('other methods (HEAD included: it must not sign anyone out): 405 with Allow: GET, POST', async () => {
     const h = await logoutHarness();
     const put = await request(h.app).put(`/logout?client_id=${CLIENT_ID}`);
@@ -280,6 +313,17 @@ describe('logout: id_token_hint (RP-Initiated Logout 1.0 §2)', () => {
     h.close();
   });
 
+  it('a hint signed by a key added and promoted at runtime is verified (the kept keys are read again on an unknown kid)', async () => {
+    const keyStore = await MemoryKeyStore.generate();
+    const h = await logoutHarness({ keyStore });
+    const first = await signIn(h);
+    expect((await logout(h, { id_token_hint: first.id_token as string })).status).toBe(204);
+    keyStore.promote(await keyStore.addGenerated({ alg: 'ES256' }));
+    const second = await signIn(h);
+    expect((await logout(h, { id_token_hint: second.id_token as string })).status).toBe(204);
+    h.close();
+  });
+
   it('a hint that is not a JWT, or too long: 400', async () => {
     const h = await logoutHarness();
     expectError(await logout(h, { id_token_hint: 'not-a-jwt' }), 400, 'invalid_request');
@@ -343,6 +387,41 @@ describe("logout: the host's endSession", () => {
     const h = await harness();
     expect((await request(h.app).get(`/logout?client_id=${CLIENT_ID}`)).status).toBe(404);
     h.close();
+  });
+});
+
+describe('logout: the audit event', () => {
+  it("session_ended is raised once endSession returned, with the client, the hint's subject and whether the user is redirected", async () => {
+    const events: TokenRouterEvent[] = [];
+    const h = await logoutHarness({ onEvent: (event) => void events.push(event) });
+    const { id_token: idToken } = await signIn(h, { subject: 'user-alice' });
+    events.length = 0;
+    await logout(h, { id_token_hint: idToken as string, post_logout_redirect_uri: SIGNED_OUT });
+    await logout(h, { client_id: CLIENT_ID });
+    expect(events).toEqual([
+      { type: 'session_ended', time: expect.any(Number), clientId: CLIENT_ID, subject: 'user-alice', redirected: true },
+      { type: 'session_ended', time: expect.any(Number), clientId: CLIENT_ID, redirected: false },
+    ]);
+    h.close();
+  });
+
+  it('is not raised for a refused request, nor when endSession fails', async () => {
+    const events: TokenRouterEvent[] = [];
+    const refused = await logoutHarness({ onEvent: (event) => void events.push(event) });
+    await logout(refused, { client_id: CLIENT_ID, post_logout_redirect_uri: 'https://attacker.example/' });
+    refused.close();
+    const failing = await harness({
+      onEvent: (event) => void events.push(event),
+      endSession: () => Promise.reject(new Error('down')),
+    });
+    failing.app.use(
+      (_error: unknown, _req: unknown, res: { status: (n: number) => { end: () => void } }, _next: unknown) => {
+        res.status(500).end();
+      },
+    );
+    expect((await logout(failing, { client_id: CLIENT_ID })).status).toBe(500);
+    failing.close();
+    expect(events.filter((event) => event.type === 'session_ended')).toEqual([]);
   });
 });
 

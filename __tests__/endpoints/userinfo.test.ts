@@ -91,6 +91,31 @@ describe('UserInfo (OpenID Connect Core §5.3)', () => {
     h.close();
   });
 
+  it("behind the host's own express.urlencoded(), a POST's form-body token still works", async () => {
+    const h = await userInfoHarness();
+    const token = await accessToken(h);
+    const codeStore = new MemoryCodeStore();
+    const app = express()
+      .use(express.urlencoded({ extended: false }))
+      .use(
+        createTokenRouter({
+          issuer: ISSUER,
+          codeStore,
+          keyStore: await sharedKeyStore(),
+          refreshTokenStore: h.refreshTokenStore,
+          userInfo: () => ALICE,
+        }),
+      );
+    const res = await request(app)
+      .post('/userinfo')
+      .type('form')
+      .send(form({ access_token: token }));
+    expect(res.status).toBe(200);
+    expect(res.body.sub).toBe('user-123');
+    codeStore.close();
+    h.close();
+  });
+
   it('RFC 6750 §3.1 invalid_request: a token in the header and the body ("more than one method"): 400', async () => {
     const h = await userInfoHarness();
     const token = await accessToken(h);

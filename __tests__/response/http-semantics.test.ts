@@ -5,6 +5,7 @@ import request from 'supertest';
 import type { ErrorProfile, TokenRouterEvent } from '../../lib/index.js';
 import { answerFor, REJECT_REASONS } from '../../lib/response/error-profiles.js';
 import type { RejectReason } from '../../lib/response/request-error.js';
+import { ASSERTION_TYPE, clientAuthFixture, JWKS_URI_CLIENT, JWT_CLIENT, POST_CLIENT } from '../support/client-auth.js';
 import {
   CLIENT_ID,
   expectError,
@@ -52,6 +53,76 @@ const PROVOCATIONS: Partial<Record<RejectReason, Provocation[]>> = {
       }),
     },
   ],
+  client_auth_malformed: [
+    {
+      path: TOKEN,
+      make: async (h) => ({
+        ...(await h.issue({ clientId: JWT_CLIENT })),
+        client_assertion_type: 'jwt',
+        client_assertion: 'x',
+      }),
+    },
+    {
+      path: REVOKE,
+      make: async () => ({ client_id: JWT_CLIENT, token: 't', client_assertion_type: 'jwt', client_assertion: 'x' }),
+    },
+  ],
+  client_auth_missing: [
+    { path: TOKEN, make: async (h) => ({ ...(await h.issue({ clientId: POST_CLIENT })) }) },
+    { path: REVOKE, make: async () => ({ client_id: POST_CLIENT, token: 't' }) },
+  ],
+  client_auth_method_mismatch: [
+    { path: TOKEN, make: async (h) => ({ ...(await h.issue()), client_secret: 'a secret it was never issued' }) },
+    { path: REVOKE, make: async () => ({ client_id: CLIENT_ID, token: 't', client_secret: 'never issued' }) },
+  ],
+  client_secret_invalid: [
+    { path: TOKEN, make: async (h) => ({ ...(await h.issue({ clientId: POST_CLIENT })), client_secret: 'wrong' }) },
+    { path: REVOKE, make: async () => ({ client_id: POST_CLIENT, token: 't', client_secret: 'wrong' }) },
+  ],
+  client_assertion_invalid: [
+    {
+      path: TOKEN,
+      make: async (h) => ({
+        ...(await h.issue({ clientId: JWT_CLIENT })),
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: 'not.a.jwt',
+      }),
+    },
+    {
+      path: REVOKE,
+      make: async () => ({
+        client_id: JWT_CLIENT,
+        token: 't',
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: 'not.a.jwt',
+      }),
+    },
+  ],
+  client_assertion_replayed: [
+    {
+      path: TOKEN,
+      make: async (h) => {
+        const client_assertion = await (await clientAuthFixture()).assertion();
+        const once = { client_id: JWT_CLIENT, token: 't', client_assertion_type: ASSERTION_TYPE, client_assertion };
+        expect((await postToken(h.app, once, REVOKE)).status).toBe(200);
+        return {
+          ...(await h.issue({ clientId: JWT_CLIENT })),
+          client_assertion_type: ASSERTION_TYPE,
+          client_assertion,
+        };
+      },
+    },
+  ],
+  client_jwks_unavailable: [
+    {
+      path: TOKEN,
+      make: async (h) => ({
+        ...(await h.issue({ clientId: JWKS_URI_CLIENT })),
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: await (await clientAuthFixture()).assertion({}, { clientId: JWKS_URI_CLIENT }),
+      }),
+    },
+  ],
   client_unknown: [
     { path: TOKEN, make: async (h) => ({ ...(await h.issue()), client_id: 'stranger' }) },
     { path: REVOKE, make: async () => ({ client_id: 'stranger', token: 'anything' }) },
@@ -65,7 +136,12 @@ describe.each(['ciam', 'rfc6749'] as const)(
     let h: Harness;
     const events: TokenRouterEvent[] = [];
     beforeAll(async () => {
-      h = await harness({ errorProfile: profile, clients: TWO_CLIENTS, onEvent: (event) => void events.push(event) });
+      const { clients } = await clientAuthFixture();
+      h = await harness({
+        errorProfile: profile,
+        clients: [...TWO_CLIENTS, ...clients],
+        onEvent: (event) => void events.push(event),
+      });
     });
     afterAll(() => h.close());
 

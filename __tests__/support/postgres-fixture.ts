@@ -36,5 +36,7 @@ export async function dumpTables(pool: pg.Pool, tables: readonly string[]): Prom
 
 /** Drop tables this test made (its own, uniquely named: never a shared one). */
 export async function dropTables(pool: pg.Pool, tables: readonly string[]): Promise<void> {
-  await pool.query(`DROP TABLE IF EXISTS ${tables.join(', ')}`);
+  // A code table's migrate() also makes `{table}_seen` (PostgresCodeStore.markSeen): dropped with it.
+  const withSeen = tables.flatMap((table) => [table, `${table}_seen`]);
+  await pool.query(`DROP TABLE IF EXISTS ${withSeen.join(', ')}`);
 }

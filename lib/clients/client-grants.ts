@@ -1,5 +1,6 @@
 import type { Client, ClientGrantType } from '../contracts.js';
 import { RequestError } from '../response/request-error.js';
+import { authMethodOf } from './client-auth-fields.js';
 
 /*
  * Which grant types a client may use (`Client.grantTypes`) and the scopes of its
@@ -23,13 +24,12 @@ export function grantTypesOf(client: Client): readonly ClientGrantType[] {
 }
 
 /**
- * Whether the client authenticates at the token endpoint. Client authentication (issue 16, item
- * 1: `Client.tokenEndpointAuthMethod`) is not part of this version yet, so every client is public:
- * nothing may be issued on the strength of a client_id alone (RFC 6749 §4.4: "The client
- * credentials grant type MUST only be used by confidential clients").
+ * Whether the client authenticates at the token endpoint (docs/clients.md): a secret or a key,
+ * not `none`. RFC 6749 §4.4: "The client credentials grant type MUST only be used by
+ * confidential clients."
  */
-export function isConfidential(_client: Client): boolean {
-  return false;
+export function isConfidential(client: Client): boolean {
+  return authMethodOf(client) !== 'none';
 }
 
 /** A field of a client that is wrong: which, and what it must be. */

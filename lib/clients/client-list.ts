@@ -3,6 +3,7 @@ import { checkKnownFields } from '../config/option-checks.js';
 import type { Client, ClientRegistry } from '../contracts.js';
 import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from '../request/limits.js';
 import { clientOrigins, isLoopbackHost, normaliseOrigin } from '../request/origins.js';
+import { readClientAuthFields } from './client-auth-fields.js';
 import { clientGrantsProblem, isConfidential } from './client-grants.js';
 
 /*
@@ -13,14 +14,14 @@ import { clientGrantsProblem, isConfidential } from './client-grants.js';
 /** A registry over a fixed list of clients, given as the `clients` option. */
 export class StaticClientRegistry implements ClientRegistry {
   readonly #clients: ReadonlyMap<string, Client>;
-  /** The clients, in the order given. */
-  readonly list: readonly Client[];
   /** Origins of the clients' http(s) redirect URIs and their `allowedOrigins`. */
   readonly origins: ReadonlySet<string>;
+  /** The clients, in the order given. */
+  readonly list: readonly Client[];
 
   constructor(clients: readonly Client[]) {
-    this.#clients = new Map(clients.map((client) => [client.clientId, client]));
     this.list = clients;
+    this.#clients = new Map(clients.map((client) => [client.clientId, client]));
     this.origins = new Set(clients.flatMap(clientOrigins));
   }
 
@@ -37,6 +38,10 @@ const CLIENT_FIELDS = [
   'allowPlainPkce',
   'allowInsecureRedirectUris',
   'postLogoutRedirectUris',
+  'tokenEndpointAuthMethod',
+  'clientSecretHash',
+  'jwks',
+  'jwksUri',
   'grantTypes',
   'scopes',
 ] as const satisfies readonly (keyof Client)[];
@@ -114,7 +119,10 @@ export function validateClients(value: readonly unknown[]): Client[] {
     if (allowPlainPkce !== undefined && typeof allowPlainPkce !== 'boolean') {
       return fail('allowPlainPkce', 'a boolean', allowPlainPkce);
     }
-    const client: Client = { clientId, redirectUris: [...(redirectUris as string[])] };
+    // How the client authenticates (docs/clients.md): a secret's hash, or its public keys.
+    const auth = readClientAuthFields(own);
+    if ('field' in auth) return fail(auth.field, auth.expected, auth.received);
+    const client: Client = { clientId, redirectUris: [...(redirectUris as string[])], ...auth };
     if (allowedOrigins !== undefined) {
       client.allowedOrigins = allowedOrigins.map((origin) => normaliseOrigin(origin, `${option}.allowedOrigins`));
     }

@@ -1,6 +1,7 @@
 import { describeValue } from '../config/configuration-error.js';
 import type { Client, ClientRegistry } from '../contracts.js';
 import { guard, RequestError } from '../response/request-error.js';
+import { readClientAuthFields } from './client-auth-fields.js';
 import { clientGrantsProblem, isConfidential } from './client-grants.js';
 import { StaticClientRegistry } from './client-list.js';
 
@@ -72,6 +73,9 @@ function readClientRecord(found: unknown): Client | string {
     if (typeof allowPlainPkce !== 'boolean') return 'has an allowPlainPkce that is not a boolean';
     client.allowPlainPkce = allowPlainPkce;
   }
+  const auth = readClientAuthFields(own);
+  if ('field' in auth) return `has a ${auth.field} that is not ${auth.expected}`;
+  Object.assign(client, auth);
   const grantTypes = own('grantTypes');
   const scopes = own('scopes');
   const problem = clientGrantsProblem(grantTypes, scopes, isConfidential(client));

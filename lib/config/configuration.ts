@@ -1,5 +1,14 @@
+import { authMethodOf, CLIENT_AUTH_METHODS } from '../clients/client-auth-fields.js';
 import { StaticClientRegistry, validateClients } from '../clients/client-list.js';
-import type { AuthorizationCodeStore, ClientRegistry, Clock, KeyStore, RefreshTokenStore } from '../contracts.js';
+import type {
+  AuthorizationCodeStore,
+  ClientAuthMethod,
+  ClientRegistry,
+  Clock,
+  KeyStore,
+  RefreshTokenStore,
+  ReplayStore,
+} from '../contracts.js';
 import { type EmitEvent, eventEmitter, type TokenRouterEventListener } from '../events.js';
 import { DEFAULT_BODY_LIMIT } from '../request/limits.js';
 import { isLoopbackHost, normaliseOrigin } from '../request/origins.js';
@@ -25,6 +34,13 @@ export interface RouterConfig {
   keyStore: KeyStore;
   refreshTokenStore: RefreshTokenStore;
   clients: ClientRegistry | undefined;
+  /** Where assertion jtis are remembered (docs/clients.md "private_key_jwt"), if anywhere. */
+  replayStore: ReplayStore | undefined;
+  /**
+   * The client authentication methods discovery lists: those of a client list's clients; every
+   * method a registry's records may use; `none` without clients.
+   */
+  clientAuthMethods: readonly ClientAuthMethod[];
   /** Origins allowed by configuration (router option and static clients). */
   staticOrigins: ReadonlySet<string>;
   tokenPath: string;
@@ -122,6 +138,8 @@ export function resolveOptions(options: unknown): RouterConfig {
   checkRetiredKeysOutliveTokens(keyStore, Math.max(accessTokenTtl, idTokenTtl));
   const accessTokenFormat = resolveAccessTokenFormat(given.accessTokenFormat);
   const now = clockOption(given.now);
+  const replayStore = resolveReplayStore(given.replayStore, codeStore);
+  const clientAuthMethods = resolveClientAuthMethods(clients, replayStore);
   return {
     issuer,
     codeStore,
@@ -136,6 +154,8 @@ export function resolveOptions(options: unknown): RouterConfig {
             'new MemoryRefreshTokenStore()',
           ),
     clients,
+    replayStore,
+    clientAuthMethods,
     staticOrigins,
     tokenPath,
     jwksPath,
@@ -234,6 +254,44 @@ export function resolveClients(value: unknown): ClientRegistry | undefined {
     return value as ClientRegistry;
   }
   throw invalidOption('clients', 'an array of { clientId, redirectUris } or an object with findClient()', value);
+}
+
+/**
+ * The replay store: the option, or the code store when it can remember keys (every shipped one
+ * can: docs/stores.md "Seen once").
+ */
+function resolveReplayStore(value: unknown, codeStore: AuthorizationCodeStore): ReplayStore | undefined {
+  if (value !== undefined) return adapter<ReplayStore>(value, 'replayStore', ['markSeen'], 'the code store');
+  const candidate = codeStore as Partial<ReplayStore>;
+  if (typeof candidate.markSeen !== 'function') return undefined;
+  return {
+    markSeen: (key, expiresAt) => candidate.markSeen?.call(codeStore, key, expiresAt) ?? Promise.resolve(false),
+  };
+}
+
+/**
+ * What discovery lists (RFC 8414 §2, token_endpoint_auth_methods_supported). A client list
+ * says which methods its clients use; a registry's records may use any, so all are listed
+ * (private_key_jwt only with a replay store). A private_key_jwt client with nothing to
+ * remember its assertions' jtis in could replay them: refused here.
+ */
+function resolveClientAuthMethods(
+  clients: ClientRegistry | undefined,
+  replayStore: ReplayStore | undefined,
+): ClientAuthMethod[] {
+  if (clients === undefined) return ['none'];
+  if (!(clients instanceof StaticClientRegistry)) {
+    return CLIENT_AUTH_METHODS.filter((method) => method !== 'private_key_jwt' || replayStore !== undefined);
+  }
+  const used = new Set(clients.list.map(authMethodOf));
+  if (used.has('private_key_jwt') && replayStore === undefined) {
+    throw new ConfigurationError(
+      'ERR_OPTION_MISSING',
+      'replayStore',
+      'option replayStore is required: a client uses private_key_jwt and the code store has no markSeen to remember assertion jtis in (RFC 7523 §3); pass a shipped code store or a ReplayStore',
+    );
+  }
+  return CLIENT_AUTH_METHODS.filter((method) => used.has(method));
 }
 
 function optionalArray(value: unknown, option: string): readonly unknown[] {
@@ -415,6 +473,8 @@ const ROUTER_OWNED_METADATA: readonly string[] = [
   'code_challenge_methods_supported',
   'token_endpoint_auth_methods_supported',
   'revocation_endpoint_auth_methods_supported',
+  'token_endpoint_auth_signing_alg_values_supported',
+  'revocation_endpoint_auth_signing_alg_values_supported',
   'id_token_signing_alg_values_supported',
 ];
 

@@ -6,6 +6,7 @@ import type {
   Clock,
   KeyStore,
   RefreshTokenStore,
+  ReplayStore,
 } from '../contracts.js';
 import type { TokenRouterEventListener } from '../events.js';
 import type { ErrorProfile } from '../response/error-profiles.js';
@@ -70,6 +71,12 @@ export interface TokenRouterOptions {
    * client_id is accepted and only matched against the code.
    */
   clients?: readonly Client[] | ClientRegistry;
+  /**
+   * Where the `jti`s of `private_key_jwt` assertions are remembered, so each is used once
+   * (RFC 7523 §3). Default: the code store, when it implements `markSeen` (every shipped one
+   * does). Required when a client uses private_key_jwt and the code store cannot remember.
+   */
+  replayStore?: ReplayStore;
   /** Extra browser origins allowed to call the token endpoint (CORS). */
   allowedOrigins?: readonly string[];
   /** Path of the token endpoint, relative to where the router is mounted. Default `/oauth2/token`. */
@@ -152,6 +159,7 @@ export const OPTION_NAMES = [
   'keyStore',
   'refreshTokenStore',
   'clients',
+  'replayStore',
   'allowedOrigins',
   'tokenPath',
   'jwksPath',

@@ -1,3 +1,4 @@
+import { ASSERTION_ALGORITHMS } from '../clients/authenticate.js';
 import { DEFAULT_GRANT_TYPES, grantTypesOf } from '../clients/client-grants.js';
 import { StaticClientRegistry } from '../clients/client-list.js';
 import type { RouterConfig } from '../config/configuration.js';
@@ -32,9 +33,16 @@ export function discoveryEndpoint(config: RouterConfig) {
     ...config.discoveryMetadata,
     grant_types_supported: grantTypesSupported(config),
     code_challenge_methods_supported: ['S256'],
-    // Public clients: PKCE, not a secret, binds the code to the client.
-    token_endpoint_auth_methods_supported: ['none'],
-    ...(config.revocationPath === false ? {} : { revocation_endpoint_auth_methods_supported: ['none'] }),
+    // RFC 8414 §2: the methods the configured clients use (every one a registry may use):
+    // docs/clients.md "Discovery".
+    token_endpoint_auth_methods_supported: [...config.clientAuthMethods],
+    ...assertionAlgorithms('token', config),
+    ...(config.revocationPath === false
+      ? {}
+      : {
+          revocation_endpoint_auth_methods_supported: [...config.clientAuthMethods],
+          ...assertionAlgorithms('revocation', config),
+        }),
   };
   // Same max-age as the JWKS: the algorithm list changes when a key of another algorithm is added.
   return publicJsonEndpoint(config, async () => ({
@@ -43,13 +51,23 @@ export function discoveryEndpoint(config: RouterConfig) {
   }));
 }
 
+/** `{endpoint}_endpoint_auth_signing_alg_values_supported` when a client may use private_key_jwt (RFC 8414 §2). */
+function assertionAlgorithms(endpoint: 'token' | 'revocation', config: RouterConfig): Record<string, string[]> {
+  if (!config.clientAuthMethods.includes('private_key_jwt')) return {};
+  return { [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: [...ASSERTION_ALGORITHMS] };
+}
+
 /**
  * RFC 8414 §2 `grant_types_supported`: the code and refresh grants, and `client_credentials`
- * when a registered client may use it (docs/discovery.md).
+ * when a client of the `clients` array may use it, or for a registry, whose records may
+ * (docs/discovery.md).
  */
 function grantTypesSupported(config: RouterConfig): string[] {
-  const clients = config.clients instanceof StaticClientRegistry ? config.clients.list : [];
-  const machine = clients.some((client) => grantTypesOf(client).includes('client_credentials'));
+  const { clients } = config;
+  if (clients === undefined) return [...DEFAULT_GRANT_TYPES];
+  const machine =
+    !(clients instanceof StaticClientRegistry) ||
+    clients.list.some((client) => grantTypesOf(client).includes('client_credentials'));
   return [...DEFAULT_GRANT_TYPES, ...(machine ? ['client_credentials'] : [])];
 }
 

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { readBasicCredentials } from '../clients/authenticate.js';
 import type { RouterConfig } from '../config/configuration.js';
 import type { Client } from '../contracts.js';
 import { detachedCopy } from '../crypto/detached-string.js';
@@ -22,8 +23,11 @@ export interface FormPostHandler {
   endpoint: RequestRejectedEvent['endpoint'];
   /** The body parameters it reads; all others are ignored (RFC 6749 §3.2). */
   parameters: ReadonlySet<string>;
-  /** The answer's JSON body, or `undefined` for an empty 200. Throws a RequestError to refuse. */
-  handle(form: ParsedForm, state: RequestState): Promise<unknown>;
+  /**
+   * The answer's JSON body, or `undefined` for an empty 200. Throws a RequestError to refuse.
+   * `authorization` is the request's Authorization header, for client authentication.
+   */
+  handle(form: ParsedForm, state: RequestState, authorization: string | undefined): Promise<unknown>;
 }
 
 const METHODS = 'POST, OPTIONS';
@@ -49,7 +53,8 @@ export function formPostEndpoint(
       // 1. Method, content type, body size and parse.
       if (req.method !== 'POST') throw new RequestError('method_not_allowed', { allow: METHODS });
       if (!isFormUtf8(req.headers['content-type'])) throw new RequestError('unsupported_content_type');
-      outcome = { body: await handler.handle(await readFormParams(req, handler.parameters, config.bodyLimit), state) };
+      const form = await readFormParams(req, handler.parameters, config.bodyLimit);
+      outcome = { body: await handler.handle(form, state, req.headers.authorization) };
     } catch (refusal) {
       outcome = { refusal };
     }
@@ -60,7 +65,9 @@ export function formPostEndpoint(
       else sendJson(res, 200, outcome.body);
       return;
     }
-    const { status, error, reason } = sendRejection(res, config, outcome.refusal);
+    // RFC 6749 §5.2: a client that tried HTTP Basic gets a Basic challenge with its 401.
+    const basicTried = readBasicCredentials(req.headers.authorization) !== undefined;
+    const { status, error, reason } = sendRejection(res, config, outcome.refusal, basicTried);
     config.emit({
       type: 'request_rejected',
       endpoint: handler.endpoint,

@@ -1,7 +1,7 @@
-import { compactVerify, createLocalJWKSet, type JWTPayload } from 'jose';
+import { type CompactJWSHeaderParameters, compactVerify, errors, type FlattenedJWSInput, type JWTPayload } from 'jose';
 import type { KeyStore } from '../contracts.js';
-import { guard } from '../response/request-error.js';
-import { publicKeysOf } from './jwks.js';
+import { KeyStoreUnavailable, publishedKeysOf } from '../resource/published-keys.js';
+import { RequestError } from '../response/request-error.js';
 
 /** The algorithms the router signs with (docs/keys.md); never `none` or a shared-secret one. */
 const ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
@@ -22,26 +22,36 @@ export interface IdTokenHint {
  * recent session"). So: the signature against the key store's published keys, and `iss`; no
  * `exp` check. An access token (`typ: at+jwt`, or a `scope` claim, which no ID token of this
  * router carries) is not an ID token. Returns `undefined` for a hint that fails; rejects with
- * `key_unavailable` when the key store fails.
+ * `key_unavailable` when the key store fails. The keys are those access-token checks keep
+ * (lib/resource/published-keys.ts): read once, again on an unknown `kid`.
  */
 export async function verifyIdTokenHint(
   hint: string,
   keyStore: KeyStore,
   issuer: string,
 ): Promise<IdTokenHint | undefined> {
-  const keys = await guard(
-    Promise.resolve().then(async () => publicKeysOf(await keyStore.publicJwks())),
-    'key_unavailable',
-  );
+  const keys = publishedKeysOf(keyStore);
+  const getKey = async (header: CompactJWSHeaderParameters, token: FlattenedJWSInput) => {
+    const used = await keys.current();
+    try {
+      return await used.resolve(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      const fresh = await keys.afterMiss(used);
+      if (fresh === undefined) throw error;
+      return fresh.resolve(header, token);
+    }
+  };
   let payload: JWTPayload;
   try {
-    const verified = await compactVerify(hint, createLocalJWKSet({ keys }), { algorithms: ALGORITHMS });
+    const verified = await compactVerify(hint, getKey, { algorithms: ALGORITHMS });
     const typ = verified.protectedHeader.typ?.toLowerCase();
     if (typ === 'at+jwt' || typ === 'application/at+jwt') return undefined;
     const parsed: unknown = JSON.parse(new TextDecoder().decode(verified.payload));
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
     payload = parsed as JWTPayload;
-  } catch {
+  } catch (error) {
+    if (error instanceof KeyStoreUnavailable) throw new RequestError('key_unavailable', { cause: error });
     return undefined;
   }
   if (payload.iss !== issuer || 'scope' in payload) return undefined;

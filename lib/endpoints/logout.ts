@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { findRegisteredClient } from '../clients/registry.js';
 import type { RouterConfig } from '../config/configuration.js';
 import type { EndSession, EndSessionContext } from '../config/options.js';
+import { detachedCopy } from '../crypto/detached-string.js';
 import { isFormUtf8, type ParsedForm, parseForm, readFormParams } from '../request/form-body.js';
 import { CLIENT_ID_PARAMETER, MAX_REDIRECT_URI_LENGTH } from '../request/limits.js';
 import type { ErrorAnswer } from '../response/error-profiles.js';
@@ -83,6 +84,13 @@ export function logoutEndpoint(config: RouterConfig, endSession: EndSession) {
       next(error);
       return;
     }
+    // Copies: the values were cut from the request, and a host may keep events (crypto/detached-string.ts).
+    config.emit({
+      type: 'session_ended',
+      clientId: detachedCopy(context.clientId),
+      ...(context.subject === undefined ? {} : { subject: detachedCopy(context.subject) }),
+      redirected: context.redirectTo !== undefined,
+    });
     if (res.headersSent || res.writableEnded) return;
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Pragma', 'no-cache');

@@ -5,6 +5,7 @@ import { familyNamedBy, hashSecret } from '../crypto/secrets.js';
 import { type ParsedForm, rejectAmbiguous } from '../request/form-body.js';
 import { REVOCATION_PARAMETERS, validateRevocationRequest } from '../request/validation.js';
 import { guard, RequestError } from '../response/request-error.js';
+import { formWithClientId, requireClientAuthentication } from './client-authentication.js';
 import { formPostEndpoint, type RequestState } from './form-post.js';
 
 /**
@@ -20,14 +21,20 @@ export function revocationEndpoint(config: RouterConfig) {
     endpoint: 'revocation',
     parameters: REVOCATION_PARAMETERS,
     // RFC 7009 §2.2: the answer has no body.
-    handle: async (form, state) => void (await revoke(config, form, state)),
+    handle: async (form, state, authorization) => void (await revoke(config, form, state, authorization)),
   });
 }
 
 /** The same first steps as the token endpoint; then the token is looked up by its hash. */
-async function revoke(config: RouterConfig, form: ParsedForm, state: RequestState): Promise<void> {
+async function revoke(
+  config: RouterConfig,
+  form: ParsedForm,
+  state: RequestState,
+  authorization: string | undefined,
+): Promise<void> {
   rejectAmbiguous(form, REVOCATION_PARAMETERS);
-  const validated = await validateRevocationRequest(form.params);
+  const params = formWithClientId(form.params, authorization);
+  const validated = await validateRevocationRequest(params);
   if ('failure' in validated) {
     Object.assign(state.trail, validated.known);
     throw new RequestError(validated.failure);
@@ -36,6 +43,8 @@ async function revoke(config: RouterConfig, form: ParsedForm, state: RequestStat
   state.trail.clientId = request.client_id;
   const client = await findRegisteredClient(config.clients, request.client_id);
   if (client !== undefined) state.client = client;
+  // 5a. RFC 7009 §2.1: "The authorization server first validates the client credentials (in case of a confidential client)".
+  await requireClientAuthentication(config, params, authorization, client, config.revocationPath as string);
   // The hint is only a hint (RFC 7009 §2.1): refresh tokens are the only ones kept, so every
   // token is looked up as one.
   const record = await findRefreshToken(

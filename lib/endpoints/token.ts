@@ -10,6 +10,7 @@ import { type ParsedForm, rejectAmbiguous } from '../request/form-body.js';
 import { parametersOfGrant, TOKEN_PARAMETERS, validateTokenRequest } from '../request/validation.js';
 import { guard, RequestError } from '../response/request-error.js';
 import type { ClientCredentialsTokenResponse, TokenResponse } from '../tokens/issuance.js';
+import { formWithClientId, requireClientAuthentication } from './client-authentication.js';
 import { formPostEndpoint, type RequestState } from './form-post.js';
 
 /** The token endpoint: `POST {tokenPath}`, plus its CORS preflight. */
@@ -20,13 +21,13 @@ export function tokenEndpoint(config: RouterConfig) {
   return formPostEndpoint(config, {
     endpoint: 'token',
     parameters: TOKEN_PARAMETERS,
-    handle: (form, state) => exchange(config, codeExchange, form, state),
+    handle: (form, state, authorization) => exchange(config, codeExchange, form, state, authorization),
   });
 }
 
 /**
  * docs/contract.md "Order of checks", after step 1's method, content type and body; the first
- * failure answers. Steps 1 to 6 are the same for every grant type; from step 7 on, each grant has its
+ * failure answers. Steps 1 to 6 (5a included) are the same for every grant type; from step 7 on, each grant has its
  * own module.
  */
 async function exchange(
@@ -34,12 +35,15 @@ async function exchange(
   codeExchange: AtomicCodeExchange | undefined,
   form: ParsedForm,
   state: RequestState,
+  authorization: string | undefined,
 ): Promise<TokenResponse | ClientCredentialsTokenResponse> {
   const { trail } = state;
   // 1. Repeated or bracketed parameters, of those this request's grant type reads.
   rejectAmbiguous(form, parametersOfGrant(form.params.grant_type));
-  // 2–4. Parameters present, within limits, well-formed; grant type supported.
-  const validated = await validateTokenRequest(form.params);
+  // 2–4. Parameters present (client_id in the body, or in a Basic header), within limits,
+  // well-formed; grant type supported.
+  const params = formWithClientId(form.params, authorization);
+  const validated = await validateTokenRequest(params);
   if ('failure' in validated) {
     Object.assign(trail, validated.known);
     throw new RequestError(validated.failure);
@@ -50,6 +54,8 @@ async function exchange(
   // 5. The client, when a registry is configured.
   const client = await findRegisteredClient(config.clients, request.client_id);
   if (client !== undefined) state.client = client;
+  // 5a. The client authenticated by its registered method: before the code or token is spent.
+  await requireClientAuthentication(config, params, authorization, client, config.tokenPath);
   // 5b. The grant type (after the client authenticated, 5a), one the client may use (RFC 6749 §5.2 unauthorized_client).
   checkGrantAllowed(client, request.grant_type);
   // 6. A signing key, before the code or token is spent: a key outage must not cost the user it.

@@ -24,8 +24,15 @@ export const SUPPORTED_GRANT_TYPES = [
 
 export type GrantType = (typeof SUPPORTED_GRANT_TYPES)[number];
 
+/**
+ * The parameters a client authenticates with in the body (RFC 6749 §2.3.1, RFC 7523 §2.2):
+ * read by every endpoint that authenticates clients, so a repeated one is refused. They are
+ * judged by client authentication (lib/clients/authenticate.ts), not here.
+ */
+export const CLIENT_AUTH_PARAMETERS = ['client_secret', 'client_assertion_type', 'client_assertion'] as const;
+
 /** The parameters every token request reads, whatever its grant type. */
-const COMMON_PARAMETERS = ['client_id', 'grant_type'] as const;
+const COMMON_PARAMETERS = ['client_id', 'grant_type', ...CLIENT_AUTH_PARAMETERS] as const;
 
 /** The parameters each grant type reads besides the common ones. */
 const GRANT_PARAMETERS: Record<GrantType, readonly string[]> = {
@@ -63,7 +70,12 @@ const PARAMETERS_OF_GRANT: Record<GrantType, ReadonlySet<string>> = {
 };
 
 /** The body parameters the revocation endpoint reads (RFC 7009 §2.1). */
-export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set(['client_id', 'token', 'token_type_hint']);
+export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set([
+  'client_id',
+  'token',
+  'token_type_hint',
+  ...CLIENT_AUTH_PARAMETERS,
+]);
 
 /*
  * How the schemas are written. A length check refuses a value that is not a string, so a

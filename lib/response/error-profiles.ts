@@ -48,6 +48,15 @@ const COMMON = {
   key_unavailable: answer(503, 'temporarily_unavailable', 'try again later'),
   // The registry's record for the client cannot be used: the registry's fault, not the request's.
   client_record_invalid: answer(503, 'temporarily_unavailable', 'try again later'),
+  // RFC 6749 §5.2 invalid_client, 401, in both profiles: the CIAM API's pages state no other
+  // status for client authentication (docs/contract.md "The ciam profile").
+  client_auth_malformed: answer(401, 'invalid_client', 'client authentication is malformed'),
+  client_auth_missing: answer(401, 'invalid_client', 'client authentication is required'),
+  client_auth_method_mismatch: answer(401, 'invalid_client', 'this client authentication method is not allowed'),
+  client_secret_invalid: answer(401, 'invalid_client', 'client authentication failed'),
+  client_assertion_invalid: answer(401, 'invalid_client', 'the client assertion is invalid'),
+  client_assertion_replayed: answer(401, 'invalid_client', 'the client assertion was used before'),
+  client_jwks_unavailable: answer(401, 'invalid_client', "the client's keys could not be read from its jwksUri"),
 } as const satisfies Partial<ProfileTable>;
 
 /** docs/contract.md "Errors", column `ciam`: the statuses of the Tencent Cloud CIAM token API. */

@@ -27,7 +27,14 @@ export type RejectReason =
   | 'scope_not_registered'
   | 'store_unavailable'
   | 'key_unavailable'
-  | 'client_record_invalid';
+  | 'client_record_invalid'
+  | 'client_auth_malformed'
+  | 'client_auth_missing'
+  | 'client_auth_method_mismatch'
+  | 'client_secret_invalid'
+  | 'client_assertion_invalid'
+  | 'client_assertion_replayed'
+  | 'client_jwks_unavailable';
 
 /** A refused request: a value carried to the one place that answers it. */
 export class RequestError extends Error {

@@ -67,6 +67,8 @@ export interface ErrorContext {
   realm: string;
   /** For a 405: the methods the path does allow. */
   allow?: string | undefined;
+  /** The client tried HTTP Basic: a 401 challenges `Basic` (RFC 6749 §5.2). */
+  basic?: boolean;
 }
 
 /**
@@ -76,23 +78,38 @@ export interface ErrorContext {
  */
 export function sendError(res: Response, answer: ErrorAnswer, context: ErrorContext): void {
   if (context.allow !== undefined) res.setHeader('Allow', context.allow);
-  if (answer.status === 401) res.setHeader('WWW-Authenticate', challenge(context.realm, answer));
+  if (answer.status === 401) {
+    res.setHeader(
+      'WWW-Authenticate',
+      context.basic === true ? basicChallenge(context.realm) : challenge(context.realm, answer),
+    );
+  }
   sendJson(res, answer.status, { error: answer.error, error_description: answer.description });
 }
 
 /**
- * The challenge of a 401 (RFC 9110 §11.6.1: a scheme, then auth-params). The clients are public
- * and authenticate with no HTTP scheme at all (discovery says `token_endpoint_auth_methods_supported:
- * ["none"]`), so RFC 6749 §5.2's rule (answer with the scheme the client used) names none, and
- * any scheme only stands in for the one RFC 9110 requires. `Bearer` is the one that harms no one:
- * `Basic` would claim that a client secret is accepted (it is not), and a browser answers a
- * `Basic` challenge to a same-origin `fetch` with a sign-in dialog (Fetch §4.5, "HTTP-network-or-
- * cache fetch"), which the `ciam` profile would raise for every wrong code. The challenge carries
- * the body's `error` and description as RFC 6750 §3 attributes, for clients that read challenges
- * rather than bodies (oauth4webapi / openid-client report a challenge first).
+ * The challenge of a 401 when the client did not use HTTP Basic (RFC 9110 §11.6.1: a scheme,
+ * then auth-params). Such a client authenticated with no HTTP scheme (a public client, or one
+ * posting its secret or assertion in the body), so RFC 6749 §5.2's rule (answer with the scheme
+ * the client used) names none, and any scheme only stands in for the one RFC 9110 requires.
+ * `Bearer` is the one that harms no one: a browser answers a `Basic` challenge to a same-origin
+ * `fetch` with a sign-in dialog (Fetch §4.5, "HTTP-network-or-cache fetch"), which the `ciam`
+ * profile would raise for every wrong code. The challenge carries the body's `error` and
+ * description as RFC 6750 §3 attributes, for clients that read challenges rather than bodies
+ * (oauth4webapi / openid-client report a challenge first).
  */
 function challenge(realm: string, answer: ErrorAnswer): string {
   return `Bearer realm=${quoted(realm)}, error=${quoted(answer.error)}, error_description=${quoted(answer.description)}`;
+}
+
+/**
+ * RFC 6749 §5.2: "If the client attempted to authenticate via the Authorization request header
+ * field, the authorization server MUST … include the WWW-Authenticate response header field
+ * matching the authentication scheme used by the client." RFC 7617 §2.1 allows `realm` and
+ * `charset` only; the OAuth error is in the body.
+ */
+function basicChallenge(realm: string): string {
+  return `Basic realm=${quoted(realm)}, charset="UTF-8"`;
 }
 
 /** RFC 9110 §5.6.4: a quoted-string, `"` and `\` escaped. */
@@ -108,10 +125,11 @@ export function sendRejection(
   res: Response,
   config: { errorProfile: ErrorProfile; issuer: string },
   error: unknown,
+  basicTried = false,
 ): { status: number; error: string; reason: RejectReason } {
   // Anything not already a RequestError escaped an adapter: the store is what is unavailable.
   const rejection = error instanceof RequestError ? error : new RequestError('store_unavailable', { cause: error });
   const answer = answerFor(config.errorProfile, rejection.reason);
-  sendError(res, answer, { realm: config.issuer, allow: rejection.allow });
+  sendError(res, answer, { realm: config.issuer, allow: rejection.allow, basic: basicTried });
   return { status: answer.status, error: answer.error, reason: rejection.reason };
 }

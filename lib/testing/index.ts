@@ -3,3 +3,4 @@ export type { StorePair } from './exchange-contract.js';
 export { atomicExchangeContract } from './exchange-contract.js';
 export type { ContractMatchers, ContractOptions, StoreFixture, TestFramework } from './framework.js';
 export { refreshTokenStoreContract } from './refresh-token-store-contract.js';
+export { replayStoreContract } from './replay-store-contract.js';

@@ -3,6 +3,7 @@ import {
   atomicExchangeContract,
   authorizationCodeStoreContract,
   refreshTokenStoreContract,
+  replayStoreContract,
 } from '../../../lib/testing/index.js';
 import { fakeClock } from '../../support/fake-clock.js';
 
@@ -52,6 +53,20 @@ atomicExchangeContract(
           refreshTokenStore.close();
         },
       };
+    },
+  },
+);
+
+const seenClock = fakeClock();
+replayStoreContract(
+  { describe, it, expect },
+  {
+    name: 'MemoryCodeStore',
+    ...seenClock,
+    checkAtRest: false,
+    create: () => {
+      const store = new MemoryCodeStore({ now: seenClock.now });
+      return { store, cleanup: () => store.close() };
     },
   },
 );

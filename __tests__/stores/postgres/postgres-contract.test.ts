@@ -5,6 +5,7 @@ import {
   atomicExchangeContract,
   authorizationCodeStoreContract,
   refreshTokenStoreContract,
+  replayStoreContract,
 } from '../../../lib/testing/index.js';
 import { PGBOUNCER } from '../../support/deployments.js';
 import { fakeClock } from '../../support/fake-clock.js';
@@ -28,6 +29,21 @@ describe('the shipped SQL file', () => {
 /** The store contract (lib/testing) on the pool `pool()` returns, each test on fresh tables. */
 function storeContracts(pool: () => pg.Pool, on: string, storeOptions: { preparedStatements?: boolean } = {}): void {
   const codeClock = fakeClock();
+  const seenClock = fakeClock();
+  replayStoreContract(
+    { describe, it, expect },
+    {
+      name: `PostgresCodeStore${on}`,
+      ...seenClock,
+      checkAtRest: false,
+      create: async () => {
+        const table = freshTable('pkce_c');
+        const store = new PostgresCodeStore({ pool: pool(), table, now: seenClock.now, ...storeOptions });
+        await store.migrate();
+        return { store, cleanup: () => dropTables(pool(), [table]) };
+      },
+    },
+  );
   authorizationCodeStoreContract(
     { describe, it, expect },
     {

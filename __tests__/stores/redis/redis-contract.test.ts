@@ -6,6 +6,7 @@ import {
   atomicExchangeContract,
   authorizationCodeStoreContract,
   refreshTokenStoreContract,
+  replayStoreContract,
 } from '../../../lib/testing/index.js';
 import { DISTRIBUTED_REDIS } from '../../support/deployments.js';
 import { STORE_TEST_GRANT } from '../../support/helpers.js';
@@ -42,6 +43,14 @@ function storeContracts(client: () => AnyRedis, on: string): void {
     {
       name: `RedisCodeStore${on}`,
       create: fixture((prefix) => new RedisCodeStore({ client: client(), prefix })),
+    },
+  );
+  replayStoreContract(
+    { describe, it, expect },
+    {
+      name: `RedisCodeStore${on}`,
+      create: fixture((prefix) => new RedisCodeStore({ client: client(), prefix })),
+      checkAtRest: false,
     },
   );
   refreshTokenStoreContract(

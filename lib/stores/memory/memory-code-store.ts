@@ -5,6 +5,7 @@ import type {
   EpochSeconds,
   RedeemResult,
   RefreshTokenStore,
+  ReplayStore,
 } from '../../contracts.js';
 import { firstRefreshTokenRecord } from '../refresh-records.js';
 import { copyRecord, ExpiringMap, type MemoryStoreOptions, resolveMemoryStoreOptions } from './expiring-map.js';
@@ -21,11 +22,22 @@ interface StoredCode {
  * Authorization codes in this process's memory. Redeem is atomic because it runs to completion
  * on the one event loop. Not for more than one process: each would have its own codes.
  */
-export class MemoryCodeStore implements AuthorizationCodeStore {
+export class MemoryCodeStore implements AuthorizationCodeStore, ReplayStore {
   readonly #codes: ExpiringMap<StoredCode>;
+  /** Keys seen once (assertion jtis), until their expiry: docs/stores.md "Seen once". */
+  readonly #seen: ExpiringMap<{ readonly expiresAt: EpochSeconds }>;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#codes = new ExpiringMap(resolveMemoryStoreOptions('MemoryCodeStore', options));
+    const config = resolveMemoryStoreOptions('MemoryCodeStore', options);
+    this.#codes = new ExpiringMap(config);
+    this.#seen = new ExpiringMap(config);
+  }
+
+  /** Remember `key` until `expiresAt`; `true` the first time. Atomic: it runs in one turn of the event loop. */
+  markSeen(key: string, expiresAt: EpochSeconds): Promise<boolean> {
+    if (this.#seen.get(key) !== undefined) return Promise.resolve(false);
+    this.#seen.set(key, { expiresAt });
+    return Promise.resolve(true);
   }
 
   save(key: string, grant: AuthorizationCodeGrant, expiresAt: EpochSeconds): Promise<void> {
@@ -68,10 +80,12 @@ export class MemoryCodeStore implements AuthorizationCodeStore {
   /** Drop expired codes now (also done by a timer). */
   sweep(): void {
     this.#codes.sweep();
+    this.#seen.sweep();
   }
 
   /** Stop the sweep timer. */
   close(): void {
     this.#codes.close();
+    this.#seen.close();
   }
 }

@@ -6,6 +6,7 @@ import type {
   FirstRefreshToken,
   RedeemResult,
   RefreshTokenStore,
+  ReplayStore,
 } from '../../contracts.js';
 import { bounded } from '../bounded-call.js';
 import { CARRIED_FIELDS } from '../refresh-records.js';
@@ -20,7 +21,7 @@ import {
   statement,
 } from './postgres-pool.js';
 import { type PostgresRefreshLayout, postgresRefreshLayout } from './postgres-refresh-token-store.js';
-import { CODE_TABLE_SUFFIX, codeTableSql, DEFAULT_CODE_TABLE } from './postgres-schema.js';
+import { CODE_TABLE_SUFFIX, codeTableSql, DEFAULT_CODE_TABLE, seenKeysTable } from './postgres-schema.js';
 import type { StatementBatch } from './statement-batch.js';
 
 interface RedeemRow {
@@ -38,9 +39,15 @@ interface RedeemRow {
  * concurrent callers with one code, exactly one gets it; the others find it already redeemed.
  * Rows are keyed by the code's hash; `deleteExpired()` purges old ones.
  */
-export class PostgresCodeStore implements AuthorizationCodeStore {
+export class PostgresCodeStore implements AuthorizationCodeStore, ReplayStore {
   readonly #config: PostgresStoreConfig;
-  readonly #sql: { insert: Statement; redeem: Statement; deleteExpired: Statement };
+  readonly #sql: {
+    insert: Statement;
+    redeem: Statement;
+    deleteExpired: Statement;
+    markSeen: Statement;
+    deleteExpiredSeen: Statement;
+  };
   readonly #redeems: StatementBatch<string, RedeemResult>;
 
   constructor(options: PostgresStoreOptions) {
@@ -49,6 +56,7 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
       longestSuffix: CODE_TABLE_SUFFIX,
     });
     const table = this.#config.table.qualified;
+    const seen = seenKeysTable(this.#config.table);
     this.#sql = {
       insert: statement(
         `INSERT INTO ${table} (code_hash, grant_data, expires_at) VALUES ($1, $2::jsonb, to_timestamp($3::double precision))`,
@@ -59,6 +67,15 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
       deleteExpired: statement(`DELETE FROM ${table} WHERE code_hash IN (
   SELECT code_hash FROM ${table} WHERE expires_at <= to_timestamp($1::double precision / 1000) FOR UPDATE SKIP LOCKED
 )`),
+      // docs/stores.md "Seen once": the row is the decision. Of concurrent inserts of one key,
+      // one inserts; the others wait on its row and then do nothing. A row past its expiry, not yet
+      // deleted, is taken over as new.
+      markSeen:
+        statement(`INSERT INTO ${seen} AS s (seen_key, expires_at) VALUES ($1, to_timestamp($2::double precision))
+ON CONFLICT (seen_key) DO UPDATE SET expires_at = EXCLUDED.expires_at
+  WHERE s.expires_at <= to_timestamp($3::double precision / 1000)
+RETURNING 1`),
+      deleteExpiredSeen: statement(`DELETE FROM ${seen} WHERE expires_at <= to_timestamp($1::double precision / 1000)`),
     };
     this.#redeems = sharedStatement((keys: readonly string[]) => this.#redeemAll(keys));
   }
@@ -137,11 +154,21 @@ export class PostgresCodeStore implements AuthorizationCodeStore {
     );
   }
 
-  /** Delete the rows of expired codes, redeemed or not; resolves to how many went. */
+  /** Remember `key` until `expiresAt` (epoch seconds), in `{table}_seen`; `true` the first time. */
+  markSeen(key: string, expiresAt: EpochSeconds): Promise<boolean> {
+    return bounded('PostgresCodeStore.markSeen', this.#config.timeoutMs, async () => {
+      const { rows } = await runStatement(this.#config, this.#sql.markSeen, [key, expiresAt, this.#config.now()]);
+      return rows.length === 1;
+    });
+  }
+
+  /** Delete the rows of expired codes, redeemed or not, and of expired seen keys; resolves to how many went. */
   deleteExpired(): Promise<number> {
     return bounded('PostgresCodeStore.deleteExpired', this.#config.timeoutMs, async () => {
-      const result = await runStatement(this.#config, this.#sql.deleteExpired, [this.#config.now()]);
-      return result.rowCount ?? 0;
+      const now = this.#config.now();
+      const codes = await runStatement(this.#config, this.#sql.deleteExpired, [now]);
+      const seen = await runStatement(this.#config, this.#sql.deleteExpiredSeen, [now]);
+      return (codes.rowCount ?? 0) + (seen.rowCount ?? 0);
     });
   }
 }

@@ -46,8 +46,14 @@ export function revokedFamiliesTable(table: TableName): string {
   return `${table.schemaPrefix}${table.base}_revoked_families`;
 }
 
+/** The keys seen once (`PostgresCodeStore.markSeen`) that go with a code table. */
+export function seenKeysTable(table: TableName): string {
+  return `${table.schemaPrefix}${table.base}_seen`;
+}
+
 /** The statements `PostgresCodeStore.migrate()` runs; each may run again without harm. */
 export function codeTableSql(table: TableName): string {
+  const seen = seenKeysTable(table);
   return `CREATE TABLE IF NOT EXISTS ${table.qualified} (
   code_hash   text PRIMARY KEY,      -- SHA-256 of the code, base64url: never the code itself
   grant_data  jsonb NOT NULL,        -- what the authorization step decided
@@ -55,6 +61,11 @@ export function codeTableSql(table: TableName): string {
   redeemed_at timestamptz            -- set once, by the one redeem that wins
 );
 CREATE INDEX IF NOT EXISTS ${table.base}_expires_at_idx ON ${table.qualified} (expires_at);
+CREATE TABLE IF NOT EXISTS ${seen} (
+  seen_key   text PRIMARY KEY,       -- what may be used once: a hash (an assertion's client and jti)
+  expires_at timestamptz NOT NULL    -- remembered until then
+);
+CREATE INDEX IF NOT EXISTS ${table.base}_seen_exp_idx ON ${seen} (expires_at);
 `;
 }
 

@@ -6,6 +6,7 @@ import type {
   FirstRefreshToken,
   RedeemResult,
   RefreshTokenStore,
+  ReplayStore,
 } from '../../contracts.js';
 import { familyIdFor } from '../../crypto/secrets.js';
 import { bounded } from '../bounded-call.js';
@@ -67,6 +68,19 @@ return { first, grant }
 `);
 
 /**
+ * docs/stores.md "Seen once": SET NX decides, for one caller, that the key is new; it then
+ * expires at ARGV[1]. One key, so any hash slot of a Cluster. The expiry is checked before the
+ * write, so a bad argument writes nothing.
+ */
+const MARK_SEEN = new RedisScript(`
+local expiresAt = tonumber(ARGV[1])
+if not expiresAt then return redis.error_reply('ERR pkce-token-router: bad expiry') end
+if not redis.call('SET', KEYS[1], '1', 'NX') then return 0 end
+redis.call('EXPIREAT', KEYS[1], ARGV[1])
+return 1
+`);
+
+/**
  * Authorization codes in Redis, shared by every instance that uses the same server and prefix.
  * Each operation is one Lua script, so it is atomic, and works on a Redis Cluster: a code lives
  * at `{prefix}code:{F}:{hash of the code}`, where `{F}` is the hash tag of the refresh-token
@@ -76,7 +90,7 @@ return { first, grant }
  * Codes saved by version 0.1.0, at `{prefix}code:{hash}`, are still redeemed (without the atomic
  * exchange) until they expire.
  */
-export class RedisCodeStore implements AuthorizationCodeStore {
+export class RedisCodeStore implements AuthorizationCodeStore, ReplayStore {
   readonly #config: RedisStoreConfig;
 
   constructor(options: RedisStoreOptions) {
@@ -93,6 +107,19 @@ export class RedisCodeStore implements AuthorizationCodeStore {
     return bounded('RedisCodeStore.redeem', this.#config.timeoutMs, async (_onDeadline, deadline) => {
       const result = await this.#redeemAt(this.#key(key), deadline);
       return result.outcome === 'unknown' ? this.#redeemAt(this.#legacyKey(key), deadline) : result;
+    });
+  }
+
+  /** Remember `key` until `expiresAt` (epoch seconds), at `{prefix}seen:{key}`; `true` the first time. */
+  markSeen(key: string, expiresAt: EpochSeconds): Promise<boolean> {
+    return bounded('RedisCodeStore.markSeen', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      const reply = await MARK_SEEN.run(
+        this.#config.client,
+        [`${this.#config.prefix}seen:${key}`],
+        [String(expiresAt)],
+        deadline,
+      );
+      return Number(reply) === 1;
     });
   }
 
