@@ -87,10 +87,19 @@ export interface SessionEndedEvent extends EventBase {
   redirected: boolean;
 }
 
+/** A confidential client (a resource server) introspected a token (RFC 7662). */
+export interface TokenIntrospectedEvent extends EventBase {
+  type: 'token_introspected';
+  /** The client that asked, not the token's. */
+  clientId: string;
+  /** What it was told. */
+  active: boolean;
+}
+
 /** A request to the token or revocation endpoint was refused. Exactly one per refused request. */
 export interface RequestRejectedEvent extends EventBase {
   type: 'request_rejected';
-  endpoint: 'token' | 'revocation';
+  endpoint: 'token' | 'revocation' | 'introspection';
   /** Why, in more detail than the OAuth `error` the client saw. */
   reason: RejectReason;
   /** The HTTP status answered. */
@@ -116,6 +125,7 @@ export type TokenRouterEvent =
   | RefreshReuseDetectedEvent
   | TokenRevokedEvent
   | SessionEndedEvent
+  | TokenIntrospectedEvent
   | RequestRejectedEvent;
 
 /** The `onEvent` option. Whatever it throws or rejects with is swallowed: it never breaks a request. */

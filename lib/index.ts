@@ -55,6 +55,7 @@ export type {
   RefreshRotatedEvent,
   RequestRejectedEvent,
   SessionEndedEvent,
+  TokenIntrospectedEvent,
   TokenIssuedEvent,
   TokenRevokedEvent,
   TokenRouterEvent,

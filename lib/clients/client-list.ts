@@ -89,8 +89,15 @@ export function validateClients(value: readonly unknown[]): Client[] {
     }
     if (seen.has(clientId)) return fail('clientId', 'unique among the clients', clientId);
     seen.add(clientId);
-    if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
-      return fail('redirectUris', 'a non-empty array of absolute URIs', redirectUris);
+    // A machine client (client_credentials only) is never redirected to: it may have none.
+    const grantTypesGiven = own('grantTypes');
+    const signsUsersIn = !Array.isArray(grantTypesGiven) || grantTypesGiven.includes('authorization_code');
+    if (!Array.isArray(redirectUris) || (redirectUris.length === 0 && signsUsersIn)) {
+      return fail(
+        'redirectUris',
+        signsUsersIn ? 'a non-empty array of absolute URIs' : 'an array of absolute URIs (empty for a machine client)',
+        redirectUris,
+      );
     }
     if (allowInsecureRedirectUris !== undefined && typeof allowInsecureRedirectUris !== 'boolean') {
       return fail('allowInsecureRedirectUris', 'a boolean', allowInsecureRedirectUris);

@@ -43,6 +43,7 @@ export function discoveryEndpoint(config: RouterConfig) {
           revocation_endpoint_auth_methods_supported: [...config.clientAuthMethods],
           ...assertionAlgorithms('revocation', config),
         }),
+    ...introspectionMetadata(config, base),
   };
   // Same max-age as the JWKS: the algorithm list changes when a key of another algorithm is added.
   return publicJsonEndpoint(config, async () => ({
@@ -55,6 +56,23 @@ export function discoveryEndpoint(config: RouterConfig) {
 function assertionAlgorithms(endpoint: 'token' | 'revocation', config: RouterConfig): Record<string, string[]> {
   if (!config.clientAuthMethods.includes('private_key_jwt')) return {};
   return { [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: [...ASSERTION_ALGORITHMS] };
+}
+
+/**
+ * RFC 8414 §2 `introspection_endpoint` and its auth methods: the confidential methods the clients
+ * use, since only they may introspect (docs/machine-clients.md "Introspection"). Left out when no
+ * client can use it (every client public), rather than listed with no method.
+ */
+function introspectionMetadata(config: RouterConfig, base: string): Record<string, unknown> {
+  const methods = config.clientAuthMethods.filter((method) => method !== 'none');
+  if (config.introspectionPath === false || methods.length === 0) return {};
+  return {
+    introspection_endpoint: `${base}${config.introspectionPath}`,
+    introspection_endpoint_auth_methods_supported: methods,
+    ...(methods.includes('private_key_jwt')
+      ? { introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS] }
+      : {}),
+  };
 }
 
 /**

@@ -77,6 +77,9 @@ export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set([
   ...CLIENT_AUTH_PARAMETERS,
 ]);
 
+/** RFC 7662 §2.1: the same parameters as revocation's (`token`, `token_type_hint`), and the client's. */
+export const INTROSPECTION_PARAMETERS: ReadonlySet<string> = REVOCATION_PARAMETERS;
+
 /*
  * How the schemas are written. A length check refuses a value that is not a string, so a
  * minimum length of 1 says "present and non-empty" (docs/contract.md "Request": empty counts as
@@ -285,6 +288,9 @@ export async function validateRevocationRequest(
   // biome-ignore lint/style/noNonNullAssertion: client_id passed its checks (present, non-empty) before this failure
   return { failure, known: failure === 'client_id_invalid' ? {} : { clientId: params.client_id! } };
 }
+
+/** RFC 7662 §2.1, checked as a revocation request is: client_id, then the token; the hint is optional. */
+export const validateIntrospectionRequest = validateRevocationRequest;
 
 async function firstFailure(params: FormParams, checks: readonly FieldCheck[]): Promise<RejectReason | undefined> {
   // express-validator reads `req.body`; a plain object stands in so the host's request is untouched.

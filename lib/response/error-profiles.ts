@@ -57,6 +57,8 @@ const COMMON = {
   client_assertion_invalid: answer(401, 'invalid_client', 'the client assertion is invalid'),
   client_assertion_replayed: answer(401, 'invalid_client', 'the client assertion was used before'),
   client_jwks_unavailable: answer(401, 'invalid_client', "the client's keys could not be read from its jwksUri"),
+  // RFC 7662 §2.1: only a client that authenticates may introspect; RFC 6749 §5.2 invalid_client.
+  client_not_confidential: answer(401, 'invalid_client', 'the client must authenticate to use this endpoint'),
 } as const satisfies Partial<ProfileTable>;
 
 /** docs/contract.md "Errors", column `ciam`: the statuses of the Tencent Cloud CIAM token API. */

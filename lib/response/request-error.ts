@@ -34,7 +34,8 @@ export type RejectReason =
   | 'client_secret_invalid'
   | 'client_assertion_invalid'
   | 'client_assertion_replayed'
-  | 'client_jwks_unavailable';
+  | 'client_jwks_unavailable'
+  | 'client_not_confidential';
 
 /** A refused request: a value carried to the one place that answers it. */
 export class RequestError extends Error {
