@@ -1,6 +1,6 @@
 import { generateCodeVerifier, OAuth2Client } from '@badgateway/oauth2-client';
 import * as oidc from 'openid-client';
-import { WEB_CLIENT_ID } from '../example-app/clients.js';
+import { DEV_WEB_CLIENT_SECRET, WEB_CLIENT_ID } from '../example-app/clients.js';
 import { startExampleHost } from './support/example-host.js';
 import { createUserAgent } from './support/user-agent.js';
 
@@ -32,6 +32,8 @@ describe('interop: third-party clients against the example host', () => {
     const client = new OAuth2Client({
       server: `${host.issuer}/`,
       clientId: WEB_CLIENT_ID,
+      // example-web is confidential; the library picks client_secret_basic from discovery.
+      clientSecret: DEV_WEB_CLIENT_SECRET,
       fetch: (input, init) => {
         fetched.push(String(input instanceof Request ? input.url : input));
         return fetch(input, init);
@@ -70,8 +72,8 @@ describe('interop: third-party clients against the example host', () => {
     const config = await oidc.discovery(
       new URL(host.issuer),
       WEB_CLIENT_ID,
-      { redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' },
-      oidc.None(),
+      { redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_basic' },
+      oidc.ClientSecretBasic(DEV_WEB_CLIENT_SECRET),
       { execute: [oidc.allowInsecureRequests] },
     );
     expect(config.serverMetadata().userinfo_endpoint).toBe(`${host.issuer}/userinfo`);

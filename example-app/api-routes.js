@@ -1,6 +1,6 @@
 import express from 'express';
 import { requireAccessToken } from '../dist/index.js';
-import { SPA_CLIENT_ID } from './clients.js';
+import { SPA_CLIENT_ID, STATUS_SCOPE } from './clients.js';
 
 /**
  * The host's own API: `GET /api/profile`, behind `requireAccessToken({ scopes: ['profile'] })`,
@@ -56,7 +56,16 @@ export function apiRoutes({ issuer, keyStore, refreshTokenStore, findClient, use
     }
   }
 
+  // GET /api/status: for the machine client's client_credentials token (docs/machine-clients.md);
+  // server to server, so no CORS.
+  const statusScope = requireAccessToken({ issuer, keyStore, scopes: [STATUS_SCOPE] });
+
   const router = express.Router();
+  router.get('/api/status', statusScope, (req, res) => {
+    res
+      .set('Cache-Control', 'no-store')
+      .json({ status: 'ok', caller: req.auth.clientId, scope: req.auth.scopes.join(' ') });
+  });
   router.options('/api/profile', cors);
   router.get('/api/profile', cors, profileScope, (req, res) => {
     const profile = users.findBySubject(req.auth.subject);

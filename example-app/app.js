@@ -1,8 +1,20 @@
 import express from 'express';
-import { createTokenRouter, MemoryCodeStore, MemoryKeyStore, MemoryRefreshTokenStore } from '../dist/index.js';
+import {
+  createTokenRouter,
+  hashClientSecret,
+  MemoryCodeStore,
+  MemoryKeyStore,
+  MemoryRefreshTokenStore,
+} from '../dist/index.js';
 import { apiRoutes } from './api-routes.js';
 import { authorizationRoutes } from './authorize.js';
-import { clientLookup, demoClients } from './clients.js';
+import {
+  clientLookup,
+  DEV_CLIENT_SECRET_HASHES,
+  DEV_MACHINE_CLIENT_SECRET,
+  DEV_WEB_CLIENT_SECRET,
+  demoClients,
+} from './clients.js';
 import { renderError, renderHome, sendPage } from './pages.js';
 import { relyingPartyRoutes } from './relying-party.js';
 import { createSessionStore } from './sessions.js';
@@ -19,7 +31,16 @@ const REVOCATION_PATH = '/oauth2/revoke';
  */
 export const LOGOUT_PATH = '/oauth2/logout';
 
-const KNOWN_OPTIONS = ['issuer', 'codeStore', 'keyStore', 'refreshTokenStore', 'clients', 'onEvent'];
+const KNOWN_OPTIONS = [
+  'issuer',
+  'codeStore',
+  'keyStore',
+  'refreshTokenStore',
+  'clients',
+  'onEvent',
+  'webClientSecret',
+  'machineClientSecret',
+];
 
 /** A demo user's UserInfo claims (OIDC Core §5.1), or `undefined` for a user who is gone. */
 function userInfoClaims(user) {
@@ -38,6 +59,8 @@ function userInfoClaims(user) {
  * @param {import('../dist/index.js').RefreshTokenStore} [options.refreshTokenStore]  default `new MemoryRefreshTokenStore()`
  * @param {import('../dist/index.js').Client[] | import('../dist/index.js').ClientRegistry} [options.clients]  default the demo clients
  * @param {import('../dist/index.js').TokenRouterEventListener} [options.onEvent]  the router's audit events; `server.js` logs them as JSON lines
+ * @param {string} [options.webClientSecret]  the web app's client secret; default the development one of clients.js
+ * @param {string} [options.machineClientSecret]  the machine client's secret; default the development one of clients.js
  */
 export async function createExampleApp(options = {}) {
   for (const name of Object.keys(options)) {
@@ -56,7 +79,20 @@ export async function createExampleApp(options = {}) {
   const codeStore = options.codeStore ?? own(new MemoryCodeStore());
   const keyStore = options.keyStore ?? (await MemoryKeyStore.generate());
   const refreshTokenStore = options.refreshTokenStore ?? own(new MemoryRefreshTokenStore());
-  const clients = options.clients ?? demoClients(issuer);
+  const webClientSecret = options.webClientSecret ?? DEV_WEB_CLIENT_SECRET;
+  const machineClientSecret = options.machineClientSecret ?? DEV_MACHINE_CLIENT_SECRET;
+  const clients =
+    options.clients ??
+    demoClients(issuer, {
+      webClientSecretHash:
+        options.webClientSecret === undefined
+          ? DEV_CLIENT_SECRET_HASHES.webClientSecretHash
+          : await hashClientSecret(webClientSecret),
+      machineClientSecretHash:
+        options.machineClientSecret === undefined
+          ? DEV_CLIENT_SECRET_HASHES.machineClientSecretHash
+          : await hashClientSecret(machineClientSecret),
+    });
   const { onEvent } = options;
   const users = await createUserDirectory(DEMO_USERS);
   const sessions = createSessionStore({ secure: issuer.startsWith('https:') });
@@ -109,7 +145,7 @@ export async function createExampleApp(options = {}) {
       logoutPath: LOGOUT_PATH,
     }),
   );
-  app.use(relyingPartyRoutes({ issuer }));
+  app.use(relyingPartyRoutes({ issuer, clientSecret: webClientSecret }));
   app.get('/', (req, res) => {
     sendPage(res, 200, renderHome({ session: sessions.current(req), issuer }));
   });

@@ -21,6 +21,7 @@ export class ConfigError extends Error {
  *   port: number, issuer: string, store: 'memory' | 'redis' | 'postgres',
  *   redisUrl?: string, databaseUrl?: string, storePrefix?: string,
  *   signingJwks?: { keys: object[] }, clients?: { clientId: string, redirectUris: string[] }[],
+ *   webClientSecret?: string, machineClientSecret?: string,
  * }}
  */
 export function readConfig(env) {
@@ -59,6 +60,12 @@ export function readConfig(env) {
 
   const clients = value('CLIENTS');
   if (clients !== undefined) config.clients = parseClients(clients);
+  // The confidential clients' secrets (client_secret_basic); the app falls back to development
+  // defaults and says so at start. Never logged.
+  const webClientSecret = value('EXAMPLE_WEB_CLIENT_SECRET');
+  if (webClientSecret !== undefined) config.webClientSecret = webClientSecret;
+  const machineClientSecret = value('EXAMPLE_MACHINE_CLIENT_SECRET');
+  if (machineClientSecret !== undefined) config.machineClientSecret = machineClientSecret;
   return config;
 }
 

@@ -23,9 +23,10 @@ const SESSION_TTL_SECONDS = 3600;
  * @param {object} options
  * @param {string} options.issuer  the authorization server's issuer; its endpoints are below it
  * @param {string} [options.clientId]  default `example-web`
+ * @param {string} options.clientSecret  its client secret: it authenticates with client_secret_basic (RFC 6749 §2.3.1)
  * @param {string} [options.appBaseUrl]  where this web app is served, for its redirect URI; default the issuer's base URL
  */
-export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, appBaseUrl = baseUrl(issuer) }) {
+export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, clientSecret, appBaseUrl = baseUrl(issuer) }) {
   const redirectUri = `${baseUrl(appBaseUrl)}${WEB_CALLBACK_PATH}`;
   const postLogoutRedirectUri = `${baseUrl(appBaseUrl)}${WEB_HOME_PATH}`;
   const secure = redirectUri.startsWith('https:');
@@ -36,7 +37,7 @@ export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, appBaseUr
     secure,
   });
   const sessions = createCookieMap({ name: 'example_rp_sid', path: '/rp', ttlSeconds: SESSION_TTL_SECONDS, secure });
-  const configuration = lazyConfiguration({ issuer, clientId, redirectUri });
+  const configuration = lazyConfiguration({ issuer, clientId, clientSecret, redirectUri });
 
   const router = express.Router();
 
@@ -134,8 +135,12 @@ export function relyingPartyRoutes({ issuer, clientId = WEB_CLIENT_ID, appBaseUr
 /**
  * openid-client's `Configuration`, made on first use (by discovery) and kept.
  */
-function lazyConfiguration({ issuer, clientId, redirectUri }) {
-  const clientMetadata = { redirect_uris: [redirectUri], response_types: ['code'], token_endpoint_auth_method: 'none' };
+function lazyConfiguration({ issuer, clientId, clientSecret, redirectUri }) {
+  const clientMetadata = {
+    redirect_uris: [redirectUri],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  };
   const execute = [
     // Check the ID token's signature against the JWKS too. Over https a client may skip this
     // (OIDC Core §3.1.3.7), but the demo runs on plain http, where only the signature vouches.
@@ -147,8 +152,11 @@ function lazyConfiguration({ issuer, clientId, redirectUri }) {
   ];
 
   function configure() {
-    // A public client: no secret, PKCE binds the code to this client (token_endpoint_auth_method none).
-    return oidc.discovery(new URL(issuer), clientId, clientMetadata, oidc.None(), { execute });
+    // A confidential client: its secret in a Basic header (RFC 6749 §2.3.1) on the token and
+    // revocation requests; PKCE still binds the code to the sign-in that asked for it.
+    return oidc.discovery(new URL(issuer), clientId, clientMetadata, oidc.ClientSecretBasic(clientSecret), {
+      execute,
+    });
   }
 
   let made;

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { MemoryKeyStore } from '../dist/index.js';
 import { createExampleApp } from './app.js';
 import { jsonLinesAuditLog } from './audit-log.js';
+import { DEV_MACHINE_CLIENT_SECRET, DEV_WEB_CLIENT_SECRET, MACHINE_CLIENT_ID, WEB_CLIENT_ID } from './clients.js';
 import { readConfig } from './config.js';
 import { createStores } from './stores.js';
 
@@ -22,6 +23,8 @@ try {
       : { codeStore: stores.codeStore, refreshTokenStore: stores.refreshTokenStore }),
     ...(keyStore === undefined ? {} : { keyStore }),
     ...(config.clients === undefined ? {} : { clients: config.clients }),
+    ...(config.webClientSecret === undefined ? {} : { webClientSecret: config.webClientSecret }),
+    ...(config.machineClientSecret === undefined ? {} : { machineClientSecret: config.machineClientSecret }),
     // Audit events (tokens issued, codes replayed, refresh reuse, rejections…) as JSON lines on stdout.
     onEvent: jsonLinesAuditLog(process.stdout),
   }));
@@ -44,6 +47,17 @@ server.listen(config.port, () => {
   console.log(
     `Store: ${config.store}${config.signingJwks === undefined ? '; signing key: generated' : '; signing keys: SIGNING_JWKS'}.`,
   );
+  // Said once, here, so a developer can try the clients; a secret from the environment is never printed.
+  if (config.webClientSecret === undefined) {
+    console.log(
+      `${WEB_CLIENT_ID}: development client secret "${DEV_WEB_CLIENT_SECRET}" (set EXAMPLE_WEB_CLIENT_SECRET).`,
+    );
+  }
+  if (config.machineClientSecret === undefined) {
+    console.log(
+      `${MACHINE_CLIENT_ID}: development client secret "${DEV_MACHINE_CLIENT_SECRET}" (set EXAMPLE_MACHINE_CLIENT_SECRET); try node example-app/machine-client.js.`,
+    );
+  }
 });
 
 // Stop taking requests, then let go of the store's connections.

@@ -179,6 +179,13 @@ export interface RefreshTokenStore {
    */
   find?(key: string, familyHint?: string): Promise<RefreshTokenRecord | undefined>;
   /**
+   * Optional. Like {@link RefreshTokenStore.find}, and whether the token was spent (rotated, so
+   * only its successor works): read-only. The introspection endpoint (RFC 7662) uses it to answer
+   * a token `active` only when it can still be used; without it, every refresh token is answered
+   * `{"active": false}` (docs/machine-clients.md "Introspection").
+   */
+  inspect?(key: string, familyHint?: string): Promise<{ record: RefreshTokenRecord; spent: boolean } | undefined>;
+  /**
    * Optional. Whether `revokeFamily(familyId)` was called and its revocation is still kept (until
    * no token of the family can be live, and at least a day). Read-only. `requireAccessToken`'s
    * `checkRevocation` calls it once a request, so that revoking a refresh token also revokes the
@@ -218,6 +225,12 @@ export interface KeyStore {
   /** Public JWKs of every key whose tokens may still be live. Never a private member. */
   publicJwks(): Promise<{ keys: JWK[] }>;
 }
+
+/**
+ * A grant type a client may use at the token endpoint (`Client.grantTypes`): the code grant
+ * (RFC 6749 §4.1), the refresh grant (§6), and the client credentials grant (§4.4).
+ */
+export type ClientGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
 /** A registered application. */
 export interface Client {
@@ -261,6 +274,19 @@ export interface Client {
    * loopback host). Fetched with a bounded timeout and cached.
    */
   jwksUri?: string;
+  /**
+   * The grant types the client may use at the token endpoint; any other is refused with
+   * `unauthorized_client` (RFC 6749 §5.2). Default `['authorization_code', 'refresh_token']`.
+   * `client_credentials` (RFC 6749 §4.4) only for a confidential client, one that authenticates
+   * (docs/machine-clients.md).
+   */
+  grantTypes?: ClientGrantType[];
+  /**
+   * The scopes a `client_credentials` token may carry: a request asking for another is refused
+   * with `invalid_scope`; one that names none gets all of them (RFC 6749 §3.3). Read only by that
+   * grant: the scopes of a user's sign-in are the host's authorization step's to decide.
+   */
+  scopes?: string[];
 }
 
 /** How a client authenticates (RFC 7591 §2, `token_endpoint_auth_method`). */

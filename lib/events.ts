@@ -14,11 +14,12 @@ interface EventBase {
   time: number;
 }
 
-/** Tokens were issued, by either grant. */
+/** Tokens were issued, by any grant. */
 export interface TokenIssuedEvent extends EventBase {
   type: 'token_issued';
   grantType: GrantType;
   clientId: string;
+  /** The user; for `client_credentials`, the client itself (its client_id). */
   subject: string;
   /** The scopes the access token carries. */
   scope: string[];
@@ -26,8 +27,8 @@ export interface TokenIssuedEvent extends EventBase {
   accessTokenJti: string;
   /** The ID token's `jti`, when one was issued. */
   idTokenJti?: string;
-  /** The refresh-token family the new refresh token belongs to. */
-  familyId: string;
+  /** The refresh-token family the new refresh token belongs to; absent for `client_credentials` (no refresh token). */
+  familyId?: string;
 }
 
 /** An authorization code was exchanged: redeemed, and its client, redirect URI and verifier matched. */
@@ -86,10 +87,19 @@ export interface SessionEndedEvent extends EventBase {
   redirected: boolean;
 }
 
+/** A confidential client (a resource server) introspected a token (RFC 7662). */
+export interface TokenIntrospectedEvent extends EventBase {
+  type: 'token_introspected';
+  /** The client that asked, not the token's. */
+  clientId: string;
+  /** What it was told. */
+  active: boolean;
+}
+
 /** A request to the token or revocation endpoint was refused. Exactly one per refused request. */
 export interface RequestRejectedEvent extends EventBase {
   type: 'request_rejected';
-  endpoint: 'token' | 'revocation';
+  endpoint: 'token' | 'revocation' | 'introspection';
   /** Why, in more detail than the OAuth `error` the client saw. */
   reason: RejectReason;
   /** The HTTP status answered. */
@@ -115,6 +125,7 @@ export type TokenRouterEvent =
   | RefreshReuseDetectedEvent
   | TokenRevokedEvent
   | SessionEndedEvent
+  | TokenIntrospectedEvent
   | RequestRejectedEvent;
 
 /** The `onEvent` option. Whatever it throws or rejects with is swallowed: it never breaks a request. */

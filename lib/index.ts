@@ -35,6 +35,7 @@ export type {
   AuthorizationCodeStore,
   Client,
   ClientAuthMethod,
+  ClientGrantType,
   ClientRegistry,
   Clock,
   EpochSeconds,
@@ -54,6 +55,7 @@ export type {
   RefreshRotatedEvent,
   RequestRejectedEvent,
   SessionEndedEvent,
+  TokenIntrospectedEvent,
   TokenIssuedEvent,
   TokenRevokedEvent,
   TokenRouterEvent,
@@ -86,4 +88,4 @@ export { RedisRefreshTokenStore } from './stores/redis/redis-refresh-token-store
 export type { RedisScriptClient, RedisStoreOptions } from './stores/redis/redis-script.js';
 export { firstRefreshTokenRecord } from './stores/refresh-records.js';
 export type { AccessTokenFormat } from './tokens/claims.js';
-export type { TokenResponse } from './tokens/issuance.js';
+export type { ClientCredentialsTokenResponse, TokenResponse } from './tokens/issuance.js';

@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { type RouterConfig, resolveOptions } from './config/configuration.js';
 import type { TokenRouterOptions } from './config/options.js';
 import { discoveryEndpoint } from './endpoints/discovery.js';
+import { introspectionEndpoint } from './endpoints/introspection.js';
 import { jwksEndpoint } from './endpoints/jwks.js';
 import { logoutEndpoint } from './endpoints/logout.js';
 import { revocationEndpoint } from './endpoints/revocation.js';
@@ -34,6 +35,9 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
   ]);
   if (config.jwksPath !== false) endpoints.set(config.jwksPath, jwksEndpoint(config));
   if (config.revocationPath !== false) endpoints.set(config.revocationPath, revocationEndpoint(config));
+  if (config.introspectionPath !== false) {
+    endpoints.set(config.introspectionPath, introspectionEndpoint(config, config.introspectionPath));
+  }
   if (config.logout !== undefined) endpoints.set(config.logout.path, logoutEndpoint(config, config.logout.endSession));
   if (config.userInfo !== undefined)
     endpoints.set(config.userInfo.path, userInfoEndpoint(config, config.userInfo.lookup));

@@ -113,6 +113,8 @@ const PROVOCATIONS: Partial<Record<RejectReason, Provocation[]>> = {
       },
     },
   ],
+  // RFC 7662 §2.1: a public client cannot introspect.
+  client_not_confidential: [{ path: '/oauth2/introspect', make: async () => ({ client_id: CLIENT_ID, token: 't' }) }],
   client_jwks_unavailable: [
     {
       path: TOKEN,

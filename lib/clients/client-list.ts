@@ -4,6 +4,7 @@ import type { Client, ClientRegistry } from '../contracts.js';
 import { CLIENT_ID_FORMAT, MAX_CLIENT_ID_LENGTH, MAX_REDIRECT_URI_LENGTH } from '../request/limits.js';
 import { clientOrigins, isLoopbackHost, normaliseOrigin } from '../request/origins.js';
 import { readClientAuthFields } from './client-auth-fields.js';
+import { clientGrantsProblem, isConfidential } from './client-grants.js';
 
 /*
  * The `clients` option, when it is an array: checked and copied when the router is created, then
@@ -41,6 +42,8 @@ const CLIENT_FIELDS = [
   'clientSecretHash',
   'jwks',
   'jwksUri',
+  'grantTypes',
+  'scopes',
 ] as const satisfies readonly (keyof Client)[];
 // Every field of the type is in the list (the `satisfies` above checks the converse).
 const everyFieldListed: [Exclude<keyof Client, (typeof CLIENT_FIELDS)[number]>] extends [never] ? true : never = true;
@@ -86,8 +89,15 @@ export function validateClients(value: readonly unknown[]): Client[] {
     }
     if (seen.has(clientId)) return fail('clientId', 'unique among the clients', clientId);
     seen.add(clientId);
-    if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
-      return fail('redirectUris', 'a non-empty array of absolute URIs', redirectUris);
+    // A machine client (client_credentials only) is never redirected to: it may have none.
+    const grantTypesGiven = own('grantTypes');
+    const signsUsersIn = !Array.isArray(grantTypesGiven) || grantTypesGiven.includes('authorization_code');
+    if (!Array.isArray(redirectUris) || (redirectUris.length === 0 && signsUsersIn)) {
+      return fail(
+        'redirectUris',
+        signsUsersIn ? 'a non-empty array of absolute URIs' : 'an array of absolute URIs (empty for a machine client)',
+        redirectUris,
+      );
     }
     if (allowInsecureRedirectUris !== undefined && typeof allowInsecureRedirectUris !== 'boolean') {
       return fail('allowInsecureRedirectUris', 'a boolean', allowInsecureRedirectUris);
@@ -126,6 +136,11 @@ export function validateClients(value: readonly unknown[]): Client[] {
     if (postLogoutRedirectUris !== undefined) client.postLogoutRedirectUris = [...(postLogoutRedirectUris as string[])];
     if (allowPlainPkce !== undefined) client.allowPlainPkce = allowPlainPkce;
     if (allowInsecureRedirectUris !== undefined) client.allowInsecureRedirectUris = allowInsecureRedirectUris;
+    const [grantTypes, scopes] = [own('grantTypes'), own('scopes')];
+    const problem = clientGrantsProblem(grantTypes, scopes, isConfidential(client));
+    if (problem !== undefined) return fail(problem.field, problem.expected, problem.received);
+    if (grantTypes !== undefined) client.grantTypes = [...(grantTypes as NonNullable<Client['grantTypes']>)];
+    if (scopes !== undefined) client.scopes = [...(scopes as string[])];
     return client;
   });
 }

@@ -2,6 +2,7 @@ import { describeValue } from '../config/configuration-error.js';
 import type { Client, ClientRegistry } from '../contracts.js';
 import { guard, RequestError } from '../response/request-error.js';
 import { readClientAuthFields } from './client-auth-fields.js';
+import { clientGrantsProblem, isConfidential } from './client-grants.js';
 import { StaticClientRegistry } from './client-list.js';
 
 /**
@@ -74,7 +75,14 @@ function readClientRecord(found: unknown): Client | string {
   }
   const auth = readClientAuthFields(own);
   if ('field' in auth) return `has a ${auth.field} that is not ${auth.expected}`;
-  return Object.assign(client, auth);
+  Object.assign(client, auth);
+  const grantTypes = own('grantTypes');
+  const scopes = own('scopes');
+  const problem = clientGrantsProblem(grantTypes, scopes, isConfidential(client));
+  if (problem !== undefined) return `has a ${problem.field} that is not ${problem.expected}`;
+  if (grantTypes !== undefined) client.grantTypes = [...(grantTypes as NonNullable<Client['grantTypes']>)];
+  if (scopes !== undefined) client.scopes = [...(scopes as string[])];
+  return client;
 }
 
 /** A copy of an array whose every element (holes included) is a string, or `undefined`. */

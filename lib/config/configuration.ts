@@ -46,6 +46,7 @@ export interface RouterConfig {
   tokenPath: string;
   jwksPath: string | false;
   revocationPath: string | false;
+  introspectionPath: string | false;
   discoveryPath: string | false;
   /** Where the RFC 8414 metadata is served, relative to the router's mount. */
   authorizationServerMetadataPath: string | false;
@@ -97,6 +98,7 @@ export function resolveOptions(options: unknown): RouterConfig {
   const tokenPath = resolvePath(given.tokenPath, 'tokenPath', '/oauth2/token');
   const jwksPath = optionalPath(given.jwksPath, 'jwksPath', '/oauth2/jwks');
   const revocationPath = optionalPath(given.revocationPath, 'revocationPath', '/oauth2/revoke');
+  const introspectionPath = optionalPath(given.introspectionPath, 'introspectionPath', '/oauth2/introspect');
   const discoveryPath = optionalPath(given.discoveryPath, 'discoveryPath', '/.well-known/openid-configuration');
   const authorizationServerMetadataPath = resolveMetadataPath(given.authorizationServerMetadataPath, discoveryPath);
   const authorizationPath =
@@ -107,6 +109,7 @@ export function resolveOptions(options: unknown): RouterConfig {
     tokenPath,
     jwksPath,
     revocationPath,
+    introspectionPath,
     discoveryPath,
     authorizationServerMetadataPath,
     logoutPath: logout?.path ?? false,
@@ -160,6 +163,7 @@ export function resolveOptions(options: unknown): RouterConfig {
     tokenPath,
     jwksPath,
     revocationPath,
+    introspectionPath,
     discoveryPath,
     authorizationServerMetadataPath,
     authorizationServerMetadataLocation: metadataLocation(issuer, authorizationServerMetadataPath),
@@ -475,6 +479,9 @@ const ROUTER_OWNED_METADATA: readonly string[] = [
   'revocation_endpoint_auth_methods_supported',
   'token_endpoint_auth_signing_alg_values_supported',
   'revocation_endpoint_auth_signing_alg_values_supported',
+  'introspection_endpoint',
+  'introspection_endpoint_auth_methods_supported',
+  'introspection_endpoint_auth_signing_alg_values_supported',
   'id_token_signing_alg_values_supported',
 ];
 

@@ -85,6 +85,11 @@ export interface TokenRouterOptions {
   jwksPath?: string | false;
   /** Path of the revocation endpoint (RFC 7009), or `false` for none. Default `/oauth2/revoke`. */
   revocationPath?: string | false;
+  /**
+   * Path of the introspection endpoint (RFC 7662), or `false` for none. Default
+   * `/oauth2/introspect`. For confidential clients (resource servers): docs/machine-clients.md.
+   */
+  introspectionPath?: string | false;
   /** Path of the discovery document, or `false` for none. Default `/.well-known/openid-configuration`. */
   discoveryPath?: string | false;
   /**
@@ -164,6 +169,7 @@ export const OPTION_NAMES = [
   'tokenPath',
   'jwksPath',
   'revocationPath',
+  'introspectionPath',
   'discoveryPath',
   'discoveryMetadata',
   'authorizationServerMetadataPath',

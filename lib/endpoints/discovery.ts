@@ -1,6 +1,7 @@
 import { ASSERTION_ALGORITHMS } from '../clients/authenticate.js';
+import { DEFAULT_GRANT_TYPES, grantTypesOf } from '../clients/client-grants.js';
+import { StaticClientRegistry } from '../clients/client-list.js';
 import type { RouterConfig } from '../config/configuration.js';
-import { SUPPORTED_GRANT_TYPES } from '../request/validation.js';
 import { publicKeysOf } from './jwks.js';
 import { publicJsonEndpoint } from './public-json.js';
 
@@ -30,7 +31,7 @@ export function discoveryEndpoint(config: RouterConfig) {
     response_types_supported: ['code'],
     subject_types_supported: ['public'],
     ...config.discoveryMetadata,
-    grant_types_supported: [...SUPPORTED_GRANT_TYPES],
+    grant_types_supported: grantTypesSupported(config),
     code_challenge_methods_supported: ['S256'],
     // RFC 8414 §2: the methods the configured clients use (every one a registry may use):
     // docs/clients.md "Discovery".
@@ -42,6 +43,7 @@ export function discoveryEndpoint(config: RouterConfig) {
           revocation_endpoint_auth_methods_supported: [...config.clientAuthMethods],
           ...assertionAlgorithms('revocation', config),
         }),
+    ...introspectionMetadata(config, base),
   };
   // Same max-age as the JWKS: the algorithm list changes when a key of another algorithm is added.
   return publicJsonEndpoint(config, async () => ({
@@ -54,6 +56,37 @@ export function discoveryEndpoint(config: RouterConfig) {
 function assertionAlgorithms(endpoint: 'token' | 'revocation', config: RouterConfig): Record<string, string[]> {
   if (!config.clientAuthMethods.includes('private_key_jwt')) return {};
   return { [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: [...ASSERTION_ALGORITHMS] };
+}
+
+/**
+ * RFC 8414 §2 `introspection_endpoint` and its auth methods: the confidential methods the clients
+ * use, since only they may introspect (docs/machine-clients.md "Introspection"). Left out when no
+ * client can use it (every client public), rather than listed with no method.
+ */
+function introspectionMetadata(config: RouterConfig, base: string): Record<string, unknown> {
+  const methods = config.clientAuthMethods.filter((method) => method !== 'none');
+  if (config.introspectionPath === false || methods.length === 0) return {};
+  return {
+    introspection_endpoint: `${base}${config.introspectionPath}`,
+    introspection_endpoint_auth_methods_supported: methods,
+    ...(methods.includes('private_key_jwt')
+      ? { introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS] }
+      : {}),
+  };
+}
+
+/**
+ * RFC 8414 §2 `grant_types_supported`: the code and refresh grants, and `client_credentials`
+ * when a client of the `clients` array may use it, or for a registry, whose records may
+ * (docs/discovery.md).
+ */
+function grantTypesSupported(config: RouterConfig): string[] {
+  const { clients } = config;
+  if (clients === undefined) return [...DEFAULT_GRANT_TYPES];
+  const machine =
+    !(clients instanceof StaticClientRegistry) ||
+    clients.list.some((client) => grantTypesOf(client).includes('client_credentials'));
+  return [...DEFAULT_GRANT_TYPES, ...(machine ? ['client_credentials'] : [])];
 }
 
 /**

@@ -24,6 +24,11 @@ export interface FormPostHandler {
   /** The body parameters it reads; all others are ignored (RFC 6749 §3.2). */
   parameters: ReadonlySet<string>;
   /**
+   * `false` for a server-to-server endpoint (introspection): no preflight is answered (OPTIONS is
+   * a 405) and no answer carries CORS headers. Default: the CORS of docs/contract.md "Browsers and apps".
+   */
+  cors?: false;
+  /**
    * The answer's JSON body, or `undefined` for an empty 200. Throws a RequestError to refuse.
    * `authorization` is the request's Authorization header, for client authentication.
    */
@@ -42,8 +47,10 @@ export function formPostEndpoint(
   handler: FormPostHandler,
 ): (req: Request, res: Response) => Promise<void> {
   const cors = new CorsPolicy(config.staticOrigins, config.clients);
+  const withCors = handler.cors !== false;
+  const methods = withCors ? METHODS : 'POST';
   return async (req, res) => {
-    if (req.method === 'OPTIONS') {
+    if (req.method === 'OPTIONS' && withCors) {
       await cors.answerPreflight(req, res);
       return;
     }
@@ -51,7 +58,7 @@ export function formPostEndpoint(
     let outcome: { body: unknown } | { refusal: unknown };
     try {
       // 1. Method, content type, body size and parse.
-      if (req.method !== 'POST') throw new RequestError('method_not_allowed', { allow: METHODS });
+      if (req.method !== 'POST') throw new RequestError('method_not_allowed', { allow: methods });
       if (!isFormUtf8(req.headers['content-type'])) throw new RequestError('unsupported_content_type');
       const form = await readFormParams(req, handler.parameters, config.bodyLimit);
       outcome = { body: await handler.handle(form, state, req.headers.authorization) };
@@ -59,7 +66,7 @@ export function formPostEndpoint(
       outcome = { refusal };
     }
     // Decided after the request, so a registry's client is allowed from its own origins.
-    await cors.applyToResponse(req, res, state.client);
+    if (withCors) await cors.applyToResponse(req, res, state.client);
     if ('body' in outcome) {
       if (outcome.body === undefined) sendEmptyOk(res);
       else sendJson(res, 200, outcome.body);

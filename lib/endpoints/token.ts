@@ -1,13 +1,15 @@
+import { checkGrantAllowed } from '../clients/client-grants.js';
 import { findRegisteredClient } from '../clients/registry.js';
 import type { RouterConfig } from '../config/configuration.js';
 import type { AtomicCodeExchange, SigningKey } from '../contracts.js';
 import { checkStoreSigningKey } from '../crypto/signing-key-check.js';
 import { exchangeCode } from '../grants/authorization-code.js';
+import { exchangeClientCredentials } from '../grants/client-credentials.js';
 import { exchangeRefreshToken } from '../grants/refresh-token.js';
 import { type ParsedForm, rejectAmbiguous } from '../request/form-body.js';
 import { parametersOfGrant, TOKEN_PARAMETERS, validateTokenRequest } from '../request/validation.js';
 import { guard, RequestError } from '../response/request-error.js';
-import type { TokenResponse } from '../tokens/issuance.js';
+import type { ClientCredentialsTokenResponse, TokenResponse } from '../tokens/issuance.js';
 import { formWithClientId, requireClientAuthentication } from './client-authentication.js';
 import { formPostEndpoint, type RequestState } from './form-post.js';
 
@@ -34,7 +36,7 @@ async function exchange(
   form: ParsedForm,
   state: RequestState,
   authorization: string | undefined,
-): Promise<TokenResponse> {
+): Promise<TokenResponse | ClientCredentialsTokenResponse> {
   const { trail } = state;
   // 1. Repeated or bracketed parameters, of those this request's grant type reads.
   rejectAmbiguous(form, parametersOfGrant(form.params.grant_type));
@@ -54,11 +56,20 @@ async function exchange(
   if (client !== undefined) state.client = client;
   // 5a. The client authenticated by its registered method: before the code or token is spent.
   await requireClientAuthentication(config, params, authorization, client, config.tokenPath);
+  // 5b. The grant type (after the client authenticated, 5a), one the client may use (RFC 6749 §5.2 unauthorized_client).
+  checkGrantAllowed(client, request.grant_type);
   // 6. A signing key, before the code or token is spent: a key outage must not cost the user it.
   const key = await signingKey(config);
-  return request.grant_type === 'authorization_code'
-    ? exchangeCode(config, codeExchange, request, client, key, trail)
-    : exchangeRefreshToken(config, request, key, trail);
+  switch (request.grant_type) {
+    case 'authorization_code':
+      return exchangeCode(config, codeExchange, request, client, key, trail);
+    case 'refresh_token':
+      return exchangeRefreshToken(config, request, key, trail);
+    case 'client_credentials':
+      // checkGrantAllowed refuses client_credentials without a registered client.
+      // biome-ignore lint/style/noNonNullAssertion: step 5b passed, so the client is registered
+      return exchangeClientCredentials(config, request, client!, key);
+  }
 }
 
 /**

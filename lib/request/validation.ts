@@ -1,4 +1,5 @@
 import { checkSchema, type ParamSchema, type Schema, type ValidationChain } from 'express-validator';
+import type { ClientGrantType } from '../contracts.js';
 import { VERIFIER_FORMAT } from '../grants/pkce.js';
 import type { RejectReason } from '../response/request-error.js';
 import { BoundedSet } from './bounded-set.js';
@@ -15,7 +16,11 @@ import {
 } from './limits.js';
 
 /** The grant types the token endpoint serves. */
-export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+export const SUPPORTED_GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+] as const satisfies readonly ClientGrantType[];
 
 export type GrantType = (typeof SUPPORTED_GRANT_TYPES)[number];
 
@@ -33,6 +38,7 @@ const COMMON_PARAMETERS = ['client_id', 'grant_type', ...CLIENT_AUTH_PARAMETERS]
 const GRANT_PARAMETERS: Record<GrantType, readonly string[]> = {
   authorization_code: ['code', 'redirect_uri', 'code_verifier'],
   refresh_token: ['refresh_token', 'scope'],
+  client_credentials: ['scope'],
 };
 
 /**
@@ -60,6 +66,7 @@ function isSupportedGrantType(grantType: string | undefined): grantType is Grant
 const PARAMETERS_OF_GRANT: Record<GrantType, ReadonlySet<string>> = {
   authorization_code: new Set([...COMMON_PARAMETERS, ...GRANT_PARAMETERS.authorization_code]),
   refresh_token: new Set([...COMMON_PARAMETERS, ...GRANT_PARAMETERS.refresh_token]),
+  client_credentials: new Set([...COMMON_PARAMETERS, ...GRANT_PARAMETERS.client_credentials]),
 };
 
 /** The body parameters the revocation endpoint reads (RFC 7009 §2.1). */
@@ -69,6 +76,9 @@ export const REVOCATION_PARAMETERS: ReadonlySet<string> = new Set([
   'token_type_hint',
   ...CLIENT_AUTH_PARAMETERS,
 ]);
+
+/** RFC 7662 §2.1: the same parameters as revocation's (`token`, `token_type_hint`), and the client's. */
+export const INTROSPECTION_PARAMETERS: ReadonlySet<string> = REVOCATION_PARAMETERS;
 
 /*
  * How the schemas are written. A length check refuses a value that is not a string, so a
@@ -168,6 +178,12 @@ const COMMON_CHECKS = fieldChecks({
   },
 });
 
+/** An optional scope, RFC 6749 §3.3 syntax: scope tokens separated by single spaces. */
+const SCOPE: ParamSchema = {
+  ...optional(MAX_SCOPE_LENGTH),
+  matches: { options: SCOPE_FORMAT, errorMessage: 'scope_malformed' },
+};
+
 /** Step 4: each grant's own parameters, checked in the order listed. */
 const GRANT_CHECKS: Record<GrantType, FieldCheck[]> = {
   // code_verifier well-formed: RFC 7636 §4.1.
@@ -187,8 +203,10 @@ const GRANT_CHECKS: Record<GrantType, FieldCheck[]> = {
   // RFC 6749 §6: refresh_token, and an optional scope (RFC 6749 §3.3 syntax).
   refresh_token: fieldChecks({
     refresh_token: required('parameter_invalid', MAX_REFRESH_TOKEN_LENGTH),
-    scope: { ...optional(MAX_SCOPE_LENGTH), matches: { options: SCOPE_FORMAT, errorMessage: 'scope_malformed' } },
+    scope: SCOPE,
   }),
+  // RFC 6749 §4.4.2: an optional scope, nothing else (the client authenticates).
+  client_credentials: fieldChecks({ scope: SCOPE }),
 };
 
 /** RFC 7009 §2.1, in the same order: client_id, then the token; the hint is optional. */
@@ -216,8 +234,16 @@ export interface RefreshTokenParams {
   scope?: string;
 }
 
+/** The parameters of a well-formed client credentials token request (RFC 6749 §4.4.2). */
+export interface ClientCredentialsParams {
+  client_id: string;
+  grant_type: 'client_credentials';
+  /** Absent or empty: every scope the client is registered for. */
+  scope?: string;
+}
+
 /** The parameters of a well-formed token request, told apart by `grant_type`. */
-export type TokenRequestParams = AuthorizationCodeParams | RefreshTokenParams;
+export type TokenRequestParams = AuthorizationCodeParams | RefreshTokenParams | ClientCredentialsParams;
 
 /** The parameters of a well-formed revocation request. */
 export interface RevocationParams {
@@ -262,6 +288,9 @@ export async function validateRevocationRequest(
   // biome-ignore lint/style/noNonNullAssertion: client_id passed its checks (present, non-empty) before this failure
   return { failure, known: failure === 'client_id_invalid' ? {} : { clientId: params.client_id! } };
 }
+
+/** RFC 7662 §2.1, checked as a revocation request is: client_id, then the token; the hint is optional. */
+export const validateIntrospectionRequest = validateRevocationRequest;
 
 async function firstFailure(params: FormParams, checks: readonly FieldCheck[]): Promise<RejectReason | undefined> {
   // express-validator reads `req.body`; a plain object stands in so the host's request is untouched.

@@ -41,6 +41,9 @@ const COMMON = {
   refresh_client_mismatch: answer(400, 'invalid_grant', 'the refresh token was not issued to this client'),
   scope_malformed: answer(400, 'invalid_scope', 'scope is malformed'),
   scope_widened: answer(400, 'invalid_scope', 'scope exceeds the scope originally granted'),
+  // RFC 6749 §5.2 in both profiles: the Tencent Cloud CIAM token API's page covers only the code grant.
+  grant_type_unauthorized: answer(400, 'unauthorized_client', 'the client is not allowed this grant_type'),
+  scope_not_registered: answer(400, 'invalid_scope', 'scope exceeds the scopes the client is registered for'),
   store_unavailable: answer(503, 'temporarily_unavailable', 'try again later'),
   key_unavailable: answer(503, 'temporarily_unavailable', 'try again later'),
   // The registry's record for the client cannot be used: the registry's fault, not the request's.
@@ -54,6 +57,8 @@ const COMMON = {
   client_assertion_invalid: answer(401, 'invalid_client', 'the client assertion is invalid'),
   client_assertion_replayed: answer(401, 'invalid_client', 'the client assertion was used before'),
   client_jwks_unavailable: answer(401, 'invalid_client', "the client's keys could not be read from its jwksUri"),
+  // RFC 7662 §2.1: only a client that authenticates may introspect; RFC 6749 §5.2 invalid_client.
+  client_not_confidential: answer(401, 'invalid_client', 'the client must authenticate to use this endpoint'),
 } as const satisfies Partial<ProfileTable>;
 
 /** docs/contract.md "Errors", column `ciam`: the statuses of the Tencent Cloud CIAM token API. */

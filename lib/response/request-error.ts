@@ -13,6 +13,7 @@ export type RejectReason =
   | 'parameter_invalid'
   | 'code_verifier_malformed'
   | 'grant_type_unsupported'
+  | 'grant_type_unauthorized'
   | 'client_mismatch'
   | 'code_invalid'
   | 'redirect_uri_mismatch'
@@ -23,6 +24,7 @@ export type RejectReason =
   | 'refresh_client_mismatch'
   | 'scope_malformed'
   | 'scope_widened'
+  | 'scope_not_registered'
   | 'store_unavailable'
   | 'key_unavailable'
   | 'client_record_invalid'
@@ -32,7 +34,8 @@ export type RejectReason =
   | 'client_secret_invalid'
   | 'client_assertion_invalid'
   | 'client_assertion_replayed'
-  | 'client_jwks_unavailable';
+  | 'client_jwks_unavailable'
+  | 'client_not_confidential';
 
 /** A refused request: a value carried to the one place that answers it. */
 export class RequestError extends Error {

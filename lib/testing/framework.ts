@@ -59,6 +59,11 @@ export interface ContractOptions<S> {
    */
   checkFind?: boolean;
   /**
+   * Whether to test the optional `RefreshTokenStore.inspect`. Default `true`: a store without it
+   * says `false`, and the suite's title says the method was left out.
+   */
+  checkInspect?: boolean;
+  /**
    * Whether to test the optional `RefreshTokenStore.isFamilyRevoked`. Default `true`: a store
    * without it says `false`, and the suite's title says the method was left out.
    */
@@ -76,6 +81,7 @@ export interface ContractContext<S> {
   concurrency: number;
   checkAtRest: boolean;
   checkFind: boolean;
+  checkInspect: boolean;
   checkIsFamilyRevoked: boolean;
   /** The title of the suite's outer `describe`. */
   title(interfaceName: string): string;
@@ -90,6 +96,7 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
   const timeout = options.testTimeoutMs ?? 20_000;
   const checkAtRest = options.checkAtRest ?? true;
   const checkFind = options.checkFind ?? true;
+  const checkInspect = options.checkInspect ?? true;
   const checkIsFamilyRevoked = options.checkIsFamilyRevoked ?? true;
   return {
     now,
@@ -99,11 +106,13 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
     concurrency: options.concurrency ?? 100,
     checkAtRest,
     checkFind,
+    checkInspect,
     checkIsFamilyRevoked,
     title: (interfaceName) => {
       const off = [
         checkAtRest ? '' : 'at-rest check off',
         checkFind || interfaceName !== 'RefreshTokenStore' ? '' : 'find() not tested',
+        checkInspect || interfaceName !== 'RefreshTokenStore' ? '' : 'inspect() not tested',
         checkIsFamilyRevoked || interfaceName !== 'RefreshTokenStore' ? '' : 'isFamilyRevoked() not tested',
       ];
       const notes = off.filter((note) => note !== '').join('; ');

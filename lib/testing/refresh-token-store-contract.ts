@@ -185,6 +185,40 @@ export function refreshTokenStoreContract(framework: TestFramework, options: Con
       });
     }
 
+    if (context.checkInspect) {
+      test('inspect() gives the record and whether the token was spent, without spending it; undefined when unknown, expired or revoked', async ({
+        store,
+      }) => {
+        if (store.inspect === undefined)
+          throw new Error('the store has no inspect(); pass checkInspect: false to the suite');
+        const { expiresAt, record } = live();
+        const key = freshKey();
+        await store.save(key, record, expiresAt);
+        expect(await store.inspect(key, record.familyId)).toEqual({ record, spent: false });
+        expect(await store.inspect(key, record.familyId)).toEqual({ record, spent: false });
+        expect((await store.rotate(key, record.familyId)).outcome).toBe('rotated');
+        expect(await store.inspect(key, record.familyId)).toEqual({ record, spent: true });
+        expect(await store.inspect(freshKey())).toBe(undefined);
+        const lapsed = freshKey();
+        const pastExpiry = secondsFromNow(context.now, -1);
+        const lapsedRecord = fullRecord(pastExpiry + 600);
+        await store.save(lapsed, lapsedRecord, pastExpiry);
+        expect(await store.inspect(lapsed, lapsedRecord.familyId)).toBe(undefined);
+        await store.revokeFamily(record.familyId);
+        expect(await store.inspect(key, record.familyId)).toBe(undefined);
+      });
+
+      test('inspect() leaves a token that was never rotated still rotatable', async ({ store }) => {
+        if (store.inspect === undefined)
+          throw new Error('the store has no inspect(); pass checkInspect: false to the suite');
+        const { expiresAt, record } = live();
+        const key = freshKey();
+        await store.save(key, record, expiresAt);
+        await store.inspect(key, record.familyId);
+        expect(await store.rotate(key, record.familyId)).toEqual({ outcome: 'rotated', record });
+      });
+    }
+
     if (context.checkIsFamilyRevoked) {
       test('isFamilyRevoked() is true once revokeFamily() was called for the family, spent or not, and false for any other family', async ({
         store,

@@ -47,6 +47,11 @@ export interface SigningContext {
   idTokenAtHash: boolean;
   /** The refresh-token family issued beside the tokens: the access token's {@link REFRESH_FAMILY_CLAIM}. */
   refreshFamily: string | undefined;
+  /**
+   * Whether an ID token is signed when the scope holds `openid`: not for a client credentials
+   * token, which is about no user (OIDC Core §2: the ID token is about the End-User's authentication).
+   */
+  idToken: boolean;
 }
 
 export interface SignedTokens {
@@ -119,7 +124,7 @@ export async function signTokens(subject: TokenSubject, context: SigningContext)
     context.accessTokenFormat === 'rfc9068'
       ? { claims: rfc9068AccessClaims(subject, context, accessTokenExpiresAt, accessTokenJti), typ: 'at+jwt' }
       : { claims: ciamAccessClaims(subject, context, accessTokenExpiresAt, accessTokenJti), typ: 'JWT' };
-  const wantsIdToken = subject.scope.includes('openid');
+  const wantsIdToken = context.idToken && subject.scope.includes('openid');
   const idTokenJti = wantsIdToken ? randomUUID() : undefined;
   const signAccess = sign(access.claims, context.key, access.typ);
   let accessToken: string;

@@ -15,6 +15,12 @@ export interface TokenResponse {
   expires_in: number;
 }
 
+/**
+ * RFC 6749 §4.4.3: the success body of the client credentials grant: an access token only ("A
+ * refresh token SHOULD NOT be included"), and no ID token (no user signed in).
+ */
+export type ClientCredentialsTokenResponse = Omit<TokenResponse, 'refresh_token' | 'id_token'>;
+
 /** A refresh token about to be issued: the token, its key, and the times of its record. */
 export interface NewRefreshToken {
   /** The token the client gets; never stored, only its hash (`key`). */
@@ -84,6 +90,7 @@ export async function issueTokens(
     accessTokenAudience: config.accessTokenAudience,
     idTokenAtHash: config.idTokenAtHash,
     refreshFamily: issuance.refresh.familyId,
+    idToken: true,
   });
   const { store } = issuance;
   const [tokens] = await Promise.all([
@@ -108,6 +115,50 @@ export async function issueTokens(
     token_type: 'Bearer',
     // Whole seconds left at issuance: 299 for a 300 s token issued mid-second, as the Tencent
     // Cloud CIAM token API answers.
+    expires_in: Math.floor((tokens.accessTokenExpiresAt * 1000 - nowMs) / 1000),
+  };
+}
+
+/**
+ * The end of the client credentials grant (RFC 6749 §4.4.3): an access token for the client
+ * itself, no refresh token and no ID token; `token_issued` with the client as its subject.
+ */
+export async function issueClientAccessToken(
+  config: RouterConfig,
+  key: SigningKey,
+  client: { clientId: string; scope: readonly string[] },
+  nowMs: number,
+): Promise<ClientCredentialsTokenResponse> {
+  const tokens = await signTokens(
+    // RFC 9068 §2.2: "In cases of access tokens obtained through grants where no resource owner is
+    // involved, such as the client credentials grant, the value of sub SHOULD correspond to an
+    // identifier the authorization server uses to indicate the client application."
+    { clientId: client.clientId, subject: client.clientId, scope: client.scope },
+    {
+      issuer: config.issuer,
+      key,
+      iat: Math.floor(nowMs / 1000),
+      accessTokenTtl: config.accessTokenTtl,
+      idTokenTtl: config.idTokenTtl,
+      accessTokenFormat: config.accessTokenFormat,
+      accessTokenAudience: config.accessTokenAudience,
+      idTokenAtHash: false,
+      refreshFamily: undefined,
+      idToken: false,
+    },
+  );
+  config.emit({
+    type: 'token_issued',
+    grantType: 'client_credentials',
+    clientId: client.clientId,
+    subject: client.clientId,
+    scope: [...client.scope],
+    accessTokenJti: tokens.accessTokenJti,
+  });
+  return {
+    access_token: tokens.accessToken,
+    scope: client.scope.join(' '),
+    token_type: 'Bearer',
     expires_in: Math.floor((tokens.accessTokenExpiresAt * 1000 - nowMs) / 1000),
   };
 }

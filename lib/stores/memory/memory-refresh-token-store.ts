@@ -90,6 +90,13 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return Promise.resolve(stored === undefined ? undefined : copyRecord(stored.record));
   }
 
+  inspect(key: string): Promise<{ record: RefreshTokenRecord; spent: boolean } | undefined> {
+    const stored = this.#live(key);
+    return Promise.resolve(
+      stored === undefined ? undefined : { record: copyRecord(stored.record), spent: stored.spent },
+    );
+  }
+
   revokeFamily(familyId: string): Promise<void> {
     if (this.#isRevoked(familyId)) return Promise.resolve();
     // Remembered until no token saved so far can be live, and at least a day: a family never

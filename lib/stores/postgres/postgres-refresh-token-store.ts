@@ -99,7 +99,7 @@ UNION ALL
 SELECT record, true AS reused FROM ${table} AS t
 WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT EXISTS (SELECT 1 FROM won)`),
       find: statement(
-        `SELECT record FROM ${table} AS t WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)}`,
+        `SELECT record, spent_at IS NOT NULL AS spent FROM ${table} AS t WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)}`,
       ),
       revoke: statement(`WITH gone AS (DELETE FROM ${table} WHERE family_id = $1 RETURNING family_expires_at)
 INSERT INTO ${revoked} AS r (family_id, expires_at)
@@ -169,6 +169,14 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
     return bounded('PostgresRefreshTokenStore.find', this.#config.timeoutMs, async () => {
       const { rows } = await runStatement(this.#config, this.#sql.find, [key, this.#config.now()]);
       return (rows[0] as { record: RefreshTokenRecord } | undefined)?.record;
+    });
+  }
+
+  inspect(key: string): Promise<{ record: RefreshTokenRecord; spent: boolean } | undefined> {
+    return bounded('PostgresRefreshTokenStore.inspect', this.#config.timeoutMs, async () => {
+      const { rows } = await runStatement(this.#config, this.#sql.find, [key, this.#config.now()]);
+      const row = rows[0] as { record: RefreshTokenRecord; spent: boolean } | undefined;
+      return row === undefined ? undefined : { record: row.record, spent: row.spent };
     });
   }
 

@@ -88,8 +88,9 @@ return { first, token[1], token[2] }
 /** Read-only: the record and the token's own expiry, unless the family is revoked. */
 const FIND = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'revoked') then return false end
-local token = redis.call('HMGET', KEYS[2], 'record', 'expiresAt')
+local token = redis.call('HMGET', KEYS[2], 'record', 'expiresAt', 'spent')
 if not token[1] then return false end
+if token[3] then return { 0, token[1], token[2] } end
 return { 1, token[1], token[2] }
 `);
 
@@ -197,6 +198,18 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
         await FIND.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)], [], deadline),
       );
       return reply?.record;
+    });
+  }
+
+  inspect(key: string, familyHint?: string): Promise<{ record: RefreshTokenRecord; spent: boolean } | undefined> {
+    return bounded('RedisRefreshTokenStore.inspect', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      const familyId = familyHint ?? (await this.#familyOf(key, deadline));
+      if (familyId === undefined) return undefined;
+      const reply = readTokenReply(
+        await FIND.run(this.#config.client, [this.#familyKey(familyId), this.#tokenKey(familyId, key)], [], deadline),
+      );
+      // FIND's first element is 1 for a token not yet spent, as ROTATE's is for the one that spends it.
+      return reply === undefined ? undefined : { record: reply.record, spent: !reply.first };
     });
   }
 
