@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jest } from '@jest/globals';
 import request from 'supertest';
 import { type Client, createTokenRouter, hashClientSecret, type TokenRouterEvent } from '../../lib/index.js';
 import {
@@ -57,6 +58,13 @@ beforeAll(async () => {
   jwksAnswers.set('/garbage', (res) =>
     res.writeHead(200, { 'Content-Type': 'application/json' }).end('<html>not a jwks'),
   );
+  // A JWKS of a megabyte, sent without Content-Length (chunked): over the router's limit.
+  jwksAnswers.set('/huge', (res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(`{"keys":[${JSON.stringify(fixture.publicJwk)}],"padding":"`);
+    for (let chunk = 0; chunk < 16; chunk++) res.write('x'.repeat(65536));
+    res.end('"}');
+  });
   // Never answers: the router must give up within its bounded timeout.
   jwksAnswers.set('/hang', () => {});
   const uriClient = (clientId: string, path: string): Client => ({
@@ -72,6 +80,7 @@ beforeAll(async () => {
       uriClient('uri-good', '/good'),
       uriClient('uri-garbage', '/garbage'),
       uriClient('uri-hang', '/hang'),
+      uriClient('uri-huge', '/huge'),
     ],
     onEvent: (event) => void events.push(event),
   });
@@ -323,6 +332,7 @@ describe('private_key_jwt (RFC 7523 §2.2, §3; OIDC Core §9)', () => {
   it.each([
     ['returns garbage', 'uri-garbage'],
     ['hangs', 'uri-hang'],
+    ['answers more than 256 KiB', 'uri-huge'],
   ])(
     'a jwksUri that %s is 401 invalid_client (the client’s own endpoint), never a 500',
     async (_name, clientId) => {
@@ -412,5 +422,57 @@ describe('startup: private_key_jwt needs somewhere to remember jtis', () => {
       }),
     ).not.toThrow();
     base.close();
+  });
+});
+
+describe('a registry record with unusable authentication fields is the registry’s fault', () => {
+  it('a secret method without a clientSecretHash: 503 client_record_invalid, the code not spent', async () => {
+    let broken = true;
+    const clientSecretHash = await hashClientSecret('fixed-later');
+    const seen: TokenRouterEvent[] = [];
+    const registry = await harness({
+      clients: {
+        findClient: async (clientId) => ({
+          clientId,
+          redirectUris: [REDIRECT_URI],
+          tokenEndpointAuthMethod: 'client_secret_post' as const,
+          ...(broken ? {} : { clientSecretHash }),
+        }),
+      },
+      onEvent: (event) => void seen.push(event),
+    });
+    const form = { ...(await registry.issue()), client_secret: 'fixed-later' };
+    const warned = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const res = await post(registry, form);
+    warned.mockRestore();
+    expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'temporarily_unavailable' });
+    expect(seen).toContainEqual(expect.objectContaining({ reason: 'client_record_invalid' }));
+    broken = false;
+    expect((await post(registry, form)).status).toBe(200);
+    registry.close();
+  });
+});
+
+describe('behind a host’s express.urlencoded(), the body’s credentials are read from req.body', () => {
+  it('client_secret_post and private_key_jwt work, and a wrong secret is still 401', async () => {
+    const express = (await import('express')).default;
+    const host = await harness({ clients: fixture.clients });
+    const app = express();
+    app.use(express.urlencoded({ extended: false }));
+    app.use(host.app);
+    const send = (body: Form) =>
+      request(app)
+        .post(TOKEN)
+        .set('Content-Type', 'application/x-www-form-urlencoded')
+        .send(new URLSearchParams(body).toString());
+    expect(
+      (await send({ ...(await host.issue({ clientId: POST_CLIENT })), client_secret: CLIENT_SECRET })).status,
+    ).toBe(200);
+    expect((await send({ ...(await host.issue({ clientId: POST_CLIENT })), client_secret: 'wrong' })).status).toBe(401);
+    expect(
+      (await send({ ...(await host.issue({ clientId: JWT_CLIENT })), ...assertionForm(await fixture.assertion()) }))
+        .status,
+    ).toBe(200);
+    host.close();
   });
 });

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Client, ClientAuthMethod, Clock, ReplayStore } from '../contracts.js';
 import { hashSecret } from '../crypto/secrets.js';
 import { guard, type RejectReason, RequestError } from '../response/request-error.js';
@@ -87,6 +87,8 @@ const JWKS_TIMEOUT_MS = 2000;
 /** How long a fetched client JWKS is kept, and the least time between two fetches of one (jose's options). */
 const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
 const JWKS_COOLDOWN_MS = 30_000;
+/** The largest JWKS read from a client's jwksUri; a larger answer is the endpoint failing. */
+const MAX_JWKS_BYTES = 256 * 1024;
 /** Remote key sets kept, by URL; beyond this the oldest is dropped (a registry may name many). */
 const MAX_REMOTE_KEY_SETS = 1000;
 
@@ -286,6 +288,7 @@ function keySetOf(client: Client): AssertionKeys | undefined {
       timeoutDuration: JWKS_TIMEOUT_MS,
       cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
       cooldownDuration: JWKS_COOLDOWN_MS,
+      [customFetch]: boundedFetch,
     });
     if (remoteKeySets.size >= MAX_REMOTE_KEY_SETS) {
       const [oldest] = remoteKeySets.keys();
@@ -306,4 +309,30 @@ function keySetOf(client: Client): AssertionKeys | undefined {
     },
     fetchFailed: (error) => typeof error === 'object' && error !== null && fetchErrors.has(error),
   };
+}
+
+/**
+ * jose's fetch of a jwksUri (its options: no redirects, the timeout's signal), with the body read
+ * up to MAX_JWKS_BYTES: a client's endpoint that answers without end cannot fill the router's memory.
+ */
+async function boundedFetch(url: string, options: RequestInit): Promise<Response> {
+  const response = await fetch(url, options);
+  if (Number(response.headers.get('content-length')) > MAX_JWKS_BYTES || response.body === null) {
+    await response.body?.cancel();
+    throw new TypeError('the jwksUri answered no body, or one over the limit');
+  }
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > MAX_JWKS_BYTES) {
+      await reader.cancel();
+      throw new TypeError('the jwksUri answered more than the limit');
+    }
+    chunks.push(value);
+  }
+  return new Response(Buffer.concat(chunks), { status: response.status, headers: response.headers });
 }
