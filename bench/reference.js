@@ -178,3 +178,50 @@ export function createReferenceLogoutApp({ issuer, jwks, clientId, postLogoutRed
   });
   return app;
 }
+
+/**
+ * The bare client credentials endpoint (RFC 6749 §4.4) the router's is measured against: Express,
+ * express.urlencoded, the Basic header decoded (RFC 6749 §2.3.1's form-urlencoding), the secret's
+ * SHA-256 compared in constant time with the one registered client's, the scope checked against
+ * its registered scopes, one access token signed with jose, JSON with no-store.
+ */
+export function createReferenceClientCredentialsApp({ issuer, signer, clientId, clientSecret, scopes }) {
+  const expected = createHash('sha256').update(clientSecret).digest();
+  const app = express();
+  app.disable('x-powered-by');
+  const fail = (res, status, error) => res.status(status).set('Cache-Control', 'no-store').json({ error });
+  app.post('/oauth2/token', express.urlencoded({ extended: false }), async (req, res, next) => {
+    try {
+      const header = req.headers.authorization ?? '';
+      if (!header.startsWith('Basic ')) return fail(res, 401, 'invalid_client');
+      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0) return fail(res, 401, 'invalid_client');
+      const id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+      const secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+      const given = createHash('sha256').update(secret).digest();
+      if (id !== clientId || !timingSafeEqual(given, expected)) return fail(res, 401, 'invalid_client');
+      const { grant_type, scope } = req.body ?? {};
+      if (grant_type !== 'client_credentials') return fail(res, 400, 'unsupported_grant_type');
+      const granted = typeof scope === 'string' && scope !== '' ? scope.split(' ') : scopes;
+      if (!granted.every((name) => scopes.includes(name))) return fail(res, 400, 'invalid_scope');
+      const iat = Math.floor(Date.now() / 1000);
+      const accessToken = await signer.sign({
+        iss: issuer,
+        sub: clientId,
+        aud: clientId,
+        scope: granted,
+        iat,
+        nbf: iat,
+        exp: iat + 300,
+        jti: randomUUID(),
+      });
+      res
+        .set('Cache-Control', 'no-store')
+        .json({ access_token: accessToken, scope: granted.join(' '), token_type: 'Bearer', expires_in: 300 });
+    } catch (error) {
+      next(error);
+    }
+  });
+  return app;
+}

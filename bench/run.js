@@ -10,7 +10,7 @@
 // The api:router and api:jose targets measure a protected API call instead: GET /api/profile
 // behind requireAccessToken, against a bare jose jwtVerify handler; api:userinfo the UserInfo
 // endpoint against the same handler; logout:router and logout:jose a logout with an id_token_hint
-// (docs/performance.md).
+// (docs/performance.md); cc:router and cc:jose a client credentials token request with client_secret_basic.
 
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -103,6 +103,17 @@ const CLIENT_AUTH_TARGETS = [
 const USERINFO_TARGET = ['api:userinfo', 'api:jose', 0.85];
 /** RP-initiated logout: the router's logout endpoint against a bare jose handler, both 303. */
 const LOGOUT_TARGET = ['logout:router', 'logout:jose', 0.85];
+/**
+ * The client credentials grant (RFC 6749 §4.4) with client_secret_basic: the router against a
+ * bare jose handler (Basic decoded, the secret's SHA-256 compared, one token signed). The same
+ * request again and again: the grant stores and spends nothing.
+ */
+const CLIENT_CREDENTIALS_TARGET = ['cc:router', 'cc:jose', 0.85];
+/** The client credentials request of the cc targets: the bench's machine client and its secret. */
+const CC_CLIENT_ID = 'bench-machine';
+const CC_CLIENT_SECRET = 'bench-machine-secret-0123456789abcdef';
+const CC_AUTHORIZATION = `Basic ${Buffer.from(`${CC_CLIENT_ID}:${CC_CLIENT_SECRET}`).toString('base64')}`;
+const CC_BODY = 'grant_type=client_credentials&scope=status%3Aread';
 const API_PATH = '/api/profile';
 /** Distinct tokens a round of an api target sends, each many times (verification holds no state). */
 const API_TOKENS = 256;
@@ -154,6 +165,8 @@ async function benchAlgorithm(alg) {
     'client:none',
     'client:basic',
     'client:jwt',
+    'cc:jose',
+    'cc:router',
   ];
   const names =
     flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
@@ -169,7 +182,7 @@ async function benchAlgorithm(alg) {
       server.amount = settings.connections * 50;
       for (let warm = 0; warm < 2; warm++) server.amount = sized((await runRound(server, server.amount)).rps);
       log(
-        `  warmed up ${server.name}: ${server.amount} ${/^(api|logout):/.test(server.name) ? 'requests' : 'codes'} a round`,
+        `  warmed up ${server.name}: ${server.amount} ${/^(api|logout|cc):/.test(server.name) ? 'requests' : 'codes'} a round`,
       );
     }
     const rounds = [];
@@ -197,6 +210,25 @@ async function benchAlgorithm(alg) {
 
 /** The requests of a round: each code redeemed once; or, for an api target, GETs with its tokens. */
 async function roundRequests(server, amount, onResponse) {
+  if (server.name.startsWith('cc:')) {
+    let sent = 0;
+    return {
+      sent: () => sent,
+      requests: [
+        {
+          method: 'POST',
+          path: TOKEN_PATH,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: CC_AUTHORIZATION },
+          body: CC_BODY,
+          setupRequest: (request) => {
+            sent++;
+            return request;
+          },
+          onResponse,
+        },
+      ],
+    };
+  }
   if (server.name.startsWith('logout:')) {
     // Logout requests with fresh ID tokens, each sent many times (a logout changes nothing here).
     const paths = await server.call('tokens', { count: Math.min(API_TOKENS, amount) });
@@ -310,7 +342,14 @@ function summarise(alg, names, rounds) {
       loopBusy: median(of('loopBusy')),
     };
   }
-  const pairs = [...(TARGETS[alg] ?? []), API_TARGET, USERINFO_TARGET, LOGOUT_TARGET, ...CLIENT_AUTH_TARGETS];
+  const pairs = [
+    ...(TARGETS[alg] ?? []),
+    API_TARGET,
+    USERINFO_TARGET,
+    LOGOUT_TARGET,
+    ...CLIENT_AUTH_TARGETS,
+    CLIENT_CREDENTIALS_TARGET,
+  ];
   for (const name of names) {
     const store = name.split(':')[1];
     if (name.startsWith('router:') && store !== 'memory') pairs.push([name, 'router:memory', STORE_TARGETS[store]]);
@@ -405,6 +444,7 @@ function startServer(name, alg) {
 async function checkTokens(server, alg) {
   if (server.name.startsWith('api:')) return checkApi(server);
   if (server.name.startsWith('logout:')) return checkLogout(server);
+  if (server.name.startsWith('cc:')) return checkClientCredentials(server, alg);
   const [issued] = await server.call('issue', { count: 1 });
   const form = typeof issued === 'string' ? issued : issued.body;
   const authorization =
@@ -427,6 +467,27 @@ async function checkTokens(server, alg) {
   const replay = await post();
   if (replay.status === 200) throw new Error(`${server.name}: a code was redeemed twice`);
   await replay.arrayBuffer();
+}
+
+/** Before measuring a cc target: its token verifies with sub = the client; a wrong secret gets 401. */
+async function checkClientCredentials(server, alg) {
+  const post = (authorization) =>
+    fetch(`http://127.0.0.1:${server.port}${TOKEN_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization },
+      body: CC_BODY,
+    });
+  const response = await post(CC_AUTHORIZATION);
+  if (response.status !== 200) throw new Error(`${server.name}: the machine client got ${response.status}`);
+  const body = await response.json();
+  const jwks = createLocalJWKSet(await server.call('jwks'));
+  const { payload } = await jwtVerify(body.access_token, jwks, { issuer: ISSUER, algorithms: [alg] });
+  if (payload.sub !== CC_CLIENT_ID || body.refresh_token !== undefined) {
+    throw new Error(`${server.name}: the token is not for the client alone`);
+  }
+  const wrong = await post(`Basic ${Buffer.from(`${CC_CLIENT_ID}:wrong`).toString('base64')}`);
+  if (wrong.status !== 401) throw new Error(`${server.name}: a wrong secret got ${wrong.status}`);
+  await wrong.arrayBuffer();
 }
 
 /** Before measuring a logout target: its own ID token gets 303 with the state; a broken one gets 400. */

@@ -20,6 +20,7 @@ import { SPA_CALLBACK_PATH, SPA_CLIENT_ID } from '../example-app/clients.js';
 import {
   createReferenceApiApp,
   createReferenceApp,
+  createReferenceClientCredentialsApp,
   createReferenceLogoutApp,
   joseSigner,
   nodeCryptoSigner,
@@ -213,11 +214,50 @@ async function issueTokens(count) {
   );
 }
 
+/** The machine client of the cc targets (bench/run.js sends its Basic header). */
+const CC_CLIENT_ID = 'bench-machine';
+const CC_CLIENT_SECRET = 'bench-machine-secret-0123456789abcdef';
+
+/**
+ * The client credentials grant (kind "cc"): the library's token router alone on in-process
+ * stores, with one client_secret_basic machine client (store "router"), or the bare jose handler
+ * of reference.js (store "jose").
+ */
+async function createClientCredentialsTarget() {
+  const scopes = ['status:read'];
+  if (store === 'jose') {
+    const signer = await joseSigner(alg);
+    const app = createReferenceClientCredentialsApp({
+      issuer: ISSUER,
+      signer,
+      clientId: CC_CLIENT_ID,
+      clientSecret: CC_CLIENT_SECRET,
+      scopes,
+    });
+    return { app, jwks: async () => ({ keys: [signer.publicJwk] }), close: async () => {} };
+  }
+  const keyStore = await lib.MemoryKeyStore.generate({ alg });
+  const codeStore = new lib.MemoryCodeStore();
+  const machine = {
+    clientId: CC_CLIENT_ID,
+    redirectUris: [],
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    clientSecretHash: await lib.hashClientSecret(CC_CLIENT_SECRET),
+    grantTypes: ['client_credentials'],
+    scopes,
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(lib.createTokenRouter({ issuer: ISSUER, codeStore, keyStore, clients: [machine] }));
+  return { app, jwks: () => keyStore.publicJwks(), close: async () => codeStore.close() };
+}
+
 /** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
 async function createTarget() {
   if (kind === 'api') return createApiTarget();
   if (kind === 'client') return createClientTarget();
   if (kind === 'logout') return createLogoutTarget();
+  if (kind === 'cc') return createClientCredentialsTarget();
   if (kind === 'router') {
     const backend = await STORE_BACKENDS[store].create(lib);
     const keyStore = await lib.MemoryKeyStore.generate({ alg });
