@@ -180,6 +180,61 @@ export function createReferenceLogoutApp({ issuer, jwks, clientId, postLogoutRed
 }
 
 /**
+ * The bare introspection endpoint (RFC 7662) the router's is measured against: Express,
+ * express.urlencoded, the resource server's Basic credentials checked as the client credentials
+ * handler does, jose's jwtVerify of the token with a local JWKS (issuer, algorithms, typ), then
+ * the standard members as JSON with no-store; `{"active": false}` for a token that fails.
+ */
+export function createReferenceIntrospectionApp({ issuer, jwks, clientId, clientSecret }) {
+  const keys = createLocalJWKSet(jwks);
+  const expected = createHash('sha256').update(clientSecret).digest();
+  const app = express();
+  app.disable('x-powered-by');
+  const answer = (res, body) => res.set('Cache-Control', 'no-store').json(body);
+  app.post('/oauth2/introspect', express.urlencoded({ extended: false }), async (req, res) => {
+    const header = req.headers.authorization ?? '';
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const given = createHash('sha256')
+      .update(decodeURIComponent(decoded.slice(colon + 1)))
+      .digest();
+    if (
+      !header.startsWith('Basic ') ||
+      colon < 0 ||
+      decoded.slice(0, colon) !== clientId ||
+      !timingSafeEqual(given, expected)
+    ) {
+      return res.status(401).set('Cache-Control', 'no-store').json({ error: 'invalid_client' });
+    }
+    const { token } = req.body ?? {};
+    if (typeof token !== 'string' || token === '') return res.status(400).json({ error: 'invalid_request' });
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        issuer,
+        algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        typ: 'JWT',
+      });
+      return answer(res, {
+        active: true,
+        scope: Array.isArray(payload.scope) ? payload.scope.join(' ') : payload.scope,
+        client_id: payload.aud,
+        token_type: 'Bearer',
+        exp: payload.exp,
+        iat: payload.iat,
+        nbf: payload.nbf,
+        sub: payload.sub,
+        aud: payload.aud,
+        iss: payload.iss,
+        jti: payload.jti,
+      });
+    } catch {
+      return answer(res, { active: false });
+    }
+  });
+  return app;
+}
+
+/**
  * The bare client credentials endpoint (RFC 6749 §4.4) the router's is measured against: Express,
  * express.urlencoded, the Basic header decoded (RFC 6749 §2.3.1's form-urlencoding), the secret's
  * SHA-256 compared in constant time with the one registered client's, the scope checked against

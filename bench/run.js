@@ -10,7 +10,8 @@
 // The api:router and api:jose targets measure a protected API call instead: GET /api/profile
 // behind requireAccessToken, against a bare jose jwtVerify handler; api:userinfo the UserInfo
 // endpoint against the same handler; logout:router and logout:jose a logout with an id_token_hint
-// (docs/performance.md); cc:router and cc:jose a client credentials token request with client_secret_basic.
+// (docs/performance.md); cc:router and cc:jose a client credentials token request with client_secret_basic;
+// introspect:router and introspect:jose an introspection of an access token by that client.
 
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -109,6 +110,12 @@ const LOGOUT_TARGET = ['logout:router', 'logout:jose', 0.85];
  * request again and again: the grant stores and spends nothing.
  */
 const CLIENT_CREDENTIALS_TARGET = ['cc:router', 'cc:jose', 0.85];
+/**
+ * Introspection (RFC 7662) of an access token by a client_secret_basic resource server: the
+ * router's endpoint against a bare jose handler (Basic checked, jwtVerify, the members as JSON).
+ */
+const INTROSPECTION_TARGET = ['introspect:router', 'introspect:jose', 0.85];
+const INTROSPECTION_PATH = '/oauth2/introspect';
 /** The client credentials request of the cc targets: the bench's machine client and its secret. */
 const CC_CLIENT_ID = 'bench-machine';
 const CC_CLIENT_SECRET = 'bench-machine-secret-0123456789abcdef';
@@ -167,6 +174,8 @@ async function benchAlgorithm(alg) {
     'client:jwt',
     'cc:jose',
     'cc:router',
+    'introspect:jose',
+    'introspect:router',
   ];
   const names =
     flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
@@ -182,7 +191,7 @@ async function benchAlgorithm(alg) {
       server.amount = settings.connections * 50;
       for (let warm = 0; warm < 2; warm++) server.amount = sized((await runRound(server, server.amount)).rps);
       log(
-        `  warmed up ${server.name}: ${server.amount} ${/^(api|logout|cc):/.test(server.name) ? 'requests' : 'codes'} a round`,
+        `  warmed up ${server.name}: ${server.amount} ${/^(api|logout|cc|introspect):/.test(server.name) ? 'requests' : 'codes'} a round`,
       );
     }
     const rounds = [];
@@ -210,6 +219,25 @@ async function benchAlgorithm(alg) {
 
 /** The requests of a round: each code redeemed once; or, for an api target, GETs with its tokens. */
 async function roundRequests(server, amount, onResponse) {
+  if (server.name.startsWith('introspect:')) {
+    // Introspection requests for the target's own tokens, each sent many times (it changes nothing).
+    const bodies = (await server.call('tokens', { count: Math.min(API_TOKENS, amount) })).map(
+      (token) => `token=${token}`,
+    );
+    let sent = 0;
+    return {
+      sent: () => sent,
+      requests: [
+        {
+          method: 'POST',
+          path: INTROSPECTION_PATH,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: CC_AUTHORIZATION },
+          setupRequest: (request) => ({ ...request, body: bodies[sent++ % bodies.length] }),
+          onResponse,
+        },
+      ],
+    };
+  }
   if (server.name.startsWith('cc:')) {
     let sent = 0;
     return {
@@ -349,6 +377,7 @@ function summarise(alg, names, rounds) {
     LOGOUT_TARGET,
     ...CLIENT_AUTH_TARGETS,
     CLIENT_CREDENTIALS_TARGET,
+    INTROSPECTION_TARGET,
   ];
   for (const name of names) {
     const store = name.split(':')[1];
@@ -445,6 +474,7 @@ async function checkTokens(server, alg) {
   if (server.name.startsWith('api:')) return checkApi(server);
   if (server.name.startsWith('logout:')) return checkLogout(server);
   if (server.name.startsWith('cc:')) return checkClientCredentials(server, alg);
+  if (server.name.startsWith('introspect:')) return checkIntrospection(server);
   const [issued] = await server.call('issue', { count: 1 });
   const form = typeof issued === 'string' ? issued : issued.body;
   const authorization =
@@ -488,6 +518,24 @@ async function checkClientCredentials(server, alg) {
   const wrong = await post(`Basic ${Buffer.from(`${CC_CLIENT_ID}:wrong`).toString('base64')}`);
   if (wrong.status !== 401) throw new Error(`${server.name}: a wrong secret got ${wrong.status}`);
   await wrong.arrayBuffer();
+}
+
+/** Before measuring an introspect target: its own token is active; a broken one is not. */
+async function checkIntrospection(server) {
+  const [token] = await server.call('tokens', { count: 1 });
+  const post = async (body) => {
+    const response = await fetch(`http://127.0.0.1:${server.port}${INTROSPECTION_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: CC_AUTHORIZATION },
+      body,
+    });
+    if (response.status !== 200) throw new Error(`${server.name}: introspection answered ${response.status}`);
+    return response.json();
+  };
+  const live = await post(`token=${token}`);
+  if (live.active !== true || live.sub !== CC_CLIENT_ID) throw new Error(`${server.name}: a fresh token is not active`);
+  const broken = await post(`token=${token.slice(0, -4)}AAAA`);
+  if (broken.active !== false) throw new Error(`${server.name}: a token with a broken signature is active`);
 }
 
 /** Before measuring a logout target: its own ID token gets 303 with the state; a broken one gets 400. */

@@ -21,6 +21,7 @@ import {
   createReferenceApiApp,
   createReferenceApp,
   createReferenceClientCredentialsApp,
+  createReferenceIntrospectionApp,
   createReferenceLogoutApp,
   joseSigner,
   nodeCryptoSigner,
@@ -252,12 +253,68 @@ async function createClientCredentialsTarget() {
   return { app, jwks: () => keyStore.publicJwks(), close: async () => codeStore.close() };
 }
 
+/**
+ * Introspection (kind "introspect"): POST /oauth2/introspect by the cc targets' machine client,
+ * acting as a resource server, with access tokens the router issued in the same process (by the
+ * client credentials grant), answered by the router (store "router") or the bare jose handler
+ * of reference.js (store "jose").
+ */
+async function createIntrospectionTarget() {
+  const keyStore = await lib.MemoryKeyStore.generate({ alg });
+  const codeStore = new lib.MemoryCodeStore();
+  const machine = {
+    clientId: CC_CLIENT_ID,
+    redirectUris: [],
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    clientSecretHash: await lib.hashClientSecret(CC_CLIENT_SECRET),
+    grantTypes: ['client_credentials'],
+    scopes: ['status:read'],
+  };
+  const tokenRouter = lib.createTokenRouter({ issuer: ISSUER, codeStore, keyStore, clients: [machine] });
+  const app = express();
+  app.disable('x-powered-by');
+  if (store === 'jose') {
+    app.use(
+      createReferenceIntrospectionApp({
+        issuer: ISSUER,
+        jwks: await keyStore.publicJwks(),
+        clientId: CC_CLIENT_ID,
+        clientSecret: CC_CLIENT_SECRET,
+      }),
+    );
+  }
+  app.use(tokenRouter);
+  const authorization = `Basic ${Buffer.from(`${CC_CLIENT_ID}:${CC_CLIENT_SECRET}`).toString('base64')}`;
+  return {
+    app,
+    authorization,
+    jwks: () => keyStore.publicJwks(),
+    /** `count` client credentials tokens from the router's own token endpoint. */
+    async tokens(count) {
+      const { port } = server.address();
+      return Promise.all(
+        Array.from({ length: count }, async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/oauth2/token`, {
+            method: 'POST',
+            headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+            body: 'grant_type=client_credentials',
+          });
+          if (response.status !== 200) throw new Error(`the token endpoint answered ${response.status}`);
+          return (await response.json()).access_token;
+        }),
+      );
+    },
+    close: async () => codeStore.close(),
+  };
+}
+
 /** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
 async function createTarget() {
   if (kind === 'api') return createApiTarget();
   if (kind === 'client') return createClientTarget();
   if (kind === 'logout') return createLogoutTarget();
   if (kind === 'cc') return createClientCredentialsTarget();
+  if (kind === 'introspect') return createIntrospectionTarget();
   if (kind === 'router') {
     const backend = await STORE_BACKENDS[store].create(lib);
     const keyStore = await lib.MemoryKeyStore.generate({ alg });
@@ -339,7 +396,7 @@ const operations = {
   },
   'profile-stop': async () => (await profiler.post('Profiler.stop')).profile,
   issue: ({ count }) => issueForms(target, count),
-  tokens: ({ count }) => issueTokens(count),
+  tokens: ({ count }) => (target.tokens === undefined ? issueTokens(count) : target.tokens(count)),
   // Two young-generation collections (the second promotes what survived the first), run with
   // --expose-gc; see runRound in run.js. The old generation, and the state held there, is left
   // to the measured rounds' own collections.
