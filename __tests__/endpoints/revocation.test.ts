@@ -42,7 +42,9 @@ describe('revocation endpoint (RFC 7009)', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.text).toBe('');
+    // RFC 7009 §2.2: the body is ignored by the client; an empty JSON object, which every JSON reader takes.
+    expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
+    expect(res.text).toBe('{}');
     const after = await refresh(h, tokens.refresh_token!);
     expect({ status: after.status, error: after.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
   });

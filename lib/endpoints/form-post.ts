@@ -8,7 +8,7 @@ import { CorsPolicy } from '../request/cors.js';
 import { isFormUtf8, type ParsedForm, readFormParams } from '../request/form-body.js';
 import type { GrantType } from '../request/validation.js';
 import { RequestError } from '../response/request-error.js';
-import { sendEmptyOk, sendJson, sendRejection } from '../response/respond.js';
+import { sendEmptyJsonOk, sendJson, sendRejection } from '../response/respond.js';
 
 /** What a request has established so far: for the rejection event, and for CORS. */
 export interface RequestState {
@@ -68,7 +68,7 @@ export function formPostEndpoint(
     // Decided after the request, so a registry's client is allowed from its own origins.
     if (withCors) await cors.applyToResponse(req, res, state.client);
     if ('body' in outcome) {
-      if (outcome.body === undefined) sendEmptyOk(res);
+      if (outcome.body === undefined) sendEmptyJsonOk(res);
       else sendJson(res, 200, outcome.body);
       return;
     }

@@ -21,13 +21,13 @@ export function sendJson(res: Response, status: number, body: unknown): void {
   res.end(payload);
 }
 
-/** A 200 with no body and the no-store headers (RFC 7009 §2.2: the revocation answer). */
-export function sendEmptyOk(res: Response): void {
-  res.statusCode = 200;
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Pragma', 'no-cache');
-  res.setHeader('Content-Length', 0);
-  res.end();
+/**
+ * The revocation answer: 200 with the no-store headers and an empty JSON object. RFC 7009 §2.2
+ * has the client ignore the body; `{}` rather than none, because clients that read every answer
+ * as JSON (simple-oauth2's strict reader) reject an empty one after the token was revoked.
+ */
+export function sendEmptyJsonOk(res: Response): void {
+  sendJson(res, 200, {});
 }
 
 /**
