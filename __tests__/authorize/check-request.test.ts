@@ -1,4 +1,4 @@
-import { issueAuthorizationCode, MemoryCodeStore } from '../../lib/index.js';
+import { hashClientSecret, issueAuthorizationCode, MemoryCodeStore } from '../../lib/index.js';
 import {
   asQueryObject,
   authorizationParams,
@@ -156,6 +156,20 @@ describe.each(PARAM_SHAPES)('checkAuthorizationRequest, parameters as %s', (_sha
         expectRedirected(await run({ response_type: responseType }), 'unsupported_response_type', STATE);
       },
     );
+
+    it('RFC 6749 §4.1.2.1: a client not registered for the code grant is unauthorized_client', async () => {
+      const machine = {
+        clientId: 'machine',
+        redirectUris: [REDIRECT_URI],
+        grantTypes: ['client_credentials' as const],
+        scopes: ['status:read'],
+        tokenEndpointAuthMethod: 'client_secret_basic' as const,
+        clientSecretHash: await hashClientSecret('a machine secret of some length'),
+      };
+      const options = { ...OPTIONS, clients: [...CLIENTS, machine] };
+      expectRedirected(await run({ client_id: 'machine' }, options), 'unauthorized_client', STATE);
+      expect((await run({}, options)).kind).toBe('valid'); // the same options, a client of the code grant
+    });
 
     it.each(['fragment', 'form_post'])(
       'OAuth 2.0 Multiple Response Type Encoding Practices §2.1: response_mode=%s, not the query this host answers in, is invalid_request',

@@ -85,6 +85,7 @@ export type AuthorizationRequestError =
   | 'invalid_request'
   | 'unsupported_response_type'
   | 'invalid_scope'
+  | 'unauthorized_client'
   | 'request_not_supported'
   | 'request_uri_not_supported';
 

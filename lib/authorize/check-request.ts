@@ -132,6 +132,11 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
   const responseType = value('response_type');
   if (responseType === undefined) return fail('invalid_request', 'The request has no response_type.');
   if (responseType !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported.');
+  // RFC 6749 §4.1.2.1: a client not registered for the code grant (`Client.grantTypes`, a
+  // machine client's `['client_credentials']`) may not ask for a code.
+  if (client.grantTypes !== undefined && !client.grantTypes.includes('authorization_code')) {
+    return fail('unauthorized_client', 'This client is not registered for the authorization_code grant.');
+  }
   const responseMode = value('response_mode');
   if (responseMode !== undefined && responseMode !== 'query') {
     return fail('invalid_request', 'Only response_mode=query is supported.');
