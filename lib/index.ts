@@ -5,6 +5,7 @@ export type {
   AuthorizationQuery,
   AuthorizationRedirectError,
   AuthorizationRequest,
+  AuthorizationRequestClient,
   AuthorizationRequestError,
   AuthorizationRequestOptions,
   AuthorizationRequestOutcome,

@@ -171,6 +171,23 @@ describe.each(PARAM_SHAPES)('checkAuthorizationRequest, parameters as %s', (_sha
       expect((await run({}, options)).kind).toBe('valid'); // the same options, a client of the code grant
     });
 
+    it("a valid request's client carries no credentials (a host may log it or keep it in its session)", async () => {
+      const confidential = {
+        clientId: 'confidential',
+        redirectUris: [REDIRECT_URI],
+        tokenEndpointAuthMethod: 'client_secret_basic' as const,
+        clientSecretHash: await hashClientSecret('a confidential secret of some length'),
+      };
+      const outcome = await run({ client_id: 'confidential' }, { ...OPTIONS, clients: [...CLIENTS, confidential] });
+      if (outcome.kind !== 'valid') throw new Error(`not valid: ${outcome.kind}`);
+      expect(outcome.request.client).toEqual({
+        clientId: 'confidential',
+        redirectUris: [REDIRECT_URI],
+        tokenEndpointAuthMethod: 'client_secret_basic',
+      });
+      expect(JSON.stringify(outcome)).not.toContain(confidential.clientSecretHash);
+    });
+
     it.each(['fragment', 'form_post'])(
       'OAuth 2.0 Multiple Response Type Encoding Practices §2.1: response_mode=%s, not the query this host answers in, is invalid_request',
       async (mode) => {

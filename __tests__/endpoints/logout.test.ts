@@ -169,6 +169,49 @@ describe('logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
     h.close();
   });
 
+  it.each([
+    ['javascript:alert(1)', 'a script URI'],
+    ['data:text/html,<script>alert(1)</script>', 'a data URI'],
+    ['https://rp.example.com/bye#frag', 'a URI with a fragment'],
+    ['not a uri', 'no URI at all'],
+  ])(
+    "§3: a ClientRegistry record's post-logout URI that is %s (%s) is never redirected to: 400, endSession not called",
+    async (uri) => {
+      const h = await logoutHarness({
+        clients: {
+          findClient: (id: string) =>
+            Promise.resolve(
+              id === 'web'
+                ? { clientId: 'web', redirectUris: [REDIRECT_URI], postLogoutRedirectUris: [uri] }
+                : undefined,
+            ),
+        },
+      });
+      const res = await logout(h, { client_id: 'web', post_logout_redirect_uri: uri });
+      expectError(res, 400, 'invalid_request');
+      expect(res.headers.location).toBeUndefined();
+      expect(h.calls).toEqual([]);
+      h.close();
+    },
+  );
+
+  it('RFC 9110 §10.2.2: a registered URI with non-ASCII characters is sent percent-encoded, a valid Location', async () => {
+    const uri = 'https://例え.jp/über?x=ü';
+    const h = await logoutHarness({
+      clients: {
+        findClient: (id: string) =>
+          Promise.resolve(
+            id === 'web' ? { clientId: 'web', redirectUris: [REDIRECT_URI], postLogoutRedirectUris: [uri] } : undefined,
+          ),
+      },
+    });
+    const res = await logout(h, { client_id: 'web', post_logout_redirect_uri: uri, state: 'st' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`${new URL(uri).href}&state=st`);
+    expect(res.headers.location).toMatch(/^[\x21-\x7e]+$/);
+    h.close();
+  });
+
   it('a client_id unknown to the client list: 400 invalid_request', async () => {
     const h = await logoutHarness();
     expectError(await logout(h, { client_id: 'nobody' }), 400, 'invalid_request');

@@ -44,10 +44,17 @@ export interface AuthorizationRequestOptions {
 /** OIDC Core §3.1.2.1: the `prompt` values. */
 export type PromptValue = 'none' | 'login' | 'consent' | 'select_account';
 
+/**
+ * The registered client as the host's sign-in sees it: its record without what authenticates it
+ * (`clientSecretHash`, `jwks`, `jwksUri`), since a host may well log the request or keep it in
+ * its session.
+ */
+export type AuthorizationRequestClient = Omit<Client, 'clientSecretHash' | 'jwks' | 'jwksUri'>;
+
 /** A checked authorization request: what the host's sign-in and consent work from. */
 export interface AuthorizationRequest {
-  /** The registered client the request is from. */
-  client: Client;
+  /** The registered client the request is from, without its credentials. */
+  client: AuthorizationRequestClient;
   clientId: string;
   /** The request's `redirect_uri`, one the client registered, character for character. */
   redirectUri: string;

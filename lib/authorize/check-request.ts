@@ -8,6 +8,7 @@ import type {
   AuthorizationParams,
   AuthorizationRedirectError,
   AuthorizationRequest,
+  AuthorizationRequestClient,
   AuthorizationRequestError,
   AuthorizationRequestOptions,
   AuthorizationRequestOutcome,
@@ -153,7 +154,7 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
   if (typeof signIn === 'string') return fail('invalid_request', signIn);
 
   const request: AuthorizationRequest = {
-    client,
+    client: withoutCredentials(client),
     clientId,
     redirectUri,
     responseType: 'code',
@@ -174,4 +175,10 @@ function show(
   parameter?: AuthorizationShowError['parameter'],
 ): AuthorizationShowError {
   return { kind: 'show-error', status, error, description, ...(parameter === undefined ? {} : { parameter }) };
+}
+
+/** The client's record without what authenticates it (its secret's hash, its keys). */
+function withoutCredentials(client: Client): AuthorizationRequestClient {
+  const { clientSecretHash: _secret, jwks: _jwks, jwksUri: _jwksUri, ...shown } = client;
+  return shown;
 }

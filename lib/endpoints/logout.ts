@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { redirectUriDanger } from '../clients/client-list.js';
 import { findRegisteredClient } from '../clients/registry.js';
 import type { RouterConfig } from '../config/configuration.js';
 import type { EndSession, EndSessionContext } from '../config/options.js';
@@ -169,7 +170,15 @@ async function checkRequest(config: RouterConfig, req: Request): Promise<EndSess
     // list nothing is registered, so nothing is redirected to.
     if (client?.postLogoutRedirectUris?.includes(redirectUri) !== true)
       throw new LogoutRefused('redirect_unregistered');
-    context.redirectTo = state === undefined ? redirectUri : withState(redirectUri, state);
+    // A registry's records are not checked when the router starts (a clients array is): a URI
+    // that would run script, has a fragment or cannot be parsed is never redirected to.
+    if (!URL.canParse(redirectUri) || redirectUriDanger(redirectUri, true) !== undefined) {
+      throw new LogoutRefused('redirect_unregistered');
+    }
+    // As the URL parser writes it: percent-encoded, so any registered URI is a valid Location
+    // header (RFC 9110 §10.2.2), and checked before endSession runs.
+    const target = new URL(redirectUri).href;
+    context.redirectTo = state === undefined ? target : withState(target, state);
   }
   return context;
 }
