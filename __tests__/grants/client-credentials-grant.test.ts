@@ -25,7 +25,7 @@ async function machineClients(): Promise<Client[]> {
       tokenEndpointAuthMethod: 'client_secret_basic',
       clientSecretHash: await hashClientSecret(MACHINE_SECRET),
       grantTypes: ['client_credentials'],
-      scopes: ['status:read', 'reports:write', 'openid'],
+      scopes: ['status:read', 'reports:write'],
     },
   ];
 }
@@ -55,16 +55,20 @@ describe('the client credentials grant (RFC 6749 §4.4)', () => {
     expect(res.headers['cache-control']).toBe('no-store');
   });
 
-  it('RFC 6749 §4.4.3: "A refresh token SHOULD NOT be included", and no ID token either, even with openid among the scopes', async () => {
-    const res = await clientCredentials(h, { scope: 'openid status:read' });
+  it('RFC 6749 §4.4.3: "A refresh token SHOULD NOT be included", and no ID token either', async () => {
+    const res = await clientCredentials(h, { scope: 'status:read reports:write' });
     expect(res.status).toBe(200);
     expect(res.body).not.toHaveProperty('refresh_token');
     expect(res.body).not.toHaveProperty('id_token');
   });
 
+  it('OIDC Core §5.3: openid, which a machine client cannot be registered for, is 400 invalid_scope', async () => {
+    expectError(await clientCredentials(h, { scope: 'openid status:read' }), 400, 'invalid_scope');
+  });
+
   it('RFC 6749 §3.3: a request without scope gets every scope the client is registered for', async () => {
     const res = await clientCredentials(h);
-    expect(res.body.scope).toBe('status:read reports:write openid');
+    expect(res.body.scope).toBe('status:read reports:write');
   });
 
   it('RFC 6749 §3.3 / §5.2 invalid_scope: a scope the client is not registered for is 400 invalid_scope', async () => {

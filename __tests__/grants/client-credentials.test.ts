@@ -1,6 +1,12 @@
 import express from 'express';
 import request from 'supertest';
-import { type Client, ConfigurationError, createTokenRouter, MemoryCodeStore } from '../../lib/index.js';
+import {
+  type Client,
+  ConfigurationError,
+  createTokenRouter,
+  hashClientSecret,
+  MemoryCodeStore,
+} from '../../lib/index.js';
 import {
   CLIENT_ID,
   expectError,
@@ -60,6 +66,23 @@ describe('Client.grantTypes, checked when the router is created', () => {
     const error = configurationError([{ ...web, grantTypes: ['client_credentials'], scopes: ['api'] }]);
     expect(error.option).toBe('clients[0].grantTypes');
     expect(error.message).toMatch(/confidential/);
+  });
+
+  it('OIDC Core §5.3: a machine client registered for openid is refused (its token is for no user, and must not reach UserInfo)', async () => {
+    const machine = {
+      clientId: 'machine',
+      redirectUris: [],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      clientSecretHash: await hashClientSecret('a machine secret of some length'),
+      grantTypes: ['client_credentials'],
+    };
+    expect(() => configurationError([{ ...machine, scopes: ['status:read'] }])).toThrow('did not throw');
+    const error = configurationError([{ ...machine, scopes: ['status:read', 'openid'] }]);
+    expect({ code: error.code, option: error.option }).toEqual({
+      code: 'ERR_OPTION_INVALID',
+      option: 'clients[0].scopes',
+    });
+    expect(error.message).toMatch(/openid/);
   });
 
   it('refuses scopes on a client without client_credentials (only that grant reads them)', () => {

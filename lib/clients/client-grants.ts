@@ -109,6 +109,15 @@ export function clientGrantsProblem(
       received: scopes,
     };
   }
+  // A client's own token is about no end user: with `openid` it would reach UserInfo, where its
+  // `sub` (the client_id) would be looked up as a user's (OIDC Core §5.3; RFC 9068 §5).
+  if (scopes.includes('openid')) {
+    return {
+      field: 'scopes',
+      expected: 'scopes without "openid": a client_credentials token is for the client, not for a user',
+      received: scopes,
+    };
+  }
   return undefined;
 }
 
