@@ -2,8 +2,8 @@
 # A Redis Cluster of 3 masters + 3 replicas on loopback ports, from the machine's redis-server,
 # in a temp dir. Usage: redis-cluster.sh start|stop|status
 #   start   make it run: create it, or restart any node that died (it rejoins the cluster, as a
-#           replica if its slots were failed over); waits until every node is up and
-#           cluster_state:ok. Prints the environment the tests read (REDIS_CLUSTER_NODES=...).
+#           replica if its slots were failed over); waits until every node is up, cluster_state:ok
+#           and every node agreeing on the slot map. Prints the environment the tests read (REDIS_CLUSTER_NODES=...).
 #   stop    stop every node and remove the temp dir.
 #   status  exit 0 when every node runs and the cluster is ok.
 # Ports: $REDIS_CLUSTER_PORT (default 7000) and the 5 after it.
@@ -63,6 +63,14 @@ cluster_ok() {
       cli "$port" info replication | grep -q '^master_link_status:up' || return 1
     fi
   done
+  # And every node agrees on who serves each slot. A node restarted after a failover keeps
+  # claiming its old slots until it learns the newer configuration epoch (Redis Cluster spec,
+  # "Configuration handling, propagation, and failovers"); until then a client can be sent back
+  # and forth (MOVED) between it and the new master.
+  local check
+  check="$(redis-cli --cluster check "127.0.0.1:$BASE" 2>/dev/null)" || return 1
+  grep -q 'All nodes agree about slots configuration' <<<"$check" || return 1
+  grep -q 'All 16384 slots covered' <<<"$check" || return 1
 }
 
 all_running() {
