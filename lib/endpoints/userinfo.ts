@@ -5,6 +5,7 @@ import type { RouterConfig } from '../config/configuration.js';
 import type { UserInfoCallback, UserInfoClaims } from '../config/options.js';
 import type { Client } from '../contracts.js';
 import { CorsPolicy } from '../request/cors.js';
+import { challengeHeader } from '../resource/challenge.js';
 import { refreshFamilyOf, resolveVerifierOptions, verifyWith } from '../resource/verify-access-token.js';
 import { RequestError } from '../response/request-error.js';
 import { sendJson } from '../response/respond.js';
@@ -23,6 +24,8 @@ interface Refusal {
   status: 400 | 401 | 403 | 405 | 413 | 503;
   error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | undefined;
   description: string;
+  /** RFC 9449 §7.2: the token was DPoP-bound and came as Bearer; the answer names the DPoP scheme too. */
+  dpopBound?: boolean;
 }
 
 const refusal = (status: Refusal['status'], error: Refusal['error'], description: string): Refusal => ({
@@ -68,6 +71,13 @@ export function userInfoEndpoint(config: RouterConfig, lookup: UserInfoCallback)
     const verified = await verifyWith(verifier, credentials.token);
     if (verified.kind === 'unavailable') return refusal(503, 'temporarily_unavailable', verified.description);
     if (verified.kind === 'invalid') return refusal(401, 'invalid_token', verified.description);
+    // RFC 9449 §7.2: a DPoP-bound access token received as a bearer token is refused.
+    if (verified.dpopJkt !== undefined) {
+      return {
+        ...refusal(401, 'invalid_token', 'The access token is bound to a DPoP key; present it with a DPoP proof'),
+        dpopBound: true,
+      };
+    }
     // The vendor's revoke API promises that revoking a refresh token revokes its access tokens:
     // one store lookup, where the store can answer it (docs/protecting-an-api.md "Revocation").
     const family = refreshFamilyOf(verified.claims);
@@ -142,12 +152,26 @@ async function clientForCors(config: RouterConfig, req: Request, clientId: strin
 }
 
 /** RFC 6750 §3: the challenge with the error (and, for insufficient_scope, the scope needed); the same as JSON. */
-function refuse(res: Response, realm: string, { status, error, description }: Refusal): void {
+function refuse(res: Response, realm: string, { status, error, description, dpopBound }: Refusal): void {
   if (status === 405) res.setHeader('Allow', METHODS);
-  if (status === 401 || status === 403 || (status === 400 && error === 'invalid_request')) {
-    let challenge = `Bearer realm=${quoted(realm)}`;
-    if (error !== undefined) challenge += `, error=${quoted(error)}, error_description=${quoted(description)}`;
-    if (error === 'insufficient_scope') challenge += ', scope="openid"';
+  if (
+    (status === 401 || status === 403 || (status === 400 && error === 'invalid_request')) &&
+    error !== 'temporarily_unavailable'
+  ) {
+    const challenge = challengeHeader({
+      realm,
+      schemes: dpopBound === true ? ['Bearer', 'DPoP'] : ['Bearer'],
+      ...(error === undefined
+        ? {}
+        : {
+            error: {
+              scheme: 'Bearer',
+              code: error,
+              description,
+              ...(error === 'insufficient_scope' ? { scope: 'openid' } : {}),
+            },
+          }),
+    });
     res.setHeader('WWW-Authenticate', challenge);
   }
   sendJson(
@@ -155,9 +179,4 @@ function refuse(res: Response, realm: string, { status, error, description }: Re
     status,
     error === undefined ? { error_description: description } : { error, error_description: description },
   );
-}
-
-/** RFC 9110 §5.6.4: a quoted-string. */
-function quoted(value: string): string {
-  return `"${value.replace(/["\\]/g, '\\$&')}"`;
 }

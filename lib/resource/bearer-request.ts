@@ -10,6 +10,8 @@ import type { Request } from 'express';
 /** What the request carries. */
 export type BearerCredentials =
   | { kind: 'token'; token: string }
+  /** RFC 9449 §7.1: `Authorization: DPoP <token>`, a token to be presented with a proof. */
+  | { kind: 'dpop'; token: string }
   /** RFC 6750 §3.1: no token at all, or an authentication scheme other than Bearer. */
   | { kind: 'none' }
   /** RFC 6750 §3.1 invalid_request: malformed, repeated, or in a place this API refuses. */
@@ -20,6 +22,8 @@ export type BearerCredentials =
  * (RFC 9110 §11.1), and b64token is RFC 6750's character set.
  */
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** RFC 9449 §7.1: `"DPoP" 1*SP token68` (RFC 9110 §11.2), the scheme case-insensitive too. */
+const DPOP = /^dpop +([A-Za-z0-9\-._~+/]+=*)$/i;
 /** Any scheme, for telling "another scheme" (no error code) from a malformed Bearer header. */
 const SCHEME = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: |$)/;
 
@@ -44,9 +48,14 @@ export function bearerCredentials(req: Request): BearerCredentials {
   const header = req.headers.authorization ?? '';
   const bearer = BEARER.exec(header);
   if (bearer !== null) return { kind: 'token', token: bearer[1] as string };
-  const scheme = SCHEME.exec(header)?.[1];
-  if (scheme !== undefined && scheme.toLowerCase() !== 'bearer') return { kind: 'none' };
-  return { kind: 'malformed', description: 'The Authorization header is not "Bearer" and an access token' };
+  const dpop = DPOP.exec(header);
+  if (dpop !== null) return { kind: 'dpop', token: dpop[1] as string };
+  const scheme = SCHEME.exec(header)?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== 'bearer' && scheme !== 'dpop') return { kind: 'none' };
+  return {
+    kind: 'malformed',
+    description: `The Authorization header is not "${scheme === 'dpop' ? 'DPoP' : 'Bearer'}" and an access token`,
+  };
 }
 
 /** RFC 6750 §2.3: `access_token` in the query, read from the raw URL (not the host's query parser). */

@@ -4,6 +4,7 @@ import { booleanOption, checkOptionsObject, invalidOption } from '../config/opti
 import type { RefreshTokenStore } from '../contracts.js';
 import { sendJson } from '../response/respond.js';
 import { bearerCredentials } from './bearer-request.js';
+import { type AuthenticationScheme, challengeHeader } from './challenge.js';
 import {
   refreshFamilyOf,
   resolveVerifierOptions,
@@ -149,7 +150,9 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
 
 async function guard(config: MiddlewareConfig, req: Request, res: Response, next: NextFunction): Promise<void> {
   const credentials = bearerCredentials(req);
-  if (credentials.kind === 'none') {
+  // RFC 9449 §7.1: a DPoP-scheme request is answered only once its proof can be checked; until
+  // the middleware is given that, the scheme is one it does not accept (RFC 6750 §3.1, no error code).
+  if (credentials.kind === 'none' || credentials.kind === 'dpop') {
     // RFC 6750 §3.1: a request with no authentication information gets no error code.
     refuse(res, config, 401, undefined, 'An access token is required');
     return;
@@ -168,6 +171,15 @@ async function guard(config: MiddlewareConfig, req: Request, res: Response, next
     return;
   }
   const { kind: _kind, ...token } = verified;
+  if (token.dpopJkt !== undefined) {
+    // RFC 9449 §7.2: a resource that knows DPoP "MUST reject a DPoP-bound access token received
+    // as a bearer token": without its proof, a stolen bound token would work anywhere.
+    refuse(res, config, 401, 'invalid_token', 'The access token is bound to a DPoP key; present it with a DPoP proof', [
+      'Bearer',
+      'DPoP',
+    ]);
+    return;
+  }
   if (config.revocationStore !== undefined) {
     const family = refreshFamilyOf(token.claims);
     if (family === undefined) {
@@ -211,10 +223,22 @@ function refuse(
   status: 400 | 401 | 403,
   error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | undefined,
   description: string,
+  schemes: readonly AuthenticationScheme[] = ['Bearer'],
 ): void {
-  let challenge = `Bearer realm="${config.realm}"`;
-  if (error !== undefined) challenge += `, error="${error}", error_description="${description}"`;
-  if (error === 'insufficient_scope') challenge += `, scope="${config.scopes.join(' ')}"`;
+  const challenge = challengeHeader({
+    realm: config.realm,
+    schemes,
+    ...(error === undefined
+      ? {}
+      : {
+          error: {
+            scheme: 'Bearer',
+            code: error,
+            description,
+            ...(error === 'insufficient_scope' ? { scope: config.scopes.join(' ') } : {}),
+          },
+        }),
+  });
   res.setHeader('WWW-Authenticate', challenge);
   sendJson(
     res,

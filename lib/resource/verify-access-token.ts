@@ -41,6 +41,11 @@ export interface VerifiedAccessToken {
   scopes: string[];
   /** Every claim of the token. */
   claims: JWTPayload;
+  /**
+   * RFC 9449 §6.1: the JWK SHA-256 thumbprint (RFC 7638) of the key the token is bound to, from
+   * `cnf.jkt`; absent for a bearer token. A bound token is usable only with a DPoP proof by that key.
+   */
+  dpopJkt?: string;
 }
 
 /** Why a token was refused, as requireAccessToken's `request_rejected`-style reason. */
@@ -227,7 +232,26 @@ export async function verifyWith(config: VerifierConfig, token: string): Promise
   } catch (error) {
     return failureOf(error);
   }
-  return config.format === 'rfc9068' ? rfc9068Token(payload) : ciamToken(payload);
+  const shaped = config.format === 'rfc9068' ? rfc9068Token(payload) : ciamToken(payload);
+  return shaped.kind === 'valid' ? withConfirmation(shaped) : shaped;
+}
+
+/** RFC 7638 §3 with SHA-256: 32 bytes, base64url without padding (RFC 7515 §2), 43 characters. */
+const SHA256_THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * RFC 9449 §6.1: a DPoP-bound token names its key in `cnf.jkt`. A `cnf` that is there but names
+ * no such thumbprint is refused rather than read as "not bound": it would turn a bound token into
+ * a bearer one.
+ */
+function withConfirmation(token: { kind: 'valid' } & VerifiedAccessToken): AccessTokenVerification {
+  const { cnf } = token.claims;
+  if (cnf === undefined) return token;
+  const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>).jkt : undefined;
+  if (typeof jkt !== 'string' || !SHA256_THUMBPRINT.test(jkt)) {
+    return invalid('claims_invalid', 'The access token lacks a claim or has a malformed one');
+  }
+  return { ...token, dpopJkt: jkt };
 }
 
 function invalid(reason: AccessTokenRejectReason, description: string): AccessTokenVerification {
