@@ -46,6 +46,7 @@ export type {
   RedeemResult,
   RefreshTokenRecord,
   RefreshTokenStore,
+  ReplayStore,
   RotateResult,
   SigningKey,
 } from './contracts.js';
@@ -62,6 +63,7 @@ export type {
   TokenRouterEvent,
   TokenRouterEventListener,
 } from './events.js';
+export type { ResourceDpopOptions } from './resource/dpop-option.js';
 export type { AccessTokenAuth, RequireAccessTokenOptions } from './resource/require-access-token.js';
 export { requireAccessToken } from './resource/require-access-token.js';
 export type {

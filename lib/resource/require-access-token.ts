@@ -2,9 +2,16 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ConfigurationError } from '../config/configuration-error.js';
 import { booleanOption, checkOptionsObject, invalidOption } from '../config/option-checks.js';
 import type { RefreshTokenStore } from '../contracts.js';
+import { DpopProofError, DpopReplayStoreError } from '../dpop/dpop-error.js';
 import { sendJson } from '../response/respond.js';
 import { bearerCredentials } from './bearer-request.js';
-import { type AuthenticationScheme, challengeHeader } from './challenge.js';
+import { type AuthenticationScheme, challengeHeader, type ResourceErrorCode } from './challenge.js';
+import {
+  checkResourceProof,
+  type ResourceDpopConfig,
+  type ResourceDpopOptions,
+  resolveDpopOption,
+} from './dpop-option.js';
 import {
   refreshFamilyOf,
   resolveVerifierOptions,
@@ -30,6 +37,11 @@ export interface RequireAccessTokenOptions extends VerifyAccessTokenOptions {
   checkRevocation?: boolean;
   /** The router's refresh-token store; required with `checkRevocation: true`. */
   refreshTokenStore?: RefreshTokenStore;
+  /**
+   * Accept `Authorization: DPoP <token>` with a proof (RFC 9449 §7.1). Default: not given, and a
+   * DPoP-scheme request is answered as an unaccepted scheme (401, no error code).
+   */
+  dpop?: ResourceDpopOptions;
 }
 
 /** What a request that passed {@link requireAccessToken} carries on `req.auth`. */
@@ -52,6 +64,7 @@ const OPTION_NAMES = [
   'realm',
   'checkRevocation',
   'refreshTokenStore',
+  'dpop',
 ] as const;
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
@@ -65,6 +78,7 @@ interface MiddlewareConfig {
   scopeMode: 'all' | 'any';
   realm: string;
   revocationStore: (RefreshTokenStore & Required<Pick<RefreshTokenStore, 'isFamilyRevoked'>>) | undefined;
+  dpop: ResourceDpopConfig | undefined;
 }
 
 function resolve(options: unknown): MiddlewareConfig {
@@ -95,6 +109,7 @@ function resolve(options: unknown): MiddlewareConfig {
   if (typeof realm !== 'string' || realm === '' || !QUOTABLE.test(realm)) {
     throw invalidOption('realm', 'a non-empty string of printable ASCII without " or \\', realm, 'requireAccessToken');
   }
+  const dpop = resolveDpopOption(given.dpop);
   const checkRevocation = booleanOption(given.checkRevocation, 'checkRevocation', false, 'requireAccessToken');
   const store = given.refreshTokenStore as RefreshTokenStore | undefined;
   if (!checkRevocation) {
@@ -106,7 +121,7 @@ function resolve(options: unknown): MiddlewareConfig {
         'requireAccessToken',
       );
     }
-    return { verifier, scopes: [...scopes], scopeMode, realm, revocationStore: undefined };
+    return { verifier, scopes: [...scopes], scopeMode, realm, revocationStore: undefined, dpop };
   }
   if (store === undefined || store === null) {
     throw new ConfigurationError(
@@ -129,6 +144,7 @@ function resolve(options: unknown): MiddlewareConfig {
     scopeMode,
     realm,
     revocationStore: store as MiddlewareConfig['revocationStore'],
+    dpop,
   };
 }
 
@@ -150,9 +166,9 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
 
 async function guard(config: MiddlewareConfig, req: Request, res: Response, next: NextFunction): Promise<void> {
   const credentials = bearerCredentials(req);
-  // RFC 9449 §7.1: a DPoP-scheme request is answered only once its proof can be checked; until
-  // the middleware is given that, the scheme is one it does not accept (RFC 6750 §3.1, no error code).
-  if (credentials.kind === 'none' || credentials.kind === 'dpop') {
+  // RFC 9449 §7.1: without the dpop option, the DPoP scheme is one this middleware does not
+  // accept (RFC 6750 §3.1, no error code).
+  if (credentials.kind === 'none' || (credentials.kind === 'dpop' && config.dpop === undefined)) {
     // RFC 6750 §3.1: a request with no authentication information gets no error code.
     refuse(res, config, 401, undefined, 'An access token is required');
     return;
@@ -161,29 +177,52 @@ async function guard(config: MiddlewareConfig, req: Request, res: Response, next
     refuse(res, config, 400, 'invalid_request', credentials.description);
     return;
   }
+  // The scheme whose challenge carries the error: the one the request used (RFC 9449 §7.1).
+  const scheme: AuthenticationScheme = credentials.kind === 'dpop' ? 'DPoP' : 'Bearer';
   const verified = await verifyWith(config.verifier, credentials.token);
   if (verified.kind === 'unavailable') {
     unavailable(res, verified.description);
     return;
   }
   if (verified.kind === 'invalid') {
-    refuse(res, config, 401, 'invalid_token', verified.description);
+    refuse(res, config, 401, 'invalid_token', verified.description, scheme);
     return;
   }
   const { kind: _kind, ...token } = verified;
-  if (token.dpopJkt !== undefined) {
+  if (scheme === 'Bearer' && token.dpopJkt !== undefined) {
     // RFC 9449 §7.2: a resource that knows DPoP "MUST reject a DPoP-bound access token received
     // as a bearer token": without its proof, a stolen bound token would work anywhere.
-    refuse(res, config, 401, 'invalid_token', 'The access token is bound to a DPoP key; present it with a DPoP proof', [
+    refuse(
+      res,
+      config,
+      401,
+      'invalid_token',
+      'The access token is bound to a DPoP key; present it with a DPoP proof',
       'Bearer',
-      'DPoP',
-    ]);
+      ['Bearer', 'DPoP'],
+    );
     return;
+  }
+  if (scheme === 'DPoP' && config.dpop !== undefined) {
+    // RFC 9449 §7.1: the DPoP scheme is for a DPoP-bound token; an unbound one has no key a proof
+    // could match, so its proof proves nothing about the token.
+    if (token.dpopJkt === undefined) {
+      refuse(
+        res,
+        config,
+        401,
+        'invalid_token',
+        'The access token is not bound to a DPoP key; present it as Bearer',
+        'DPoP',
+      );
+      return;
+    }
+    if (!(await proofAccepted(config, config.dpop, req, res, credentials.token, token.dpopJkt))) return;
   }
   if (config.revocationStore !== undefined) {
     const family = refreshFamilyOf(token.claims);
     if (family === undefined) {
-      refuse(res, config, 401, 'invalid_token', 'The access token names no refresh-token family to check');
+      refuse(res, config, 401, 'invalid_token', 'The access token names no refresh-token family to check', scheme);
       return;
     }
     let revoked: boolean;
@@ -194,16 +233,68 @@ async function guard(config: MiddlewareConfig, req: Request, res: Response, next
       return;
     }
     if (revoked) {
-      refuse(res, config, 401, 'invalid_token', 'The access token was revoked');
+      refuse(res, config, 401, 'invalid_token', 'The access token was revoked', scheme);
       return;
     }
   }
   if (!hasScopes(token.scopes, config)) {
-    refuse(res, config, 403, 'insufficient_scope', 'The access token lacks a scope this resource needs');
+    refuse(res, config, 403, 'insufficient_scope', 'The access token lacks a scope this resource needs', scheme);
     return;
   }
   req.auth = token;
   next();
+}
+
+/**
+ * RFC 9449 §7.1: the request's proof, for this token (`ath`) and this token's key (`cnf.jkt`).
+ * Answers the request and resolves false when refused. The proof itself is never echoed: the
+ * answer names only the check that failed.
+ */
+async function proofAccepted(
+  config: MiddlewareConfig,
+  dpop: ResourceDpopConfig,
+  req: Request,
+  res: Response,
+  accessToken: string,
+  boundJkt: string,
+): Promise<boolean> {
+  let jkt: string;
+  let nextNonce: string | undefined;
+  try {
+    ({ jkt, nextNonce } = await checkResourceProof(dpop, req, accessToken, config.verifier.now));
+  } catch (error) {
+    if (error instanceof DpopReplayStoreError) {
+      unavailable(res, 'The DPoP proof could not be checked; try again later');
+      return false;
+    }
+    if (error instanceof DpopProofError) {
+      // §8: use_dpop_nonce comes with the nonce to use.
+      if (error.nonce !== undefined) res.setHeader('DPoP-Nonce', error.nonce);
+      refuse(res, config, 401, error.error, proofDescription(error), 'DPoP');
+      return false;
+    }
+    throw error;
+  }
+  // §7.1 / §6.1: the proof's key must be the key the token is bound to.
+  if (jkt !== boundJkt) {
+    refuse(
+      res,
+      config,
+      401,
+      'invalid_dpop_proof',
+      'The DPoP proof is signed by a key the access token is not bound to',
+      'DPoP',
+    );
+    return false;
+  }
+  if (nextNonce !== undefined) res.setHeader('DPoP-Nonce', nextNonce);
+  return true;
+}
+
+/** What the client is told of a refused proof: the failed check, in words, never the proof. */
+function proofDescription(error: DpopProofError): string {
+  if (error.error === 'use_dpop_nonce') return 'Resource server requires nonce in DPoP proof';
+  return `The DPoP proof is refused (${error.reason})`;
 }
 
 function hasScopes(granted: readonly string[], { scopes, scopeMode }: MiddlewareConfig): boolean {
@@ -221,18 +312,20 @@ function refuse(
   res: Response,
   config: MiddlewareConfig,
   status: 400 | 401 | 403,
-  error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | undefined,
+  error: ResourceErrorCode | undefined,
   description: string,
-  schemes: readonly AuthenticationScheme[] = ['Bearer'],
+  errorScheme: AuthenticationScheme = 'Bearer',
+  schemes: readonly AuthenticationScheme[] = config.dpop === undefined ? ['Bearer'] : ['Bearer', 'DPoP'],
 ): void {
   const challenge = challengeHeader({
     realm: config.realm,
     schemes,
+    ...(config.dpop === undefined ? {} : { dpopAlgorithms: config.dpop.algorithms }),
     ...(error === undefined
       ? {}
       : {
           error: {
-            scheme: 'Bearer',
+            scheme: errorScheme,
             code: error,
             description,
             ...(error === 'insufficient_scope' ? { scope: config.scopes.join(' ') } : {}),
