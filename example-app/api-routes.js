@@ -14,8 +14,9 @@ import { SPA_CLIENT_ID, STATUS_SCOPE } from './clients.js';
  * @param {import('../dist/index.js').RefreshTokenStore} options.refreshTokenStore  the router's refresh-token store
  * @param {(clientId: string) => Promise<import('../dist/index.js').Client | undefined>} options.findClient
  * @param {{ findBySubject(subject: string): object | undefined }} options.users
+ * @param {import('../dist/index.js').ReplayStore} options.replayStore  where DPoP proof jtis are remembered: the code store
  */
-export function apiRoutes({ issuer, keyStore, refreshTokenStore, findClient, users }) {
+export function apiRoutes({ issuer, keyStore, refreshTokenStore, findClient, users, replayStore }) {
   // checkRevocation: a token whose refresh token was revoked (the SPA's sign-out) stops working
   // at once, for one store lookup a call.
   const profileScope = requireAccessToken({
@@ -24,6 +25,10 @@ export function apiRoutes({ issuer, keyStore, refreshTokenStore, findClient, use
     scopes: ['profile'],
     checkRevocation: true,
     refreshTokenStore,
+    // RFC 9449 §7.1: the SPA may present a DPoP-bound token with a proof; the API is served beside
+    // the issuer, so its public origin is the issuer's. Proof jtis go in the shared code store, so
+    // a proof replayed to another instance is refused too.
+    dpop: { publicOrigin: new URL(issuer).origin, replayStore },
   });
 
   /** The SPA's origins: those of its registered redirect URIs. */
@@ -37,11 +42,16 @@ export function apiRoutes({ issuer, keyStore, refreshTokenStore, findClient, use
   async function cors(req, res, next) {
     try {
       if (await isSpaOrigin(req.headers.origin)) {
-        res.set({ 'Access-Control-Allow-Origin': req.headers.origin, Vary: 'Origin' });
+        res.set({
+          'Access-Control-Allow-Origin': req.headers.origin,
+          // The SPA reads the DPoP challenge and a new server nonce (RFC 9449 §8) from these.
+          'Access-Control-Expose-Headers': 'WWW-Authenticate, DPoP-Nonce',
+          Vary: 'Origin',
+        });
         if (req.method === 'OPTIONS') {
           res.set({
             'Access-Control-Allow-Methods': 'GET',
-            'Access-Control-Allow-Headers': 'Authorization',
+            'Access-Control-Allow-Headers': 'Authorization, DPoP',
             'Access-Control-Max-Age': '600',
           });
         }

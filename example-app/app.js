@@ -135,7 +135,16 @@ export async function createExampleApp(options = {}) {
       demoUsers: DEMO_USERS,
     }),
   );
-  app.use(apiRoutes({ issuer, keyStore, refreshTokenStore, findClient: clientLookup(clients), users }));
+  app.use(
+    apiRoutes({
+      issuer,
+      keyStore,
+      refreshTokenStore,
+      findClient: clientLookup(clients),
+      users,
+      replayStore: codeStore,
+    }),
+  );
   app.use(
     spaRoutes({
       issuer,

@@ -57,10 +57,12 @@ describe("the example app's API: GET /api/profile behind requireAccessToken({ sc
     const res = await request(example.app).get('/api/profile').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(403);
     expect(res.body.error).toBe('insufficient_scope');
-    expect(res.headers['www-authenticate']).toMatch(/error="insufficient_scope".*, scope="profile"$/);
+    expect(res.headers['www-authenticate']).toMatch(
+      /^Bearer realm="[^"]+", error="insufficient_scope", error_description="[^"]+", scope="profile", DPoP realm=/,
+    );
   });
 
-  it("CORS: a preflight from the SPA's origin may send Authorization; another origin gets no CORS headers", async () => {
+  it("CORS: a preflight from the SPA's origin may send Authorization and DPoP; another origin gets no CORS headers", async () => {
     const preflight = (origin: string) =>
       request(example.app)
         .options('/api/profile')
@@ -70,7 +72,7 @@ describe("the example app's API: GET /api/profile behind requireAccessToken({ sc
     const allowed = await preflight(ISSUER);
     expect(allowed.status).toBe(204);
     expect(allowed.headers['access-control-allow-origin']).toBe(ISSUER);
-    expect(allowed.headers['access-control-allow-headers']).toBe('Authorization');
+    expect(allowed.headers['access-control-allow-headers']).toBe('Authorization, DPoP');
     const other = await preflight('https://evil.example');
     expect(other.status).toBe(204);
     expect(other.headers).not.toHaveProperty('access-control-allow-origin');
