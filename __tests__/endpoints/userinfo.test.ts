@@ -332,7 +332,7 @@ describe('UserInfo: CORS like the token endpoint', () => {
     expect(ok.headers['access-control-allow-origin']).toBe(SPA_ORIGIN);
     const refused = await request(h.app).get('/userinfo').set('Origin', SPA_ORIGIN);
     expect(refused.headers['access-control-allow-origin']).toBe(SPA_ORIGIN);
-    expect(refused.headers['access-control-expose-headers']).toBe('WWW-Authenticate');
+    expect(refused.headers['access-control-expose-headers']).toBe('WWW-Authenticate, DPoP-Nonce');
     const other = await getUserInfo(h, await accessToken(h)).set('Origin', 'https://evil.example');
     expect(other.headers).not.toHaveProperty('access-control-allow-origin');
     h.close();
@@ -348,7 +348,7 @@ describe('UserInfo: CORS like the token endpoint', () => {
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe(SPA_ORIGIN);
     expect(res.headers['access-control-allow-methods']).toBe('GET, POST');
-    expect(res.headers['access-control-allow-headers']).toBe('Authorization, Content-Type');
+    expect(res.headers['access-control-allow-headers']).toBe('Authorization, Content-Type, DPoP');
     h.close();
   });
 });

@@ -11,6 +11,8 @@ import { isFormUtf8, readFormParams } from '../request/form-body.js';
 /** What the request carries. */
 export type UserInfoCredentials =
   | { kind: 'token'; token: string }
+  /** RFC 9449 §7.1: `Authorization: DPoP <token>`, a DPoP-bound token to be checked with its proof. */
+  | { kind: 'dpop'; token: string }
   /** RFC 6750 §3.1: no authentication information (or another scheme than Bearer). */
   | { kind: 'none' }
   /** RFC 6750 §3.1 invalid_request. */
@@ -18,6 +20,8 @@ export type UserInfoCredentials =
 
 /** RFC 6750 §2.1: `"Bearer" 1*SP b64token`, the scheme case-insensitive (RFC 9110 §11.1). */
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** RFC 9449 §7.1: `"DPoP" 1*SP token68`, the scheme case-insensitive too. */
+const DPOP = /^dpop +([A-Za-z0-9\-._~+/]+=*)$/i;
 const SCHEME = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: |$)/;
 /** RFC 6750 §2.1's b64token, for a token from the body. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -56,9 +60,14 @@ function fromHeader(req: Request): UserInfoCredentials {
   if (count > 1) return { kind: 'malformed', description: 'The request has more than one Authorization header' };
   const bearer = BEARER.exec(header);
   if (bearer !== null) return { kind: 'token', token: bearer[1] as string };
-  const scheme = SCHEME.exec(header)?.[1];
-  if (scheme !== undefined && scheme.toLowerCase() !== 'bearer') return { kind: 'none' };
-  return { kind: 'malformed', description: 'The Authorization header is not "Bearer" and an access token' };
+  const dpop = DPOP.exec(header);
+  if (dpop !== null) return { kind: 'dpop', token: dpop[1] as string };
+  const scheme = SCHEME.exec(header)?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== 'bearer' && scheme !== 'dpop') return { kind: 'none' };
+  return {
+    kind: 'malformed',
+    description: `The Authorization header is not "${scheme === 'dpop' ? 'DPoP' : 'Bearer'}" and an access token`,
+  };
 }
 
 function queryHasToken(url: string): boolean {
