@@ -10,6 +10,7 @@ export class TcpProxy {
   readonly #sockets = new Set<net.Socket>();
   #server: net.Server | undefined;
   #mode: 'forward' | 'stall' = 'forward';
+  #trap: Trap | undefined;
   port = 0;
 
   private constructor(target: { host: string; port: number }) {
@@ -31,6 +32,25 @@ export class TcpProxy {
   /** The server "hangs": connections are taken, and nothing comes back on any of them. */
   stall(): void {
     this.#mode = 'stall';
+  }
+
+  /**
+   * Once the client has sent each of `markers` in turn (bytes of its messages, on one
+   * connection), the server's next answer on that connection is lost: both sockets drop
+   * before it is passed on, as when a pooler or a network dies with the answer on its way.
+   */
+  loseAnswerAfter(...markers: string[]): void {
+    this.#trap = { markers, seen: 0, action: { kind: 'lose' } };
+  }
+
+  /** As {@link loseAnswerAfter}, but the answer (and all after it on that connection) arrives `ms` late. */
+  delayAnswerAfter(ms: number, ...markers: string[]): void {
+    this.#trap = { markers, seen: 0, action: { kind: 'delay', ms } };
+  }
+
+  /** Whether the last trap set went off. */
+  get trapSprung(): boolean {
+    return this.#trap?.sprung === true;
   }
 
   /** The server is back on the same port; whatever was stalled is dropped, as after a restart. */
@@ -68,11 +88,43 @@ export class TcpProxy {
       });
     }
     // Not pipe(): in a stall, bytes are swallowed in both directions.
-    socket.on('data', (chunk) => {
-      if (this.#mode === 'forward') upstream.write(chunk);
+    let armed: Trap | undefined;
+    let held: Buffer[] | undefined;
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#mode !== 'forward') return;
+      const trap = this.#trap;
+      if (trap !== undefined && trap.sprung === undefined && armed === undefined) {
+        while (trap.seen < trap.markers.length && chunk.includes(trap.markers[trap.seen]!)) trap.seen += 1;
+        if (trap.seen === trap.markers.length) {
+          trap.sprung = false;
+          armed = trap;
+        }
+      }
+      upstream.write(chunk);
     });
-    upstream.on('data', (chunk) => {
-      if (this.#mode === 'forward') socket.write(chunk);
+    upstream.on('data', (chunk: Buffer) => {
+      if (this.#mode !== 'forward') return;
+      if (held !== undefined) {
+        held.push(chunk);
+        return;
+      }
+      if (armed !== undefined) {
+        const { action } = armed;
+        armed.sprung = true;
+        armed = undefined;
+        if (action.kind === 'lose') {
+          socket.destroy();
+          upstream.destroy();
+          return;
+        }
+        held = [chunk];
+        setTimeout(() => {
+          for (const late of held ?? []) socket.write(late);
+          held = undefined;
+        }, action.ms);
+        return;
+      }
+      socket.write(chunk);
     });
   }
 
@@ -90,6 +142,16 @@ export class TcpProxy {
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
   }
+}
+
+/** What happens to the server's answer once the client has sent the trap's markers. */
+interface Trap {
+  markers: readonly string[];
+  /** How many of the markers the client has sent so far. */
+  seen: number;
+  action: { kind: 'lose' } | { kind: 'delay'; ms: number };
+  /** false: armed on a connection, waiting for the answer; true: done. */
+  sprung?: boolean;
 }
 
 /** A local port with nothing listening on it. */

@@ -15,6 +15,7 @@ import {
   type PostgresStoreOptions,
   resolvePostgresOptions,
   runMigration,
+  runSpendingStatement,
   runStatement,
   type Statement,
   sharedStatement,
@@ -48,7 +49,7 @@ export class PostgresCodeStore implements AuthorizationCodeStore, ReplayStore {
     markSeen: Statement;
     deleteExpiredSeen: Statement;
   };
-  readonly #redeems: StatementBatch<string, RedeemResult>;
+  readonly #redeems: StatementBatch<Redeem, RedeemResult>;
 
   constructor(options: PostgresStoreOptions) {
     this.#config = resolvePostgresOptions('PostgresCodeStore', options, {
@@ -77,7 +78,7 @@ ON CONFLICT (seen_key) DO UPDATE SET expires_at = EXCLUDED.expires_at
 RETURNING 1`),
       deleteExpiredSeen: statement(`DELETE FROM ${seen} WHERE expires_at <= to_timestamp($1::double precision / 1000)`),
     };
-    this.#redeems = sharedStatement((keys: readonly string[]) => this.#redeemAll(keys));
+    this.#redeems = sharedStatement((redeems: readonly Redeem[]) => this.#redeemAll(redeems));
   }
 
   /** Create the table and its index if they are missing. Safe to run on every start, from every instance. */
@@ -94,14 +95,16 @@ RETURNING 1`),
   }
 
   redeem(key: string): Promise<RedeemResult> {
-    return bounded('PostgresCodeStore.redeem', this.#config.timeoutMs, (onDeadline) =>
-      this.#redeems.call(key, onDeadline),
+    return bounded('PostgresCodeStore.redeem', this.#config.timeoutMs, (onDeadline, deadline) =>
+      this.#redeems.call({ key, deadline }, onDeadline),
     );
   }
 
-  /** One statement for the redeems of `keys`; a key given twice is redeemed once, then replayed. */
-  async #redeemAll(keys: readonly string[]): Promise<RedeemResult[]> {
-    const { rows } = await runStatement(this.#config, this.#sql.redeem, [keys, this.#config.now()]);
+  /** One statement for the redeems waiting; a key given twice is redeemed once, then replayed. */
+  async #redeemAll(redeems: readonly Redeem[]): Promise<RedeemResult[]> {
+    const keys = redeems.map((redeem) => redeem.key);
+    const values = [keys, this.#config.now()];
+    const { rows } = await runSpendingStatement(this.#config, this.#sql.redeem, values, earliestDeadline(redeems));
     return this.#answer(keys, rows as RedeemRow[]);
   }
 
@@ -129,8 +132,8 @@ RETURNING 1`),
     const sql = exchangeStatement(this.#config.table.qualified, refresh);
     const exchanges = sharedStatement((inputs: readonly Exchange[]) => this.#exchangeAll(sql, inputs));
     return (codeKey, first) =>
-      bounded('PostgresCodeStore.atomicExchange', this.#config.timeoutMs, (onDeadline) =>
-        exchanges.call({ codeKey, first }, onDeadline),
+      bounded('PostgresCodeStore.atomicExchange', this.#config.timeoutMs, (onDeadline, deadline) =>
+        exchanges.call({ codeKey, first, deadline }, onDeadline),
       );
   }
 
@@ -143,11 +146,8 @@ RETURNING 1`),
       family_expires_at: first.familyExpiresAt,
       expires_at: first.expiresAt,
     }));
-    const { rows } = await runStatement(this.#config, sql, [
-      JSON.stringify(wanted),
-      this.#config.now(),
-      CARRIED_FIELDS,
-    ]);
+    const values = [JSON.stringify(wanted), this.#config.now(), CARRIED_FIELDS];
+    const { rows } = await runSpendingStatement(this.#config, sql, values, earliestDeadline(inputs));
     return this.#answer(
       inputs.map((input) => input.codeKey),
       rows as RedeemRow[],
@@ -173,10 +173,22 @@ RETURNING 1`),
   }
 }
 
-/** One exchange waiting for the next statement. */
+/** One redeem waiting for the next statement, and when its caller is answered 503 (epoch ms). */
+interface Redeem {
+  key: string;
+  deadline: number;
+}
+
+/** One exchange waiting for the next statement, and when its caller is answered 503 (epoch ms). */
 interface Exchange {
   codeKey: string;
   first: FirstRefreshToken;
+  deadline: number;
+}
+
+/** A statement commits only while none of the calls it carries has been answered 503. */
+function earliestDeadline(calls: readonly { deadline: number }[]): number {
+  return Math.min(...calls.map((call) => call.deadline));
 }
 
 /**

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { ConfigurationError, describeValue } from '../../config/configuration-error.js';
 import { booleanOption, checkOptionsObject, clockOption } from '../../config/option-checks.js';
 import type { Clock } from '../../contracts.js';
-import { resolveTimeout } from '../bounded-call.js';
+import { resolveTimeout, StoreTimeoutError } from '../bounded-call.js';
 import { resolveTableName, type TableName } from './postgres-schema.js';
 import { StatementBatch } from './statement-batch.js';
 
@@ -13,6 +13,12 @@ export interface PostgresNamedQuery {
   values: unknown[];
 }
 
+/** The answer to one statement. */
+export interface PostgresQueryResult {
+  rows: unknown[];
+  rowCount?: number | null;
+}
+
 /** What the Postgres adapters need of a pool: a `pg` `Pool` fits as it is. */
 export interface PostgresPool {
   /**
@@ -20,10 +26,24 @@ export interface PostgresPool {
    * statements. Given a {@link PostgresNamedQuery} (unless the store has
    * `preparedStatements: false`), run it as a named prepared statement.
    */
-  query(
-    textOrQuery: string | PostgresNamedQuery,
-    values?: unknown[],
-  ): Promise<{ rows: unknown[]; rowCount?: number | null }>;
+  query(textOrQuery: string | PostgresNamedQuery, values?: unknown[]): Promise<PostgresQueryResult>;
+  /**
+   * Check out one connection, as `pg`'s `Pool.connect()` does. Optional: with it, a statement
+   * that spends a code or a refresh token runs in a transaction of its own, committed only once
+   * its rows have arrived (see {@link runSpendingStatement}); without it, such a statement
+   * commits on the server before its answer travels back.
+   */
+  connect?(): Promise<PostgresPoolClient>;
+}
+
+/** One connection checked out of a {@link PostgresPool}: a `pg` `PoolClient` fits as it is. */
+export interface PostgresPoolClient {
+  query(textOrQuery: string | PostgresNamedQuery, values?: unknown[]): Promise<PostgresQueryResult>;
+  /** Give the connection back; given an error (or `true`), the pool closes it instead. */
+  release(destroy?: Error | boolean): void;
+  /** A `pg` client emits `error` when its connection drops; the store listens while it holds one. */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** Options of the Postgres stores. */
@@ -96,10 +116,64 @@ export function sharedStatement<Input, Output>(
 /** Run one of a store's statements, by name unless the store was told not to. */
 export function runStatement(
   config: PostgresStoreConfig,
+  statement: Statement,
+  values: unknown[],
+): Promise<PostgresQueryResult> {
+  return sendStatement(config, config.pool, statement, values);
+}
+
+function sendStatement(
+  config: PostgresStoreConfig,
+  target: Pick<PostgresPool, 'query'>,
   { name, text }: Statement,
   values: unknown[],
-): ReturnType<PostgresPool['query']> {
-  return config.preparedStatements ? config.pool.query({ name, text, values }) : config.pool.query(text, values);
+): Promise<PostgresQueryResult> {
+  return config.preparedStatements ? target.query({ name, text, values }) : target.query(text, values);
+}
+
+/**
+ * Run a statement that spends a code or a refresh token (a redeem, an exchange, a rotation)
+ * so that a lost answer costs nothing: BEGIN, the statement, and COMMIT only once its rows
+ * are here and the earliest `deadline` of the calls it carries (epoch milliseconds) has not
+ * passed, so none of them has been answered 503 yet; past it, ROLLBACK. A connection that
+ * drops before the COMMIT (a pooler restarted, a network cut) leaves the transaction open on
+ * the server, which rolls it back when it sees the connection gone: the code or refresh token
+ * is still there for the retry. What is left is the COMMIT's own round trip: an answer lost
+ * after the COMMIT reached the server (docs/contract.md "When a store fails", fourth row).
+ * Costs two round trips more than a bare statement, shared by every call the statement
+ * carries (docs/performance.md). A pool without `connect` runs the bare statement.
+ */
+export async function runSpendingStatement(
+  config: PostgresStoreConfig,
+  statement: Statement,
+  values: unknown[],
+  deadline: number,
+): Promise<PostgresQueryResult> {
+  if (typeof config.pool.connect !== 'function') return runStatement(config, statement, values);
+  const client = await config.pool.connect();
+  // A checked-out pg client that loses its connection emits `error`, and an EventEmitter with no
+  // listener throws it: the failure is already the pending query's rejection, handled below.
+  const ignore = (): void => undefined;
+  client.on?.('error', ignore);
+  try {
+    await client.query('BEGIN');
+    const result = await sendStatement(config, client, statement, values);
+    if (Date.now() >= deadline)
+      throw new StoreTimeoutError('a statement spending a code or refresh token', config.timeoutMs);
+    await client.query('COMMIT');
+    client.release();
+    return result;
+  } catch (error) {
+    // A failed statement aborted the transaction; a dead connection cannot roll back, and
+    // the server rolls back what it held when the connection goes: either way nothing is kept.
+    await client.query('ROLLBACK').then(
+      () => client.release(),
+      (rollbackError: unknown) => client.release(rollbackError instanceof Error ? rollbackError : true),
+    );
+    throw error;
+  } finally {
+    client.removeListener?.('error', ignore);
+  }
 }
 
 /** Check the options of a Postgres store at construction: a pool without `query` is a clear error. */

@@ -6,6 +6,7 @@ import {
   type PostgresStoreOptions,
   resolvePostgresOptions,
   runMigration,
+  runSpendingStatement,
   runStatement,
   type Statement,
   sharedStatement,
@@ -147,8 +148,9 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
   }
 
   rotate(key: string): Promise<RotateResult> {
-    return bounded('PostgresRefreshTokenStore.rotate', this.#config.timeoutMs, async () => {
-      const { rows } = await runStatement(this.#config, this.#sql.rotate, [key, this.#config.now()]);
+    return bounded('PostgresRefreshTokenStore.rotate', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      const values = [key, this.#config.now()];
+      const { rows } = await runSpendingStatement(this.#config, this.#sql.rotate, values, deadline);
       const row = rows[0] as RotateRow | undefined;
       if (row === undefined) return { outcome: 'unknown' };
       return { outcome: row.reused ? 'reused' : 'rotated', record: row.record };
@@ -156,9 +158,9 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
   }
 
   rotateAndSave(key: string, successor: { key: string; expiresAt: EpochSeconds }): Promise<RotateResult> {
-    return bounded('PostgresRefreshTokenStore.rotateAndSave', this.#config.timeoutMs, async () => {
+    return bounded('PostgresRefreshTokenStore.rotateAndSave', this.#config.timeoutMs, async (_onDeadline, deadline) => {
       const values = [key, this.#config.now(), successor.key, successor.expiresAt];
-      const { rows } = await runStatement(this.#config, this.#sql.rotateAndSave, values);
+      const { rows } = await runSpendingStatement(this.#config, this.#sql.rotateAndSave, values, deadline);
       const row = rows[0] as RotateRow | undefined;
       if (row === undefined) return { outcome: 'unknown' };
       return { outcome: row.reused ? 'reused' : 'rotated', record: row.record };
