@@ -1,6 +1,8 @@
+import { decodeJwt, SignJWT } from 'jose';
 import request from 'supertest';
 import { createExampleApp } from '../../example-app/app.js';
 import { issueAuthorizationCode } from '../../lib/index.js';
+import { dpopKey, dpopProof } from '../support/dpop-proofs.js';
 import { pkcePair } from '../support/helpers.js';
 
 const ISSUER = 'http://localhost:3000';
@@ -50,6 +52,31 @@ describe("the example app's API: GET /api/profile behind requireAccessToken({ sc
       name: 'Alice Liddell',
       preferred_username: 'alice',
     });
+  });
+
+  it('RFC 9449 §7.1: a DPoP-bound token with a proof of its key gets the profile; the same token without the key does not', async () => {
+    const key = await dpopKey();
+    // Until the token endpoint binds tokens, the example's own key signs the bound copy.
+    const signing = await (example.keyStore as import('../../lib/index.js').KeyStore).signingKey();
+    const claims = decodeJwt(await accessToken(example, ['openid', 'profile']));
+    const bound = await new SignJWT({ ...claims, cnf: { jkt: key.jkt } })
+      .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: 'JWT' })
+      .sign(signing.key);
+    const withProof = await request(example.app)
+      .get('/api/profile')
+      .set('Authorization', `DPoP ${bound}`)
+      .set('DPoP', await dpopProof(key, 'GET', `${ISSUER}/api/profile`, { accessToken: bound }));
+    expect(withProof.status).toBe(200);
+    expect(withProof.body.sub).toBe('user-alice');
+    const copied = await request(example.app).get('/api/profile').set('Authorization', `Bearer ${bound}`);
+    expect(copied.status).toBe(401);
+    const thief = await dpopKey();
+    const otherKey = await request(example.app)
+      .get('/api/profile')
+      .set('Authorization', `DPoP ${bound}`)
+      .set('DPoP', await dpopProof(thief, 'GET', `${ISSUER}/api/profile`, { accessToken: bound }));
+    expect(otherKey.status).toBe(401);
+    expect(otherKey.body.error).toBe('invalid_dpop_proof');
   });
 
   it('RFC 6750 §3.1: a token without the profile scope gets 403 insufficient_scope, scope="profile"', async () => {
