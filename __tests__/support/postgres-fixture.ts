@@ -40,3 +40,11 @@ export async function dropTables(pool: pg.Pool, tables: readonly string[]): Prom
   const withSeen = tables.flatMap((table) => [table, `${table}_seen`]);
   await pool.query(`DROP TABLE IF EXISTS ${withSeen.join(', ')}`);
 }
+
+/** The same database, reached through another port on 127.0.0.1 (a TcpProxy in front of it). */
+export function via(url: string, port: number): string {
+  const rerouted = new URL(url);
+  rerouted.hostname = '127.0.0.1';
+  rerouted.port = String(port);
+  return rerouted.toString();
+}

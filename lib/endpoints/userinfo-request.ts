@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { isFormUtf8, readFormParams } from '../request/form-body.js';
+import { authorizationHeaderCredentials } from '../resource/bearer-request.js';
 
 /*
  * Where a UserInfo request carries its access token. OIDC Core §5.3.1: "The Access Token … MUST
@@ -18,11 +19,6 @@ export type UserInfoCredentials =
   /** RFC 6750 §3.1 invalid_request. */
   | { kind: 'malformed'; description: string };
 
-/** RFC 6750 §2.1: `"Bearer" 1*SP b64token`, the scheme case-insensitive (RFC 9110 §11.1). */
-const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
-/** RFC 9449 §7.1: `"DPoP" 1*SP token68`, the scheme case-insensitive too. */
-const DPOP = /^dpop +([A-Za-z0-9\-._~+/]+=*)$/i;
-const SCHEME = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: |$)/;
 /** RFC 6750 §2.1's b64token, for a token from the body. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const BODY_PARAMETERS: ReadonlySet<string> = new Set(['access_token']);
@@ -32,7 +28,7 @@ export async function userInfoCredentials(req: Request, bodyLimit: number): Prom
   if (queryHasToken(req.url)) {
     return { kind: 'malformed', description: 'The access token must not be sent in the query' };
   }
-  const header = fromHeader(req);
+  const header = authorizationHeaderCredentials(req);
   // §2.2: only a form-encoded POST body carries a token.
   if (req.method !== 'POST' || !isFormUtf8(req.headers['content-type'])) return header;
   const form = await readFormParams(req, BODY_PARAMETERS, bodyLimit);
@@ -47,27 +43,6 @@ export async function userInfoCredentials(req: Request, bodyLimit: number): Prom
   }
   if (!B64TOKEN.test(bodyToken)) return { kind: 'malformed', description: 'The access_token parameter is malformed' };
   return { kind: 'token', token: bodyToken };
-}
-
-function fromHeader(req: Request): UserInfoCredentials {
-  const header = req.headers.authorization;
-  if (header === undefined) return { kind: 'none' };
-  // Node keeps the first of repeated Authorization headers; the raw headers show them all.
-  let count = 0;
-  for (let index = 0; index < req.rawHeaders.length; index += 2) {
-    if (req.rawHeaders[index]?.toLowerCase() === 'authorization') count++;
-  }
-  if (count > 1) return { kind: 'malformed', description: 'The request has more than one Authorization header' };
-  const bearer = BEARER.exec(header);
-  if (bearer !== null) return { kind: 'token', token: bearer[1] as string };
-  const dpop = DPOP.exec(header);
-  if (dpop !== null) return { kind: 'dpop', token: dpop[1] as string };
-  const scheme = SCHEME.exec(header)?.[1]?.toLowerCase();
-  if (scheme !== undefined && scheme !== 'bearer' && scheme !== 'dpop') return { kind: 'none' };
-  return {
-    kind: 'malformed',
-    description: `The Authorization header is not "${scheme === 'dpop' ? 'DPoP' : 'Bearer'}" and an access token`,
-  };
 }
 
 function queryHasToken(url: string): boolean {

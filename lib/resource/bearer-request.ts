@@ -41,6 +41,14 @@ export function bearerCredentials(req: Request): BearerCredentials {
       description: 'The access token must be sent in the Authorization header, not the body',
     };
   }
+  return authorizationHeaderCredentials(req);
+}
+
+/**
+ * The token of the request's Authorization header (RFC 6750 §2.1, RFC 9449 §7.1): shared by
+ * requireAccessToken and the UserInfo endpoint, which also reads a form body.
+ */
+export function authorizationHeaderCredentials(req: Request): BearerCredentials {
   const count = authorizationHeaderCount(req);
   if (count === 0) return { kind: 'none' };
   // Node keeps only the first of repeated Authorization headers; the raw headers show them all.

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { PostgresCodeStore, PostgresRefreshTokenStore } from '../../../lib/index.js';
 import { refreshForm } from '../../support/helpers.js';
 import { STORE_TIMEOUT_MS, tokenServer } from '../../support/outage.js';
-import { createPool, dropTables, freshTable } from '../../support/postgres-fixture.js';
+import { createPool, dropTables, freshTable, via } from '../../support/postgres-fixture.js';
 import { DATABASE_URL, describeWithServer } from '../../support/services.js';
 import { TcpProxy } from '../../support/tcp-proxy.js';
 
@@ -17,14 +17,6 @@ import { TcpProxy } from '../../support/tcp-proxy.js';
  */
 
 const POSTGRES = { name: 'PostgreSQL', variable: 'DATABASE_URL', url: DATABASE_URL } as const;
-
-/** The same database, reached through the proxy. */
-function via(url: string, port: number): string {
-  const rerouted = new URL(url);
-  rerouted.hostname = '127.0.0.1';
-  rerouted.port = String(port);
-  return rerouted.toString();
-}
 
 describeWithServer(POSTGRES, 'postgres-lost-answer', 'PostgreSQL: the answer to a spending statement lost', (url) => {
   const target = new URL(url);
