@@ -179,7 +179,10 @@ if (plan === 'skip') {
       // Without the token the API answers RFC 6750 §3.1's challenge, with no error code.
       const anonymous = await fetch(apiEndpoint);
       expect(anonymous.status).toBe(401);
-      expect(anonymous.headers.get('www-authenticate')).toBe(`Bearer realm="${host.issuer}"`);
+      // The API takes DPoP too, so its challenge names both schemes (RFC 9449 §7.1).
+      expect(anonymous.headers.get('www-authenticate')).toBe(
+        `Bearer realm="${host.issuer}", DPoP realm="${host.issuer}", algs="ES256 ES384 PS256 RS256 EdDSA"`,
+      );
 
       // What the page shows.
       expect(await page.locator('#status').textContent()).toBe(
