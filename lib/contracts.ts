@@ -122,6 +122,12 @@ export interface RefreshTokenRecord {
   idTokenClaims?: ExtraClaims;
   /** Extra claims for refreshed access tokens. */
   accessTokenClaims?: ExtraClaims;
+  /**
+   * The RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §5): the token is
+   * refused with a proof of any other key. Carried to every successor and reissued sibling, so a
+   * rotation, or the grace window's reissue, never drops the binding.
+   */
+  dpopJkt?: string;
 }
 
 /** The result of {@link RefreshTokenStore.rotate}. */
@@ -129,6 +135,26 @@ export type RotateResult =
   | { outcome: 'rotated'; record: RefreshTokenRecord }
   | { outcome: 'reused'; record: RefreshTokenRecord }
   | { outcome: 'unknown' };
+
+/**
+ * The rotation grace window of {@link RefreshTokenStore.rotateWithinGrace}: the router's
+ * `refreshTokenReuseInterval` (docs/refresh.md "The grace window").
+ */
+export interface GraceWindow {
+  /** Now, by the router's clock (epoch milliseconds): a rotation records it as the window's start. */
+  now: number;
+  /** The window's length in seconds, 1 to 60: a token spent this long ago or more is reused. */
+  interval: number;
+  /** How many siblings one spent token may be reissued within its window, at most. */
+  maxReissues: number;
+}
+
+/**
+ * The result of {@link RefreshTokenStore.rotateWithinGrace}: a rotation's, or `'reissued'`, a
+ * spent token presented again within its window, whose new sibling was saved. `record` is the
+ * presented token's record; `reissues` how many siblings it has had, this one included.
+ */
+export type GraceRotateResult = RotateResult | { outcome: 'reissued'; record: RefreshTokenRecord; reissues: number };
 
 /** Where refresh tokens live. Keys are hashes of the tokens. */
 export interface RefreshTokenStore {
@@ -166,6 +192,35 @@ export interface RefreshTokenStore {
     successor: { key: string; expiresAt: EpochSeconds },
     familyHint?: string,
   ): Promise<RotateResult>;
+  /**
+   * Optional; the router needs it when `refreshTokenReuseInterval` is above 0. In one atomic step,
+   * as {@link RefreshTokenStore.rotateAndSave} does, with a grace window for a token presented
+   * again soon after its rotation (two tabs refreshing at once, a retry after a lost answer):
+   *
+   * - a token not yet spent is `'rotated'` exactly as by `rotateAndSave`, the successor saved in
+   *   the same step, and the store records `grace.now` as the start of its window;
+   * - a token spent by this method less than `grace.interval` seconds before `grace.now`, and
+   *   reissued fewer than `grace.maxReissues` times, is `'reissued'`: `successor` is saved in the
+   *   same step as a new sibling (the same record, its `expiresAt` the earlier of
+   *   `successor.expiresAt` and the family's end), and the token's reissue count goes up by one;
+   * - a token spent at or after its window's end (`grace.interval` seconds after the start is
+   *   already outside), past the count, or spent by `rotate` or `rotateAndSave` (no window) is
+   *   `'reused'`, and nothing is saved: the router revokes the family as for any reuse.
+   *
+   * `'unknown'` as for `rotate`. The sibling is a new token, never the successor again: a store
+   * keeps only hashes, so the successor's token cannot be handed out twice, and a new one keeps
+   * that true. The records this method returns, like every other method's, carry none of the
+   * store's own bookkeeping (the window's start, the count). Rejects only when the store is
+   * unreachable, and then nothing took effect.
+   *
+   * `familyHint` is the family the presented token names (see {@link RefreshTokenStore.rotate}).
+   */
+  rotateWithinGrace?(
+    key: string,
+    successor: { key: string; expiresAt: EpochSeconds },
+    grace: GraceWindow,
+    familyHint?: string,
+  ): Promise<GraceRotateResult>;
   /** Revoke every token of a family (all tokens descended from one authorization code). */
   revokeFamily(familyId: string): Promise<void>;
   /**

@@ -55,6 +55,12 @@ export interface RefreshRotatedEvent extends EventBase {
   clientId: string;
   subject: string;
   familyId: string;
+  /**
+   * `true` when the token had been spent already, within `refreshTokenReuseInterval`, and was
+   * replaced by a new sibling rather than treated as reuse (docs/refresh.md "The grace window").
+   * Absent for a rotation.
+   */
+  graceReissue?: true;
 }
 
 /** A spent refresh token was presented again (RFC 9700 §4.14.2); its family is revoked. */

@@ -42,6 +42,8 @@ export type {
   EpochSeconds,
   ExtraClaims,
   FirstRefreshToken,
+  GraceRotateResult,
+  GraceWindow,
   KeyStore,
   RedeemResult,
   RefreshTokenRecord,

@@ -19,6 +19,7 @@ import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from '../tokens/claims.j
 import { ConfigurationError } from './configuration-error.js';
 import {
   booleanOption,
+  boundedNonNegativeInteger,
   boundedPositiveInteger,
   checkOptionsObject,
   clockOption,
@@ -67,6 +68,8 @@ export interface RouterConfig {
   idTokenTtl: number;
   refreshTokenTtl: number;
   refreshTokenMaxAge: number;
+  /** The rotation grace window in seconds; 0: strict rotation. Above 0, the store has `rotateWithinGrace`. */
+  refreshTokenReuseInterval: number;
   accessTokenFormat: AccessTokenFormat;
   accessTokenAudience: string | readonly string[] | undefined;
   idTokenAtHash: boolean;
@@ -143,19 +146,21 @@ export function resolveOptions(options: unknown): RouterConfig {
   const now = clockOption(given.now);
   const replayStore = resolveReplayStore(given.replayStore, codeStore);
   const clientAuthMethods = resolveClientAuthMethods(clients, replayStore);
+  const refreshTokenStore =
+    given.refreshTokenStore === undefined
+      ? new MemoryRefreshTokenStore({ now })
+      : adapter<RefreshTokenStore>(
+          given.refreshTokenStore,
+          'refreshTokenStore',
+          ['save', 'rotate', 'revokeFamily'],
+          'new MemoryRefreshTokenStore()',
+        );
+  const refreshTokenReuseInterval = resolveReuseInterval(given.refreshTokenReuseInterval, refreshTokenStore);
   return {
     issuer,
     codeStore,
     keyStore,
-    refreshTokenStore:
-      given.refreshTokenStore === undefined
-        ? new MemoryRefreshTokenStore({ now })
-        : adapter(
-            given.refreshTokenStore,
-            'refreshTokenStore',
-            ['save', 'rotate', 'revokeFamily'],
-            'new MemoryRefreshTokenStore()',
-          ),
+    refreshTokenStore,
     clients,
     replayStore,
     clientAuthMethods,
@@ -180,6 +185,7 @@ export function resolveOptions(options: unknown): RouterConfig {
     idTokenTtl,
     refreshTokenTtl,
     refreshTokenMaxAge,
+    refreshTokenReuseInterval,
     accessTokenFormat,
     accessTokenAudience: resolveAccessTokenAudience(given.accessTokenAudience, accessTokenFormat),
     idTokenAtHash: booleanOption(given.idTokenAtHash, 'idTokenAtHash', false),
@@ -413,6 +419,30 @@ const YEAR = 365 * DAY;
  */
 function lifetime(value: unknown, option: string, fallback: number, max: number, maxLabel: string): number {
   return boundedPositiveInteger(value, option, fallback, 'seconds', max, maxLabel);
+}
+
+/**
+ * The grace window (docs/refresh.md "The grace window"): at most a minute, since a thief
+ * replaying a token within it is given a sibling too. Above 0 it needs the store's
+ * `rotateWithinGrace`; a store without it would quietly keep strict rotation, and the two tabs
+ * the option was set for would still sign the user out.
+ */
+function resolveReuseInterval(value: unknown, store: RefreshTokenStore): number {
+  const interval = boundedNonNegativeInteger(value, 'refreshTokenReuseInterval', 0, 'seconds', 60);
+  if (interval > 0 && typeof store.rotateWithinGrace !== 'function') {
+    throw invalidOption(
+      'refreshTokenReuseInterval',
+      `0 with a refresh-token store without rotateWithinGrace() (${storeName(store)} has none; the shipped stores have it)`,
+      value,
+    );
+  }
+  return interval;
+}
+
+/** What a store is called in a message: its class's name, when it has one of its own. */
+function storeName(store: object): string {
+  const name = (store.constructor as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'the refreshTokenStore';
 }
 
 function resolveErrorProfile(value: unknown): ErrorProfile {

@@ -89,6 +89,25 @@ export function boundedPositiveInteger(
   return checked;
 }
 
+/**
+ * A whole number of `unit` from 0 to `max`, or `fallback` when absent: safe integers only, so
+ * no fraction, NaN or infinity passes.
+ */
+export function boundedNonNegativeInteger(
+  value: unknown,
+  option: string,
+  fallback: number,
+  unit: string,
+  max: number,
+  owner?: string,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw invalidOption(option, `a whole number of ${unit} from 0 to ${max}`, value, owner);
+  }
+  return value;
+}
+
 /** true or false, or `fallback` when absent. */
 export function booleanOption(value: unknown, option: string, fallback: boolean, owner?: string): boolean {
   if (value === undefined) return fallback;

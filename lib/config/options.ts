@@ -134,6 +134,16 @@ export interface TokenRouterOptions {
   /** Absolute lifetime of a refresh-token family in seconds. Default 7776000 (90 days). */
   refreshTokenMaxAge?: number;
   /**
+   * The rotation grace window, in seconds, 0 to 60. Default 0: strict rotation, any second use of
+   * a refresh token is reuse and revokes its family. Above 0, a token presented again within that
+   * long of its rotation (two tabs refreshing at once, a retry after a lost answer) gets a new
+   * sibling in its family instead, at most twice; later, or more often, it is reuse as before.
+   * Needs a refresh-token store with `rotateWithinGrace` (every shipped one has it). A thief who
+   * replays a token within the window gets a sibling too: keep it short (docs/refresh.md
+   * "The grace window").
+   */
+  refreshTokenReuseInterval?: number;
+  /**
    * The access token's shape: `'ciam'` (the Tencent Cloud CIAM token API's, default: `aud` =
    * client_id, `scope` an array) or `'rfc9068'` (`typ: at+jwt`, `aud` = `accessTokenAudience`, `client_id`, `scope` a string).
    */
@@ -183,6 +193,7 @@ export const OPTION_NAMES = [
   'idTokenTtl',
   'refreshTokenTtl',
   'refreshTokenMaxAge',
+  'refreshTokenReuseInterval',
   'accessTokenFormat',
   'accessTokenAudience',
   'idTokenAtHash',

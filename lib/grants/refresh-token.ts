@@ -1,5 +1,5 @@
 import type { RouterConfig } from '../config/configuration.js';
-import type { RefreshTokenRecord, RotateResult, SigningKey } from '../contracts.js';
+import type { GraceRotateResult, RefreshTokenRecord, SigningKey } from '../contracts.js';
 import { familyNamedBy, hashSecret } from '../crypto/secrets.js';
 import type { RequestTrail } from '../events.js';
 import type { RefreshTokenParams } from '../request/validation.js';
@@ -15,7 +15,9 @@ import { issueTokens, type NewRefreshToken, newRefreshTokenOf, type TokenRespons
  * 7. Rotate: the store spends the token atomically. From here on it is spent, whatever happens
  *    next; a token spent before is reuse, and revokes its whole family. With the store's
  *    `rotateAndSave`, the successor is stored in the same atomic step, so a store failure (503)
- *    leaves the presented token as it was, and a rotated token always has its successor.
+ *    leaves the presented token as it was, and a rotated token always has its successor. With
+ *    `refreshTokenReuseInterval`, a token spent within the window is reissued a new sibling
+ *    instead, in the same atomic step, and goes on as a rotation (docs/refresh.md "The grace window").
  * 8. The token's client, its idle and absolute lifetimes by the router's clock, then the scope.
  *    A refusal here revokes the family too: the presented token is already spent, and a family
  *    left with no live token would only turn the client's retry into a false reuse alarm.
@@ -54,6 +56,7 @@ export async function exchangeRefreshToken(
     clientId: record.clientId,
     subject: record.subject,
     familyId: record.familyId,
+    ...(result.outcome === 'reissued' ? { graceReissue: true as const } : {}),
   });
   // OIDC Core §12.2: the same iss, sub and aud, auth_time of the original authentication, no nonce.
   const tokens = { ...carriedFacts(record), scope: checked.scope };
@@ -73,30 +76,58 @@ export async function exchangeRefreshToken(
 }
 
 /**
+ * How many new siblings one spent token may be given within its grace window. Each is one more
+ * live token of the family, and a thief who replays within the window holds one of them: kept
+ * small. Two covers what the window is for (a second tab or a service worker, and one retry
+ * after a lost answer); a 20-way race within the window ends as 1 rotation, 2 reissues and 17
+ * reuses, and the reuses revoke the family (docs/refresh.md "The grace window").
+ */
+export const GRACE_REISSUES = 2;
+
+/**
  * Step 7. A token that names its family, on a store with `rotateAndSave`: the rotation and the
  * successor's save in one atomic call (the successor is the rotated record, as the store keeps
- * it). Otherwise (a store without it, or a token of an earlier version that names no family)
- * the rotation alone; the successor is stored after it.
+ * it); with a grace window, `rotateWithinGrace` instead, which may reissue a spent token a new
+ * sibling in the same way. Otherwise (a store without either, or a token of an earlier version
+ * that names no family, which gets no window) the rotation alone; the successor is stored after it.
  */
 async function rotate(
   config: RouterConfig,
   token: string,
   nowMs: number,
-): Promise<{ result: RotateResult; successor?: NewRefreshToken }> {
+): Promise<{ result: GraceRotateResult; successor?: NewRefreshToken }> {
   const store = config.refreshTokenStore;
   const key = hashSecret(token);
   const familyHint = familyNamedBy(token);
-  if (familyHint === undefined || store.rotateAndSave === undefined) {
-    return { result: await guard(store.rotate(key, familyHint), 'store_unavailable') };
-  }
+  const atomic = familyHint === undefined ? undefined : atomicRotation(config, key, familyHint, nowMs);
+  if (atomic === undefined) return { result: await guard(store.rotate(key, familyHint), 'store_unavailable') };
+  const { successor, call } = atomic;
+  const result = await guard(call, 'store_unavailable');
+  if (result.outcome === 'unknown' || result.outcome === 'reused') return { result };
+  return { result, successor: { ...successor, familyExpiresAt: result.record.familyExpiresAt } };
+}
+
+/**
+ * The store's one atomic call that spends the token and saves its successor, with the grace
+ * window when one is set; `undefined` for a store that has no such call.
+ */
+function atomicRotation(
+  config: RouterConfig,
+  key: string,
+  familyHint: string,
+  nowMs: number,
+): { successor: NewRefreshToken; call: Promise<GraceRotateResult> } | undefined {
+  const store = config.refreshTokenStore;
+  const grace = config.refreshTokenReuseInterval > 0 && store.rotateWithinGrace !== undefined;
+  if (!grace && store.rotateAndSave === undefined) return undefined;
   // The family's end is the store's to apply: the successor is kept until the earlier of the two.
   const successor = newRefreshTokenOf(config, familyHint, nowMs, Number.POSITIVE_INFINITY);
-  const result = await guard(
-    store.rotateAndSave(key, { key: successor.key, expiresAt: successor.expiresAt }, familyHint),
-    'store_unavailable',
-  );
-  if (result.outcome === 'unknown') return { result };
-  return { result, successor: { ...successor, familyExpiresAt: result.record.familyExpiresAt } };
+  const next = { key: successor.key, expiresAt: successor.expiresAt };
+  const window = { now: nowMs, interval: config.refreshTokenReuseInterval, maxReissues: GRACE_REISSUES };
+  const call = grace
+    ? store.rotateWithinGrace?.(key, next, window, familyHint)
+    : store.rotateAndSave?.(key, next, familyHint);
+  return call === undefined ? undefined : { successor, call };
 }
 
 /** Step 8: the failure to answer, or the scopes the new access token carries. */

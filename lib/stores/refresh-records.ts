@@ -2,7 +2,7 @@ import type { AuthorizationCodeGrant, FirstRefreshToken, RefreshTokenRecord } fr
 
 /**
  * The facts a refresh token carries forward from the grant it was born of: who, for which
- * client, with which scopes, and how the user authenticated (OIDC Core §12.2: a refreshed ID token
+ * client, with which scopes, bound to which DPoP key, and how the user authenticated (OIDC Core §12.2: a refreshed ID token
  * keeps `auth_time`, `acr`, `amr`, and never the `nonce`).
  */
 export const CARRIED_FIELDS = [
@@ -14,6 +14,8 @@ export const CARRIED_FIELDS = [
   'amr',
   'idTokenClaims',
   'accessTokenClaims',
+  // The DPoP key a token is bound to (RFC 9449 §5): a successor, or a reissued sibling, keeps it.
+  'dpopJkt',
 ] as const;
 
 type Carried = Pick<RefreshTokenRecord, (typeof CARRIED_FIELDS)[number]>;

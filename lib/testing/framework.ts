@@ -68,6 +68,13 @@ export interface ContractOptions<S> {
    * without it says `false`, and the suite's title says the method was left out.
    */
   checkIsFamilyRevoked?: boolean;
+  /**
+   * Whether to test the optional `RefreshTokenStore.rotateWithinGrace` (the grace window, which
+   * `refreshTokenReuseInterval` needs). Default: `true` when the store made by `create` has the
+   * method, as the suite sees once its first test runs; pass `false` to leave it out, and the
+   * suite's title says so. `true` on a store without it fails those tests.
+   */
+  checkGrace?: boolean;
   /** How many concurrent calls the concurrency tests make. Default 100. */
   concurrency?: number;
   /** Timeout of each test, in milliseconds. Default 20000. */
@@ -83,6 +90,8 @@ export interface ContractContext<S> {
   checkFind: boolean;
   checkInspect: boolean;
   checkIsFamilyRevoked: boolean;
+  /** `checkGrace` as given: `undefined` means "when the store has `rotateWithinGrace`". */
+  checkGrace: boolean | undefined;
   /** The title of the suite's outer `describe`. */
   title(interfaceName: string): string;
   /** Register one test that runs on a fresh fixture. */
@@ -98,6 +107,7 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
   const checkFind = options.checkFind ?? true;
   const checkInspect = options.checkInspect ?? true;
   const checkIsFamilyRevoked = options.checkIsFamilyRevoked ?? true;
+  const { checkGrace } = options;
   return {
     now,
     advanceTime: async (ms) => {
@@ -108,12 +118,14 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
     checkFind,
     checkInspect,
     checkIsFamilyRevoked,
+    checkGrace,
     title: (interfaceName) => {
       const off = [
         checkAtRest ? '' : 'at-rest check off',
         checkFind || interfaceName !== 'RefreshTokenStore' ? '' : 'find() not tested',
         checkInspect || interfaceName !== 'RefreshTokenStore' ? '' : 'inspect() not tested',
         checkIsFamilyRevoked || interfaceName !== 'RefreshTokenStore' ? '' : 'isFamilyRevoked() not tested',
+        checkGrace !== false || interfaceName !== 'RefreshTokenStore' ? '' : 'rotateWithinGrace() not tested',
       ];
       const notes = off.filter((note) => note !== '').join('; ');
       return `${options.name} meets the ${interfaceName} contract${notes === '' ? '' : ` (${notes})`}`;

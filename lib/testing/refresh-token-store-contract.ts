@@ -1,5 +1,5 @@
 import type { RefreshTokenRecord, RefreshTokenStore } from '../contracts.js';
-import { CODE_BYTES, familyIdFor, hashSecret, REFRESH_TOKEN_BYTES, randomSecret } from '../crypto/secrets.js';
+import { hashSecret, REFRESH_TOKEN_BYTES, randomSecret } from '../crypto/secrets.js';
 import {
   type ContractOptions,
   contractContext,
@@ -8,40 +8,12 @@ import {
   secondsFromNow,
   type TestFramework,
 } from './framework.js';
-
-/** A record with every optional field set, in a fresh family. */
-function fullRecord(familyExpiresAt: number, familyId = freshFamily()): RefreshTokenRecord {
-  return {
-    clientId: 'contract-client',
-    subject: 'user-Ünïcødé-🔑',
-    scope: ['openid', 'offline_access'],
-    familyId,
-    familyExpiresAt,
-    expiresAt: familyExpiresAt - 600,
-    authTime: 1_700_000_000,
-    acr: 'urn:example:loa:2',
-    amr: ['pwd', 'otp'],
-    idTokenClaims: { name: 'Alice', groups: ['a', 'b'] },
-    accessTokenClaims: { tenant: 't-1', level: 3 },
-  };
-}
-
-function freshFamily(): string {
-  return familyIdFor(freshCodeKey());
-}
-
-/** The key of a fresh code: a family's id is derived from it. */
-function freshCodeKey(): string {
-  return hashSecret(randomSecret(CODE_BYTES));
-}
-
-/** A fresh key, as the router makes them: the hash of a fresh refresh token. */
-function freshKey(): string {
-  return hashSecret(randomSecret(REFRESH_TOKEN_BYTES));
-}
+import { graceContract } from './refresh-grace-contract.js';
+import { freshFamily, freshKey, fullRecord } from './refresh-records.js';
 
 /**
- * The `RefreshTokenStore` contract, as tests: single rotation, reuse, expiry, family revocation.
+ * The `RefreshTokenStore` contract, as tests: single rotation, reuse, expiry, family revocation,
+ * and the optional methods (`find`, `inspect`, `isFamilyRevoked`, `rotateWithinGrace`).
  * Run it like {@link authorizationCodeStoreContract}:
  *
  * ```ts
@@ -249,6 +221,8 @@ export function refreshTokenStoreContract(framework: TestFramework, options: Con
         expect(await store.isFamilyRevoked(family)).toBe(true);
       });
     }
+
+    graceContract(framework, context);
 
     if (context.checkAtRest) {
       test("only the token's hash is at rest, never the token", async (fixture) => {

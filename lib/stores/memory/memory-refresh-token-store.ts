@@ -1,4 +1,12 @@
-import type { Clock, EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
+import type {
+  Clock,
+  EpochSeconds,
+  GraceRotateResult,
+  GraceWindow,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  RotateResult,
+} from '../../contracts.js';
 import { successorRecord, UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
 import {
   copyRecord,
@@ -11,6 +19,13 @@ import {
 interface StoredToken {
   record: RefreshTokenRecord;
   spent: boolean;
+  /**
+   * Set by `rotateWithinGrace` when it spends the token: when its grace window opened (epoch
+   * milliseconds, the router's clock). A token spent by `rotate` or `rotateAndSave` has none.
+   */
+  graceStart?: number;
+  /** How many siblings `rotateWithinGrace` reissued for the token within its window. */
+  reissues?: number;
   /** When the store forgets the token: `save`'s `expiresAt`. */
   readonly expiresAt: EpochSeconds;
 }
@@ -76,13 +91,42 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (stored.spent) return Promise.resolve({ outcome: 'reused', record: copyRecord(stored.record) });
     stored.spent = true;
     // In the same turn of the event loop as the rotation: nothing can come between the two.
-    const next = successorRecord(stored.record, successor.expiresAt);
+    this.#saveSuccessor(stored.record, successor);
+    return Promise.resolve({ outcome: 'rotated', record: copyRecord(stored.record) });
+  }
+
+  rotateWithinGrace(
+    key: string,
+    successor: { key: string; expiresAt: EpochSeconds },
+    grace: GraceWindow,
+  ): Promise<GraceRotateResult> {
+    const stored = this.#live(key);
+    if (stored === undefined) return Promise.resolve({ outcome: 'unknown' });
+    const record = copyRecord(stored.record);
+    if (!stored.spent) {
+      stored.spent = true;
+      stored.graceStart = grace.now;
+      stored.reissues = 0;
+      this.#saveSuccessor(stored.record, successor);
+      return Promise.resolve({ outcome: 'rotated', record });
+    }
+    // The window's end is already outside it; a token spent without a window never has one.
+    const inWindow = stored.graceStart !== undefined && grace.now < stored.graceStart + grace.interval * 1000;
+    const reissues = stored.reissues ?? 0;
+    if (!inWindow || reissues >= grace.maxReissues) return Promise.resolve({ outcome: 'reused', record });
+    stored.reissues = reissues + 1;
+    this.#saveSuccessor(stored.record, successor);
+    return Promise.resolve({ outcome: 'reissued', record, reissues: reissues + 1 });
+  }
+
+  /** Save the successor (or sibling) of `record`, at once: in the turn of the rotation that spent it. */
+  #saveSuccessor(record: RefreshTokenRecord, successor: { key: string; expiresAt: EpochSeconds }): void {
+    const next = successorRecord(record, successor.expiresAt);
     this.#tokens.set(successor.key, {
       record: copyRecord(next),
       spent: false,
       expiresAt: next.expiresAt ?? successor.expiresAt,
     });
-    return Promise.resolve({ outcome: 'rotated', record: copyRecord(stored.record) });
   }
 
   find(key: string): Promise<RefreshTokenRecord | undefined> {

@@ -1,6 +1,13 @@
-import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
+import type {
+  EpochSeconds,
+  GraceRotateResult,
+  GraceWindow,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  RotateResult,
+} from '../../contracts.js';
 import { bounded } from '../bounded-call.js';
-import { UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
+import { storedRefreshTokenRecord, UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
 import {
   type PostgresStoreConfig,
   type PostgresStoreOptions,
@@ -34,6 +41,20 @@ interface RotateRow {
   reused: boolean;
 }
 
+/** A row of the grace statement: the record as it is now, with the store's own `graceReissues`. */
+interface GraceRow {
+  record: RefreshTokenRecord & { graceReissues?: number };
+  reused: boolean;
+}
+
+/**
+ * The store's own member of a row's `record` (stripped from every record it returns): set by
+ * `rotateWithinGrace` when it spends a token, to how many siblings it reissued since. `spent_at`
+ * then holds the start of the token's grace window; a token spent by `rotate` or `rotateAndSave`
+ * has no such member, and no window.
+ */
+const GRACE_REISSUES_MEMBER = 'graceReissues';
+
 /**
  * Refresh tokens in a PostgreSQL table, shared by every instance on the same database. Rotate is
  * one statement, like the code store's redeem. Revoking a family deletes its tokens and records
@@ -46,6 +67,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     insert: Statement;
     rotate: Statement;
     rotateAndSave: Statement;
+    rotateWithinGrace: Statement;
     find: Statement;
     revoke: Statement;
     isRevoked: Statement;
@@ -63,6 +85,8 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     const notRevoked = (now: string): string =>
       `NOT EXISTS (SELECT 1 FROM ${revoked} r WHERE r.family_id = t.family_id AND r.expires_at > ${now})`;
     const now2 = 'to_timestamp($2::double precision / 1000)';
+    // The grace window is the router's: its start and its end by the clock it gives ($7).
+    const graceNow = 'to_timestamp($7::double precision / 1000)';
     this.#sql = {
       // One row per save waiting (see StatementBatch), from one JSON array of them.
       insert: statement(`INSERT INTO ${table} (token_hash, family_id, record, expires_at, family_expires_at)
@@ -92,6 +116,38 @@ WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT E
 saved AS (
   INSERT INTO ${table} (token_hash, family_id, record, expires_at, family_expires_at)
   SELECT $3, family_id, jsonb_set(record, '{expiresAt}', to_jsonb(next_expires_at)), to_timestamp(next_expires_at), family_expires_at
+  FROM won
+  RETURNING 1
+)
+SELECT record, false AS reused FROM won
+UNION ALL
+SELECT record, true AS reused FROM ${table} AS t
+WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND NOT EXISTS (SELECT 1 FROM won)`),
+      // rotateAndSave with the grace window, in one UPDATE: a token not yet spent (spent_at NULL)
+      // is spent, its window opening at $7, its count at 0; one spent by this statement less than
+      // $5 seconds before $7, reissued fewer than $6 times, has its count raised. Concurrent calls
+      // queue on the row's lock, and each re-reads the row a call before it left (READ COMMITTED
+      // re-checks the WHERE against it), so each count is given out once. The count after the
+      // UPDATE says which it was: 0 rotated, more reissued. Either way the new token is inserted.
+      rotateWithinGrace: statement(`WITH won AS (
+  UPDATE ${table} AS t SET
+    spent_at = COALESCE(t.spent_at, ${graceNow}),
+    record = jsonb_set(t.record, '{${GRACE_REISSUES_MEMBER}}',
+      to_jsonb(CASE WHEN t.spent_at IS NULL THEN 0 ELSE (t.record->>'${GRACE_REISSUES_MEMBER}')::int + 1 END))
+  WHERE token_hash = $1 AND expires_at > ${now2} AND ${notRevoked(now2)} AND (
+    spent_at IS NULL OR (
+      t.record ? '${GRACE_REISSUES_MEMBER}'
+      AND ${graceNow} < t.spent_at + make_interval(secs => $5::double precision)
+      AND (t.record->>'${GRACE_REISSUES_MEMBER}')::int < $6::int
+    )
+  )
+  RETURNING record, family_id, family_expires_at,
+    LEAST($4::double precision, extract(epoch FROM family_expires_at)::double precision) AS next_expires_at
+),
+saved AS (
+  INSERT INTO ${table} (token_hash, family_id, record, expires_at, family_expires_at)
+  SELECT $3, family_id, jsonb_set(record - '${GRACE_REISSUES_MEMBER}', '{expiresAt}', to_jsonb(next_expires_at)),
+    to_timestamp(next_expires_at), family_expires_at
   FROM won
   RETURNING 1
 )
@@ -151,9 +207,7 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
     return bounded('PostgresRefreshTokenStore.rotate', this.#config.timeoutMs, async (_onDeadline, deadline) => {
       const values = [key, this.#config.now()];
       const { rows } = await runSpendingStatement(this.#config, this.#sql.rotate, values, deadline);
-      const row = rows[0] as RotateRow | undefined;
-      if (row === undefined) return { outcome: 'unknown' };
-      return { outcome: row.reused ? 'reused' : 'rotated', record: row.record };
+      return rotateResultOf(rows[0] as RotateRow | undefined);
     });
   }
 
@@ -161,16 +215,48 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
     return bounded('PostgresRefreshTokenStore.rotateAndSave', this.#config.timeoutMs, async (_onDeadline, deadline) => {
       const values = [key, this.#config.now(), successor.key, successor.expiresAt];
       const { rows } = await runSpendingStatement(this.#config, this.#sql.rotateAndSave, values, deadline);
-      const row = rows[0] as RotateRow | undefined;
-      if (row === undefined) return { outcome: 'unknown' };
-      return { outcome: row.reused ? 'reused' : 'rotated', record: row.record };
+      return rotateResultOf(rows[0] as RotateRow | undefined);
     });
+  }
+
+  /**
+   * In one statement, through `runSpendingStatement` as the other rotations: an answer lost on
+   * its way rolls back, so neither the rotation nor a reissue (nor its count) is spent by it.
+   */
+  rotateWithinGrace(
+    key: string,
+    successor: { key: string; expiresAt: EpochSeconds },
+    grace: GraceWindow,
+  ): Promise<GraceRotateResult> {
+    return bounded(
+      'PostgresRefreshTokenStore.rotateWithinGrace',
+      this.#config.timeoutMs,
+      async (_onDeadline, deadline) => {
+        const values = [
+          key,
+          this.#config.now(),
+          successor.key,
+          successor.expiresAt,
+          grace.interval,
+          grace.maxReissues,
+          grace.now,
+        ];
+        const { rows } = await runSpendingStatement(this.#config, this.#sql.rotateWithinGrace, values, deadline);
+        const row = rows[0] as GraceRow | undefined;
+        if (row === undefined) return { outcome: 'unknown' };
+        const record = storedRefreshTokenRecord(row.record);
+        if (row.reused) return { outcome: 'reused', record };
+        const reissues = Number(row.record[GRACE_REISSUES_MEMBER] ?? 0);
+        return reissues === 0 ? { outcome: 'rotated', record } : { outcome: 'reissued', record, reissues };
+      },
+    );
   }
 
   find(key: string): Promise<RefreshTokenRecord | undefined> {
     return bounded('PostgresRefreshTokenStore.find', this.#config.timeoutMs, async () => {
       const { rows } = await runStatement(this.#config, this.#sql.find, [key, this.#config.now()]);
-      return (rows[0] as { record: RefreshTokenRecord } | undefined)?.record;
+      const row = rows[0] as { record: RefreshTokenRecord } | undefined;
+      return row === undefined ? undefined : storedRefreshTokenRecord(row.record);
     });
   }
 
@@ -178,7 +264,7 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
     return bounded('PostgresRefreshTokenStore.inspect', this.#config.timeoutMs, async () => {
       const { rows } = await runStatement(this.#config, this.#sql.find, [key, this.#config.now()]);
       const row = rows[0] as { record: RefreshTokenRecord; spent: boolean } | undefined;
-      return row === undefined ? undefined : { record: row.record, spent: row.spent };
+      return row === undefined ? undefined : { record: storedRefreshTokenRecord(row.record), spent: row.spent };
     });
   }
 
@@ -202,6 +288,12 @@ SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) AS delete
       return Number((rows[0] as { deleted: string | number } | undefined)?.deleted ?? 0);
     });
   }
+}
+
+/** A rotate or rotateAndSave row as a result, its record without the store's own members. */
+function rotateResultOf(row: RotateRow | undefined): RotateResult {
+  if (row === undefined) return { outcome: 'unknown' };
+  return { outcome: row.reused ? 'reused' : 'rotated', record: storedRefreshTokenRecord(row.record) };
 }
 
 /** Where a `PostgresRefreshTokenStore` keeps its tokens: for `PostgresCodeStore`'s atomic exchange. */

@@ -1,4 +1,11 @@
-import type { EpochSeconds, RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../../contracts.js';
+import type {
+  EpochSeconds,
+  GraceRotateResult,
+  GraceWindow,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  RotateResult,
+} from '../../contracts.js';
 import { bounded } from '../bounded-call.js';
 import { storedRefreshTokenRecord, UNSEEN_FAMILY_REVOCATION_TTL } from '../refresh-records.js';
 import {
@@ -15,7 +22,10 @@ import {
  *   {prefix}refresh-family:{F}          hash: `revoked`, and `expiresAt` (the family's end)
  *   {prefix}refresh-family:{F}:{token}  hash: `record` (JSON), and `spent` once rotated
  * A token's hash may also hold `expiresAt`, its own expiry, which then overrides the record's
- * (a successor saved by ROTATE_AND_SAVE keeps its predecessor's record as it was).
+ * (a successor saved by ROTATE_AND_SAVE keeps its predecessor's record as it was). A token spent
+ * by ROTATE_WITHIN_GRACE holds in `spent` its rotation's time (epoch milliseconds, the router's
+ * clock: the start of its grace window) and in `reissues` how many siblings it was given; one
+ * spent by ROTATE or ROTATE_AND_SAVE holds `spent` = 1 and no `reissues`: no window.
  * A refresh token names its family (`newRefreshToken`), so the router passes the family as a
  * hint and the token is found in the family's slot directly. Without a hint (a token of 0.1.0,
  * or a caller of `rotate(key)` alone), one more key finds the family:
@@ -83,6 +93,46 @@ if first == 1 then
   redis.call('EXPIREAT', KEYS[3], string.format('%d', expiresAt))
 end
 return { first, token[1], token[2] }
+`);
+
+/**
+ * ROTATE_AND_SAVE with the grace window (RefreshTokenStore.rotateWithinGrace): the token not yet
+ * spent is rotated, its window's start (ARGV[2], epoch ms) kept in `spent`; a token spent by this
+ * script less than ARGV[3] seconds before ARGV[2], reissued fewer than ARGV[4] times, is
+ * reissued. Either way KEYS[3] is saved as ROTATE_AND_SAVE saves a successor. The answer is
+ * `{ 1 rotated | 2 reissued | 0 reused, record, expiresAt or false, reissues }`. Every argument is
+ * checked before the first write, so the script never stops halfway.
+ */
+const ROTATE_WITHIN_GRACE = new RedisScript(`
+local expiresAt = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local interval = tonumber(ARGV[3])
+local maxReissues = tonumber(ARGV[4])
+if not (expiresAt and now and interval and maxReissues) then
+  return redis.error_reply('ERR pkce-token-router: bad grace arguments')
+end
+if redis.call('HGET', KEYS[1], 'revoked') then return false end
+local token = redis.call('HMGET', KEYS[2], 'record', 'expiresAt', 'spent', 'reissues')
+if not token[1] then return false end
+local outcome = 1
+local reissues = 0
+if token[3] then
+  reissues = tonumber(token[4])
+  local start = tonumber(token[3])
+  if not reissues or not start or now >= start + interval * 1000 or reissues >= maxReissues then
+    return { 0, token[1], token[2], reissues or 0 }
+  end
+  outcome = 2
+  reissues = reissues + 1
+  redis.call('HSET', KEYS[2], 'reissues', tostring(reissues))
+else
+  redis.call('HSET', KEYS[2], 'spent', ARGV[2], 'reissues', '0')
+end
+local familyEnd = tonumber(redis.call('HGET', KEYS[1], 'expiresAt') or ARGV[1]) or expiresAt
+if familyEnd < expiresAt then expiresAt = familyEnd end
+redis.call('HSET', KEYS[3], 'record', token[1], 'expiresAt', string.format('%d', expiresAt))
+redis.call('EXPIREAT', KEYS[3], string.format('%d', expiresAt))
+return { outcome, token[1], token[2], reissues }
 `);
 
 /** Read-only: the record and the token's own expiry, unless the family is revoked. */
@@ -190,6 +240,44 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     });
   }
 
+  rotateWithinGrace(
+    key: string,
+    successor: { key: string; expiresAt: EpochSeconds },
+    grace: GraceWindow,
+    familyHint?: string,
+  ): Promise<GraceRotateResult> {
+    return bounded(
+      'RedisRefreshTokenStore.rotateWithinGrace',
+      this.#config.timeoutMs,
+      async (_onDeadline, deadline) => {
+        const familyId = familyHint ?? (await this.#familyOf(key, deadline));
+        if (familyId === undefined) return { outcome: 'unknown' };
+        const keys = [
+          this.#familyKey(familyId),
+          this.#tokenKey(familyId, key),
+          this.#tokenKey(familyId, successor.key),
+        ];
+        const args = [
+          String(successor.expiresAt),
+          String(grace.now),
+          String(grace.interval),
+          String(grace.maxReissues),
+        ];
+        const result = graceResultOf(await ROTATE_WITHIN_GRACE.run(this.#config.client, keys, args, deadline));
+        // Found through the index (no hint): the new token gets one too, for callers without a hint.
+        if (familyHint === undefined && result.outcome !== 'unknown' && result.outcome !== 'reused') {
+          await SAVE_INDEX.run(
+            this.#config.client,
+            [this.#indexKey(successor.key)],
+            [familyId, String(successor.expiresAt)],
+            deadline,
+          );
+        }
+        return result;
+      },
+    );
+  }
+
   find(key: string, familyHint?: string): Promise<RefreshTokenRecord | undefined> {
     return bounded('RedisRefreshTokenStore.find', this.#config.timeoutMs, async (_onDeadline, deadline) => {
       const familyId = familyHint ?? (await this.#familyOf(key, deadline));
@@ -279,4 +367,14 @@ function rotateResultOf(reply: unknown): RotateResult {
   const token = readTokenReply(reply);
   if (token === undefined) return { outcome: 'unknown' };
   return { outcome: token.first ? 'rotated' : 'reused', record: token.record };
+}
+
+/** A ROTATE_WITHIN_GRACE answer: `{ 1 | 2 | 0, record, expiresAt or nil, reissues }`. */
+function graceResultOf(reply: unknown): GraceRotateResult {
+  const token = readTokenReply(reply);
+  if (token === undefined) return { outcome: 'unknown' };
+  const code = Number((reply as unknown[])[0]);
+  if (code === 1) return { outcome: 'rotated', record: token.record };
+  if (code === 2) return { outcome: 'reissued', record: token.record, reissues: Number((reply as unknown[])[3]) };
+  return { outcome: 'reused', record: token.record };
 }
