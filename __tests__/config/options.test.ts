@@ -325,3 +325,54 @@ describe('dangerous configuration is refused at startup (issue 13 §4)', () => {
     });
   });
 });
+
+describe('refreshTokenReuseInterval, the rotation grace window (docs/refresh.md "The grace window")', () => {
+  let base: TokenRouterOptions;
+  const codeStore = new MemoryCodeStore();
+  beforeAll(async () => {
+    base = { issuer: 'https://login.example.com', codeStore, keyStore: await sharedKeyStore() };
+  });
+  afterAll(() => codeStore.close());
+
+  function refused(change: Record<string, unknown>): ConfigurationError {
+    try {
+      createTokenRouter({ ...base, ...change } as TokenRouterOptions);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      return error as ConfigurationError;
+    }
+    throw new Error('createTokenRouter accepted it');
+  }
+
+  it.each([0, 1, 10, 60])('takes %s seconds', (interval) => {
+    expect(() => createTokenRouter({ ...base, refreshTokenReuseInterval: interval })).not.toThrow();
+  });
+
+  it.each([
+    ['above a minute', 61],
+    ['negative', -1],
+    ['a fraction', 2.5],
+    ['NaN', Number.NaN],
+    ['in milliseconds', 10_000],
+    ['a string', '10'],
+  ])('refuses one %s with ERR_OPTION_INVALID', (_name, interval) => {
+    const error = refused({ refreshTokenReuseInterval: interval });
+    expect([error.code, error.option]).toEqual(['ERR_OPTION_INVALID', 'refreshTokenReuseInterval']);
+    expect(error.message).toContain('from 0 to 60');
+  });
+
+  it('above 0, refuses a refresh-token store without rotateWithinGrace(), naming it', () => {
+    class StrictOnlyStore {
+      save = () => Promise.resolve();
+      rotate = () => Promise.resolve({ outcome: 'unknown' as const });
+      revokeFamily = () => Promise.resolve();
+    }
+    const error = refused({ refreshTokenStore: new StrictOnlyStore(), refreshTokenReuseInterval: 10 });
+    expect([error.code, error.option]).toEqual(['ERR_OPTION_INVALID', 'refreshTokenReuseInterval']);
+    expect(error.message).toContain('StrictOnlyStore has none');
+    // At 0 the store is enough: strict rotation needs no window.
+    expect(() =>
+      createTokenRouter({ ...base, refreshTokenStore: new StrictOnlyStore(), refreshTokenReuseInterval: 0 }),
+    ).not.toThrow();
+  });
+});
