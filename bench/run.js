@@ -11,7 +11,9 @@
 // behind requireAccessToken, against a bare jose jwtVerify handler; api:userinfo the UserInfo
 // endpoint against the same handler; logout:router and logout:jose a logout with an id_token_hint
 // (docs/performance.md); cc:router and cc:jose a client credentials token request with client_secret_basic;
-// introspect:router and introspect:jose an introspection of an access token by that client.
+// introspect:router and introspect:jose an introspection of an access token by that client;
+// refresh:rotate and refresh:grace a refresh request: a strict rotation of a fresh token, and a
+// grace-window reissue of a token rotated a moment before (docs/refresh.md "The grace window").
 
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -116,6 +118,11 @@ const CLIENT_CREDENTIALS_TARGET = ['cc:router', 'cc:jose', 0.85];
  */
 const INTROSPECTION_TARGET = ['introspect:router', 'introspect:jose', 0.85];
 const INTROSPECTION_PATH = '/oauth2/introspect';
+/**
+ * The refresh grant's grace path (a spent token reissued a sibling by rotateWithinGrace) against
+ * a normal strict rotation (rotateAndSave) on the same router and stores: it should cost no more.
+ */
+const REFRESH_GRACE_TARGET = ['refresh:grace', 'refresh:rotate', 0.9];
 /** The client credentials request of the cc targets: the bench's machine client and its secret. */
 const CC_CLIENT_ID = 'bench-machine';
 const CC_CLIENT_SECRET = 'bench-machine-secret-0123456789abcdef';
@@ -176,6 +183,8 @@ async function benchAlgorithm(alg) {
     'cc:router',
     'introspect:jose',
     'introspect:router',
+    'refresh:rotate',
+    'refresh:grace',
   ];
   const names =
     flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
@@ -191,7 +200,7 @@ async function benchAlgorithm(alg) {
       server.amount = settings.connections * 50;
       for (let warm = 0; warm < 2; warm++) server.amount = sized((await runRound(server, server.amount)).rps);
       log(
-        `  warmed up ${server.name}: ${server.amount} ${/^(api|logout|cc|introspect):/.test(server.name) ? 'requests' : 'codes'} a round`,
+        `  warmed up ${server.name}: ${server.amount} ${/^(api|logout|cc|introspect|refresh):/.test(server.name) ? 'requests' : 'codes'} a round`,
       );
     }
     const rounds = [];
@@ -233,6 +242,23 @@ async function roundRequests(server, amount, onResponse) {
           path: INTROSPECTION_PATH,
           headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: CC_AUTHORIZATION },
           setupRequest: (request) => ({ ...request, body: bodies[sent++ % bodies.length] }),
+          onResponse,
+        },
+      ],
+    };
+  }
+  if (server.name.startsWith('refresh:')) {
+    // Refresh requests, each with a token of its own sent once: a token is spent by its request.
+    const bodies = await server.call('tokens', { count: amount });
+    let sent = 0;
+    return {
+      sent: () => sent,
+      requests: [
+        {
+          method: 'POST',
+          path: TOKEN_PATH,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          setupRequest: (request) => ({ ...request, body: bodies[sent++] }),
           onResponse,
         },
       ],
@@ -378,6 +404,7 @@ function summarise(alg, names, rounds) {
     ...CLIENT_AUTH_TARGETS,
     CLIENT_CREDENTIALS_TARGET,
     INTROSPECTION_TARGET,
+    REFRESH_GRACE_TARGET,
   ];
   for (const name of names) {
     const store = name.split(':')[1];
@@ -475,6 +502,7 @@ async function checkTokens(server, alg) {
   if (server.name.startsWith('logout:')) return checkLogout(server);
   if (server.name.startsWith('cc:')) return checkClientCredentials(server, alg);
   if (server.name.startsWith('introspect:')) return checkIntrospection(server);
+  if (server.name.startsWith('refresh:')) return checkRefresh(server, alg);
   const [issued] = await server.call('issue', { count: 1 });
   const form = typeof issued === 'string' ? issued : issued.body;
   const authorization =
@@ -497,6 +525,33 @@ async function checkTokens(server, alg) {
   const replay = await post();
   if (replay.status === 200) throw new Error(`${server.name}: a code was redeemed twice`);
   await replay.arrayBuffer();
+}
+
+/**
+ * Before measuring a refresh target: its token gets 200 with tokens that verify; presented again,
+ * a strict rotation's token is reuse (400), and a grace token (rotated once already) is reissued
+ * once more (200), then is reuse past the count.
+ */
+async function checkRefresh(server, alg) {
+  const [body] = await server.call('tokens', { count: 1 });
+  const jwks = createLocalJWKSet(await server.call('jwks'));
+  const post = () =>
+    fetch(`http://127.0.0.1:${server.port}${TOKEN_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+  const response = await post();
+  if (response.status !== 200) throw new Error(`${server.name}: a refresh got ${response.status}`);
+  const answer = await response.json();
+  const clientId = new URLSearchParams(body).get('client_id');
+  await jwtVerify(answer.access_token, jwks, { issuer: ISSUER, audience: clientId, algorithms: [alg] });
+  const expected = server.name === 'refresh:grace' ? [200, 400] : [400];
+  for (const status of expected) {
+    const again = await post();
+    if (again.status !== status) throw new Error(`${server.name}: the token presented again got ${again.status}`);
+    await again.arrayBuffer();
+  }
 }
 
 /** Before measuring a cc target: its token verifies with sub = the client; a wrong secret gets 401. */

@@ -7,7 +7,9 @@
 // tokens the library's token endpoint issued in the same process; "api" with store "userinfo":
 // the router's UserInfo endpoint, mounted at the same path; "logout" with store "router" or
 // "jose": GET /logout with an id_token_hint, the router's logout endpoint or a bare jose handler;
-// "client" with store "none", "basic" or "jwt": the token router alone, its client authenticating by that method.
+// "client" with store "none", "basic" or "jwt": the token router alone, its client authenticating by that method;
+// "refresh" with store "rotate" or "grace": the refresh grant, a strict rotation of a fresh token,
+// or a grace-window reissue of a token rotated a moment before.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -215,6 +217,72 @@ async function issueTokens(count) {
   );
 }
 
+/**
+ * The refresh grant (kind "refresh"): the library's token router alone on in-process stores.
+ * Before a round, each family's first token is rotated once on both. Store "rotate": strict
+ * rotation (refreshTokenReuseInterval 0), each request presenting that rotation's successor,
+ * rotated by rotateAndSave. Store "grace": a 60 s window, each request presenting the token
+ * rotated a moment before, so each is reissued a sibling by rotateWithinGrace: the grace path
+ * against a normal rotation (docs/refresh.md "The grace window"), on stores holding as much.
+ */
+async function createRefreshTarget() {
+  const keyStore = await lib.MemoryKeyStore.generate({ alg });
+  const codeStore = new lib.MemoryCodeStore();
+  const refreshTokenStore = new lib.MemoryRefreshTokenStore();
+  const grace = store === 'grace';
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    lib.createTokenRouter({
+      issuer: ISSUER,
+      codeStore,
+      keyStore,
+      refreshTokenStore,
+      clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] }],
+      refreshTokenReuseInterval: grace ? 60 : 0,
+    }),
+  );
+  const post = async (body) => {
+    const { port } = server.address();
+    const response = await fetch(`http://127.0.0.1:${port}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    if (response.status !== 200) throw new Error(`the token endpoint answered ${response.status}`);
+    return (await response.json()).refresh_token;
+  };
+  const refreshBody = (token) =>
+    new URLSearchParams({ grant_type: 'refresh_token', client_id: CLIENT_ID, refresh_token: token }).toString();
+  return {
+    app,
+    issue: (grant) => lib.issueAuthorizationCode(codeStore, grant),
+    jwks: () => keyStore.publicJwks(),
+    /** `count` refresh requests, each with its own token: a successor, or (grace) the token it replaced. */
+    async tokens(count) {
+      const bodies = [];
+      const forms = await issueForms(target, count);
+      for (let start = 0; start < forms.length; start += 200) {
+        const made = await Promise.all(
+          forms.slice(start, start + 200).map(async (form) => {
+            // Both targets rotate once first, so their stores hold the same tokens: the round then
+            // presents the successor (a normal rotation) or the spent token (a reissue).
+            const token = await post(form);
+            const successor = await post(refreshBody(token));
+            return refreshBody(grace ? token : successor);
+          }),
+        );
+        bodies.push(...made);
+      }
+      return bodies;
+    },
+    close: async () => {
+      codeStore.close();
+      refreshTokenStore.close();
+    },
+  };
+}
+
 /** The machine client of the cc targets (bench/run.js sends its Basic header). */
 const CC_CLIENT_ID = 'bench-machine';
 const CC_CLIENT_SECRET = 'bench-machine-secret-0123456789abcdef';
@@ -315,6 +383,7 @@ async function createTarget() {
   if (kind === 'logout') return createLogoutTarget();
   if (kind === 'cc') return createClientCredentialsTarget();
   if (kind === 'introspect') return createIntrospectionTarget();
+  if (kind === 'refresh') return createRefreshTarget();
   if (kind === 'router') {
     const backend = await STORE_BACKENDS[store].create(lib);
     const keyStore = await lib.MemoryKeyStore.generate({ alg });
