@@ -115,7 +115,7 @@ export function dpopJktParameter(value: ValueReader): { dpopJkt?: string } | str
   const dpopJkt = value('dpop_jkt');
   if (dpopJkt === undefined) return {};
   if (!JKT_FORMAT.test(dpopJkt)) {
-    return 'The dpop_jkt is malformed: it must be the base64url SHA-256 thumbprint of a key, 43 characters (RFC 9449 §10).';
+    return 'The dpop_jkt is malformed: it must be the base64url SHA-256 thumbprint of a key, 43 characters (RFC 9449 section 10).';
   }
   return { dpopJkt };
 }
