@@ -7,7 +7,9 @@
 // tokens the library's token endpoint issued in the same process; "api" with store "userinfo":
 // the router's UserInfo endpoint, mounted at the same path; "logout" with store "router" or
 // "jose": GET /logout with an id_token_hint, the router's logout endpoint or a bare jose handler;
-// "client" with store "none", "basic" or "jwt": the token router alone, its client authenticating by that method.
+// "client" with store "none", "basic" or "jwt": the token router alone, its client authenticating by that method;
+// "token" with store "bearer" or "dpop": the same router with the `dpop` option, its public client
+// sending no proof or an ES256 DPoP proof (RFC 9449) with each code.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -101,7 +103,18 @@ async function createClientTarget() {
   const refreshTokenStore = new lib.MemoryRefreshTokenStore();
   const client = { clientId: CONFIDENTIAL_CLIENT_ID, redirectUris: [REDIRECT_URI] };
   let credentials = async () => ({});
-  if (store === 'basic') {
+  // The token targets: DPoP on (proofs a round old are well within maxAge), Bearer or DPoP requests.
+  const dpop = kind === 'token' ? { dpop: { maxAge: 300 } } : {};
+  if (kind === 'token' && store === 'dpop') {
+    const { privateKey, publicKey } = await generateJoseKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    credentials = async () => ({
+      dpop: await new SignJWT({ htm: 'POST', htu: `${ISSUER}/oauth2/token`, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .setIssuedAt()
+        .sign(privateKey),
+    });
+  } else if (store === 'basic') {
     client.tokenEndpointAuthMethod = 'client_secret_basic';
     client.clientSecretHash = await lib.hashClientSecret(CLIENT_SECRET);
     const authorization = `Basic ${Buffer.from(`${CONFIDENTIAL_CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
@@ -125,7 +138,7 @@ async function createClientTarget() {
   }
   const app = express();
   app.disable('x-powered-by');
-  app.use(lib.createTokenRouter({ issuer: ISSUER, codeStore, keyStore, refreshTokenStore, clients: [client] }));
+  app.use(lib.createTokenRouter({ issuer: ISSUER, codeStore, keyStore, refreshTokenStore, clients: [client], ...dpop }));
   return {
     app,
     clientId: CONFIDENTIAL_CLIENT_ID,
@@ -311,7 +324,7 @@ async function createIntrospectionTarget() {
 /** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
 async function createTarget() {
   if (kind === 'api') return createApiTarget();
-  if (kind === 'client') return createClientTarget();
+  if (kind === 'client' || kind === 'token') return createClientTarget();
   if (kind === 'logout') return createLogoutTarget();
   if (kind === 'cc') return createClientCredentialsTarget();
   if (kind === 'introspect') return createIntrospectionTarget();
@@ -365,10 +378,10 @@ async function issueForms(target, count) {
           code_verifier: verifier,
         });
         if (target.credentials === undefined) return body.toString();
-        // A client target: its credentials, in the body or as an Authorization header.
-        const { params = {}, authorization } = await target.credentials();
+        // A client target: its credentials, in the body or as an Authorization header; a DPoP proof.
+        const { params = {}, authorization, dpop } = await target.credentials();
         for (const [name, value] of Object.entries(params)) body.set(name, value);
-        return { body: body.toString(), authorization };
+        return { body: body.toString(), authorization, dpop };
       }),
     );
     forms.push(...made);
