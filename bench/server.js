@@ -138,7 +138,9 @@ async function createClientTarget() {
   }
   const app = express();
   app.disable('x-powered-by');
-  app.use(lib.createTokenRouter({ issuer: ISSUER, codeStore, keyStore, refreshTokenStore, clients: [client], ...dpop }));
+  app.use(
+    lib.createTokenRouter({ issuer: ISSUER, codeStore, keyStore, refreshTokenStore, clients: [client], ...dpop }),
+  );
   return {
     app,
     clientId: CONFIDENTIAL_CLIENT_ID,
