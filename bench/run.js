@@ -99,6 +99,12 @@ const CLIENT_AUTH_TARGETS = [
   ['client:jwt', 'client:none', 0],
 ];
 /**
+ * DPoP (RFC 9449) at the token endpoint: a code exchange with an ES256 proof against the same
+ * router's Bearer exchange (DPoP on, no proof). The proof's verification and its jti's "seen
+ * once" are what it adds; reported, with the CPU per request (docs/performance.md "DPoP").
+ */
+const DPOP_TARGET = ['token:dpop', 'token:bearer', 0];
+/**
  * The UserInfo endpoint against the same bare handler: it verifies as requireAccessToken does,
  * then looks the token's refresh-token family up (revoked?), calls the host's userInfo and
  * filters its claims.
@@ -179,6 +185,8 @@ async function benchAlgorithm(alg) {
     'client:none',
     'client:basic',
     'client:jwt',
+    'token:bearer',
+    'token:dpop',
     'cc:jose',
     'cc:router',
     'introspect:jose',
@@ -326,10 +334,11 @@ async function roundRequests(server, amount, onResponse) {
         setupRequest: (request) => {
           const form = forms[next++];
           if (typeof form === 'string') return { ...request, body: form };
-          const headers =
-            form.authorization === undefined
-              ? request.headers
-              : { ...request.headers, authorization: form.authorization };
+          const headers = {
+            ...request.headers,
+            ...(form.authorization === undefined ? {} : { authorization: form.authorization }),
+            ...(form.dpop === undefined ? {} : { dpop: form.dpop }),
+          };
           return { ...request, headers, body: form.body };
         },
         onResponse,
@@ -402,6 +411,7 @@ function summarise(alg, names, rounds) {
     USERINFO_TARGET,
     LOGOUT_TARGET,
     ...CLIENT_AUTH_TARGETS,
+    DPOP_TARGET,
     CLIENT_CREDENTIALS_TARGET,
     INTROSPECTION_TARGET,
     REFRESH_GRACE_TARGET,
@@ -507,6 +517,7 @@ async function checkTokens(server, alg) {
   const form = typeof issued === 'string' ? issued : issued.body;
   const authorization =
     typeof issued === 'string' ? {} : issued.authorization === undefined ? {} : { authorization: issued.authorization };
+  if (typeof issued !== 'string' && issued.dpop !== undefined) authorization.dpop = issued.dpop;
   const jwks = createLocalJWKSet(await server.call('jwks'));
   const post = () =>
     fetch(`http://127.0.0.1:${server.port}${TOKEN_PATH}`, {
@@ -518,6 +529,10 @@ async function checkTokens(server, alg) {
   if (response.status !== 200) throw new Error(`${server.name}: a fresh code got ${response.status}`);
   const body = await response.json();
   const clientId = new URLSearchParams(form).get('client_id');
+  // RFC 9449 §5: a DPoP target's access token is bound to its proof's key.
+  if ((authorization.dpop !== undefined) !== (body.token_type === 'DPoP')) {
+    throw new Error(`${server.name}: token_type ${body.token_type}`);
+  }
   for (const token of [body.access_token, body.id_token]) {
     const { protectedHeader } = await jwtVerify(token, jwks, { issuer: ISSUER, audience: clientId, algorithms: [alg] });
     if (protectedHeader.typ !== 'JWT') throw new Error(`${server.name}: typ is ${protectedHeader.typ}`);

@@ -10,6 +10,8 @@
 // "client" with store "none", "basic" or "jwt": the token router alone, its client authenticating by that method;
 // "refresh" with store "rotate" or "grace": the refresh grant, a strict rotation of a fresh token,
 // or a grace-window reissue of a token rotated a moment before.
+// "token" with store "bearer" or "dpop": the same router with the `dpop` option, its public client
+// sending no proof or an ES256 DPoP proof (RFC 9449) with each code.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -103,7 +105,18 @@ async function createClientTarget() {
   const refreshTokenStore = new lib.MemoryRefreshTokenStore();
   const client = { clientId: CONFIDENTIAL_CLIENT_ID, redirectUris: [REDIRECT_URI] };
   let credentials = async () => ({});
-  if (store === 'basic') {
+  // The token targets: DPoP on (proofs a round old are well within maxAge), Bearer or DPoP requests.
+  const dpop = kind === 'token' ? { dpop: { maxAge: 300 } } : {};
+  if (kind === 'token' && store === 'dpop') {
+    const { privateKey, publicKey } = await generateJoseKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    credentials = async () => ({
+      dpop: await new SignJWT({ htm: 'POST', htu: `${ISSUER}/oauth2/token`, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .setIssuedAt()
+        .sign(privateKey),
+    });
+  } else if (store === 'basic') {
     client.tokenEndpointAuthMethod = 'client_secret_basic';
     client.clientSecretHash = await lib.hashClientSecret(CLIENT_SECRET);
     const authorization = `Basic ${Buffer.from(`${CONFIDENTIAL_CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
@@ -127,7 +140,9 @@ async function createClientTarget() {
   }
   const app = express();
   app.disable('x-powered-by');
-  app.use(lib.createTokenRouter({ issuer: ISSUER, codeStore, keyStore, refreshTokenStore, clients: [client] }));
+  app.use(
+    lib.createTokenRouter({ issuer: ISSUER, codeStore, keyStore, refreshTokenStore, clients: [client], ...dpop }),
+  );
   return {
     app,
     clientId: CONFIDENTIAL_CLIENT_ID,
@@ -379,7 +394,7 @@ async function createIntrospectionTarget() {
 /** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
 async function createTarget() {
   if (kind === 'api') return createApiTarget();
-  if (kind === 'client') return createClientTarget();
+  if (kind === 'client' || kind === 'token') return createClientTarget();
   if (kind === 'logout') return createLogoutTarget();
   if (kind === 'cc') return createClientCredentialsTarget();
   if (kind === 'introspect') return createIntrospectionTarget();
@@ -434,10 +449,10 @@ async function issueForms(target, count) {
           code_verifier: verifier,
         });
         if (target.credentials === undefined) return body.toString();
-        // A client target: its credentials, in the body or as an Authorization header.
-        const { params = {}, authorization } = await target.credentials();
+        // A client target: its credentials, in the body or as an Authorization header; a DPoP proof.
+        const { params = {}, authorization, dpop } = await target.credentials();
         for (const [name, value] of Object.entries(params)) body.set(name, value);
-        return { body: body.toString(), authorization };
+        return { body: body.toString(), authorization, dpop };
       }),
     );
     forms.push(...made);

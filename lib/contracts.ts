@@ -36,6 +36,11 @@ export interface AuthorizationCodeGrant {
   idTokenClaims?: ExtraClaims;
   /** Extra claims for the access token. */
   accessTokenClaims?: ExtraClaims;
+  /**
+   * The `dpop_jkt` of the authorization request (RFC 9449 §10): the code is redeemed only with a
+   * DPoP proof of the key with this RFC 7638 thumbprint.
+   */
+  dpopJkt?: string;
   /** When the code expires (epoch seconds); stamped by `issueAuthorizationCode`. */
   expiresAt: EpochSeconds;
 }
@@ -84,6 +89,12 @@ export interface FirstRefreshToken {
   familyExpiresAt: EpochSeconds;
   /** When this token stops working unless rotated (epoch seconds): `record.expiresAt`, and the `save` expiry. */
   expiresAt: EpochSeconds;
+  /**
+   * The DPoP key the family is bound to (RFC 9449 §5): `record.dpopJkt`, set from this field
+   * only, never from the grant (whose `dpopJkt` binds the code, not the family). Absent: the
+   * family is not bound, and the record has no `dpopJkt`.
+   */
+  dpopJkt?: string;
 }
 
 /**
@@ -342,6 +353,13 @@ export interface Client {
    * grant: the scopes of a user's sign-in are the host's authorization step's to decide.
    */
   scopes?: string[];
+  /**
+   * Every token request of this client must carry a valid DPoP proof (RFC 9449 §5.2,
+   * `dpop_bound_access_tokens`): one without is refused with `invalid_dpop_proof`, so the client
+   * never gets a bearer token. Default `false`: a proof is optional, and a request without one
+   * gets Bearer tokens. Needs the router's `dpop` option (docs/dpop.md).
+   */
+  dpopBoundAccessTokens?: boolean;
 }
 
 /** How a client authenticates (RFC 7591 §2, `token_endpoint_auth_method`). */

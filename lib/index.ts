@@ -23,6 +23,7 @@ export { authorizationErrorUrl, authorizationResponseUrl } from './authorize/res
 export { hashClientSecret } from './clients/client-secret.js';
 export type { ConfigurationErrorCode } from './config/configuration-error.js';
 export { ConfigurationError } from './config/configuration-error.js';
+export type { DpopNonceOptions, DpopOptions } from './config/dpop-options.js';
 export type {
   EndSession,
   EndSessionContext,
@@ -52,6 +53,7 @@ export type {
   RotateResult,
   SigningKey,
 } from './contracts.js';
+export { DEFAULT_DPOP_ALGORITHMS, DPOP_ALGORITHMS } from './dpop/verify-proof.js';
 export type {
   CodeRedeemedEvent,
   CodeReplayedEvent,

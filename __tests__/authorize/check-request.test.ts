@@ -322,6 +322,29 @@ describe.each(PARAM_SHAPES)('checkAuthorizationRequest, parameters as %s', (_sha
     });
   });
 
+  describe('RFC 9449 §10: dpop_jkt, the key the code is bound to', () => {
+    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+
+    it('a well-formed dpop_jkt goes into the request and the grant', async () => {
+      const outcome = await run({ dpop_jkt: jkt });
+      expect(outcome.kind).toBe('valid');
+      if (outcome.kind !== 'valid') return;
+      expect(outcome.request.dpopJkt).toBe(jkt);
+      expect(outcome.grant.dpopJkt).toBe(jkt);
+    });
+
+    it.each([
+      ['not 43 characters', jkt.slice(1)],
+      ['not base64url', `${jkt.slice(1)}=`],
+    ])('a dpop_jkt %s is invalid_request', async (_name, dpopJkt) => {
+      expectRedirected(await run({ dpop_jkt: dpopJkt }), 'invalid_request', STATE);
+    });
+
+    it('RFC 6749 §3.1: a repeated dpop_jkt is invalid_request', async () => {
+      expectRedirected(await runWith(`dpop_jkt=${jkt}`, { dpop_jkt: jkt }), 'invalid_request', STATE);
+    });
+  });
+
   describe('OIDC Core §3.1.2.1: what the sign-in reads', () => {
     it.each([
       ['not printable ASCII', 'nonce-é'],

@@ -33,6 +33,14 @@ describe('issueAuthorizationCode', () => {
     expect(saved[0]![1]).toMatchObject({ expiresAt: 1_700_000_030 });
   });
 
+  it('RFC 9449 §10: a grant with dpopJkt is stored with it, and its code names the thumbprint', async () => {
+    const dpopJkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+    const code = await issueAuthorizationCode(store, { ...grant(), dpopJkt });
+    expect(code).toMatch(new RegExp(`^[A-Za-z0-9_-]{43}\\.${dpopJkt}$`));
+    const redeemed = await store.redeem(hashSecret(code));
+    expect(redeemed.outcome === 'redeemed' ? redeemed.grant.dpopJkt : undefined).toBe(dpopJkt);
+  });
+
   it('defaults the ttl to 600 seconds', async () => {
     let expiresAt = 0;
     const spy = {
@@ -56,6 +64,7 @@ describe('issueAuthorizationCode', () => {
     ['nonce', { nonce: '' }],
     ['authTime', { authTime: 1.5 }],
     ['idTokenClaims', { idTokenClaims: ['x'] }],
+    ['dpopJkt', { dpopJkt: 'not a thumbprint' }],
   ])('refuses a grant with a bad %s', async (field, change) => {
     const error = await issueAuthorizationCode(store, { ...grant(), ...change } as never).catch(
       (e: unknown) => e as ConfigurationError,

@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import { hashSecret, REFRESH_TOKEN_BYTES, randomSecret } from '../../lib/crypto/secrets.js';
+import {
+  dpopKeyOfCode,
+  dpopKeyOfRefreshToken,
+  familyIdFor,
+  familyNamedBy,
+  hashSecret,
+  newAuthorizationCode,
+  newRefreshToken,
+  REFRESH_TOKEN_BYTES,
+  randomSecret,
+} from '../../lib/crypto/secrets.js';
 
 describe('secrets', () => {
   it('hashSecret is SHA-256 of the UTF-8 text, base64url', () => {
@@ -20,5 +30,35 @@ describe('secrets', () => {
     expect(new Set(odd).size).toBe(odd.length);
     expect(odd.every((secret) => Buffer.from(secret, 'base64url').length === 37)).toBe(true);
     expect(Buffer.from(randomSecret(10_000), 'base64url').length).toBe(10_000);
+  });
+});
+
+describe('tokens that name their DPoP key (RFC 9449 §5, §10)', () => {
+  const family = familyIdFor(hashSecret('a code'));
+  const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+
+  it('a bound refresh token names its family and its key', () => {
+    const token = newRefreshToken(family, jkt);
+    expect(familyNamedBy(token)).toBe(family);
+    expect(dpopKeyOfRefreshToken(token)).toBe(jkt);
+    expect(token).toHaveLength(172);
+  });
+
+  it('an unbound refresh token names its family and no key', () => {
+    const token = newRefreshToken(family);
+    expect(familyNamedBy(token)).toBe(family);
+    expect(dpopKeyOfRefreshToken(token)).toBeUndefined();
+  });
+
+  it('a token of neither shape names no family and no key', () => {
+    const token = `${family}.${'x'.repeat(100)}`;
+    expect(familyNamedBy(token)).toBeUndefined();
+    expect(dpopKeyOfRefreshToken(token)).toBeUndefined();
+  });
+
+  it('a code issued for a dpop_jkt names it; any other code names none', () => {
+    expect(dpopKeyOfCode(newAuthorizationCode(jkt))).toBe(jkt);
+    expect(dpopKeyOfCode(newAuthorizationCode())).toBeUndefined();
+    expect(newAuthorizationCode()).toMatch(/^[\w-]{43}$/);
   });
 });

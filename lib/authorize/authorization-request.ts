@@ -79,12 +79,14 @@ export interface AuthorizationRequest {
   acrValues?: string[];
   /** OIDC `ui_locales`: BCP 47 language tags, in order of preference. */
   uiLocales?: string[];
+  /** RFC 9449 §10 `dpop_jkt`: the thumbprint of the DPoP key the code is bound to (in `grant`). */
+  dpopJkt?: string;
 }
 
 /** The grant the request asks for: add `subject` (and `authTime`…) and pass it to `issueAuthorizationCode`. */
 export type RequestedGrant = Pick<
   AuthorizationCodeRequest,
-  'clientId' | 'redirectUri' | 'codeChallenge' | 'codeChallengeMethod' | 'scope' | 'nonce'
+  'clientId' | 'redirectUri' | 'codeChallenge' | 'codeChallengeMethod' | 'scope' | 'nonce' | 'dpopJkt'
 >;
 
 /** The errors {@link checkAuthorizationRequest} sends back to a client (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6). */

@@ -18,6 +18,7 @@ import type {
 import { type ParameterReader, parameterReader } from './query-parameters.js';
 import { type AuthorizationConfig, resolveAuthorizationOptions } from './request-options.js';
 import {
+  dpopJktParameter,
   grantedScope,
   LATER_PARAMETERS,
   pkceChallenge,
@@ -152,6 +153,9 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
   // Step 10: OIDC Core §3.1.2.1, what the host's sign-in reads.
   const signIn = signInParameters(value);
   if (typeof signIn === 'string') return fail('invalid_request', signIn);
+  // RFC 9449 §10: the key the code will be bound to.
+  const dpop = dpopJktParameter(value);
+  if (typeof dpop === 'string') return fail('invalid_request', dpop);
 
   const request: AuthorizationRequest = {
     client: withoutCredentials(client),
@@ -162,9 +166,11 @@ async function checkRequest(read: ParameterReader, config: AuthorizationConfig):
     ...pkce,
     ...(state === undefined ? {} : { state }),
     ...signIn,
+    ...dpop,
   };
   const grant: RequestedGrant = { clientId, redirectUri, ...pkce, scope: [...scope] };
   if (signIn.nonce !== undefined) grant.nonce = signIn.nonce;
+  if (dpop.dpopJkt !== undefined) grant.dpopJkt = dpop.dpopJkt;
   return { kind: 'valid', request, grant };
 }
 

@@ -2,7 +2,7 @@ import { ConfigurationError, describeValue } from '../config/configuration-error
 import { nearestName } from '../config/nearest-name.js';
 import { clockOption, positiveInteger } from '../config/option-checks.js';
 import type { AuthorizationCodeGrant, AuthorizationCodeStore, Clock } from '../contracts.js';
-import { CODE_BYTES, hashSecret, randomSecret } from '../crypto/secrets.js';
+import { hashSecret, JKT_FORMAT, newAuthorizationCode } from '../crypto/secrets.js';
 import { isWellFormedVerifier } from '../grants/pkce.js';
 
 /** What the host's authorization step passes to {@link issueAuthorizationCode}. */
@@ -42,7 +42,8 @@ export async function issueAuthorizationCode(
   const now = clockOption(options.now, 'issueAuthorizationCode');
   const stored: AuthorizationCodeGrant = { ...validateGrant(grant), expiresAt: 0 };
   stored.expiresAt = Math.floor(now() / 1000) + ttl;
-  const code = randomSecret(CODE_BYTES);
+  // RFC 9449 §10: a code bound to a key names its thumbprint, for the token endpoint's check (secrets.ts).
+  const code = newAuthorizationCode(stored.dpopJkt);
   await store.save(hashSecret(code), stored, stored.expiresAt);
   return code;
 }
@@ -62,8 +63,18 @@ function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeReques
     const value: unknown = grant[field];
     return typeof value === 'string' && value !== '' ? value : fail(field, 'a non-empty string', value);
   };
-  const { codeChallenge, codeChallengeMethod, scope, nonce, authTime, acr, amr, idTokenClaims, accessTokenClaims } =
-    grant;
+  const {
+    codeChallenge,
+    codeChallengeMethod,
+    scope,
+    nonce,
+    authTime,
+    acr,
+    amr,
+    idTokenClaims,
+    accessTokenClaims,
+    dpopJkt,
+  } = grant;
   if (codeChallengeMethod !== 'S256' && codeChallengeMethod !== 'plain') {
     fail('codeChallengeMethod', '"S256" or "plain"', codeChallengeMethod);
   }
@@ -91,6 +102,9 @@ function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeReques
       fail(field, 'an object of claims', claims);
     }
   }
+  if (dpopJkt !== undefined && (typeof dpopJkt !== 'string' || !JKT_FORMAT.test(dpopJkt))) {
+    fail('dpopJkt', 'a base64url SHA-256 key thumbprint, 43 characters (RFC 9449 §10 dpop_jkt)', dpopJkt);
+  }
   const copy: AuthorizationCodeRequest = {
     clientId: nonEmpty('clientId'),
     redirectUri: nonEmpty('redirectUri'),
@@ -105,6 +119,7 @@ function validateGrant(grant: AuthorizationCodeRequest): AuthorizationCodeReques
   if (amr !== undefined) copy.amr = [...amr];
   if (idTokenClaims !== undefined) copy.idTokenClaims = structuredClone(idTokenClaims);
   if (accessTokenClaims !== undefined) copy.accessTokenClaims = structuredClone(accessTokenClaims);
+  if (dpopJkt !== undefined) copy.dpopJkt = dpopJkt;
   return copy;
 }
 
@@ -122,6 +137,7 @@ const GRANT_FIELDS = [
   'amr',
   'idTokenClaims',
   'accessTokenClaims',
+  'dpopJkt',
 ] as const satisfies readonly (keyof AuthorizationCodeRequest)[];
 // Every field of the type is in the list (the `satisfies` above checks the converse).
 const everyFieldListed: [Exclude<keyof AuthorizationCodeRequest, (typeof GRANT_FIELDS)[number]>] extends [never]

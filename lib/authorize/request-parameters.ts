@@ -1,4 +1,5 @@
 import type { Client } from '../contracts.js';
+import { JKT_FORMAT } from '../crypto/secrets.js';
 import { VERIFIER_FORMAT } from '../grants/pkce.js';
 import { MAX_SCOPE_LENGTH, SCOPE_FORMAT } from '../request/limits.js';
 import {
@@ -35,6 +36,7 @@ export const LATER_PARAMETERS = [
   'login_hint',
   'acr_values',
   'ui_locales',
+  'dpop_jkt',
   'request',
   'request_uri',
 ] as const;
@@ -102,6 +104,20 @@ export function signInParameters(value: ValueReader): SignInParameters | string 
   if (acrValues !== undefined) checked.acrValues = acrValues.split(' ');
   if (uiLocales !== undefined) checked.uiLocales = uiLocales.split(' ');
   return checked;
+}
+
+/**
+ * RFC 9449 §10: `dpop_jkt`, the thumbprint of the key the client will prove at the token
+ * endpoint: a base64url SHA-256 (RFC 7638), 43 characters (refused: invalid_request). The code
+ * is then redeemed only with a proof of that key.
+ */
+export function dpopJktParameter(value: ValueReader): { dpopJkt?: string } | string {
+  const dpopJkt = value('dpop_jkt');
+  if (dpopJkt === undefined) return {};
+  if (!JKT_FORMAT.test(dpopJkt)) {
+    return 'The dpop_jkt is malformed: it must be the base64url SHA-256 thumbprint of a key, 43 characters (RFC 9449 section 10).';
+  }
+  return { dpopJkt };
 }
 
 /** Step 9, RFC 6749 §3.3: the scopes to grant, or why the request's scope is refused (`invalid_scope`). */

@@ -44,6 +44,7 @@ const CLIENT_FIELDS = [
   'jwksUri',
   'grantTypes',
   'scopes',
+  'dpopBoundAccessTokens',
 ] as const satisfies readonly (keyof Client)[];
 // Every field of the type is in the list (the `satisfies` above checks the converse).
 const everyFieldListed: [Exclude<keyof Client, (typeof CLIENT_FIELDS)[number]>] extends [never] ? true : never = true;
@@ -141,6 +142,11 @@ export function validateClients(value: readonly unknown[]): Client[] {
     if (problem !== undefined) return fail(problem.field, problem.expected, problem.received);
     if (grantTypes !== undefined) client.grantTypes = [...(grantTypes as NonNullable<Client['grantTypes']>)];
     if (scopes !== undefined) client.scopes = [...(scopes as string[])];
+    const dpopBound = own('dpopBoundAccessTokens');
+    if (dpopBound !== undefined && typeof dpopBound !== 'boolean') {
+      return fail('dpopBoundAccessTokens', 'a boolean', dpopBound);
+    }
+    if (dpopBound !== undefined) client.dpopBoundAccessTokens = dpopBound;
     return client;
   });
 }

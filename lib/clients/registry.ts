@@ -82,6 +82,11 @@ function readClientRecord(found: unknown): Client | string {
   if (problem !== undefined) return `has a ${problem.field} that is not ${problem.expected}`;
   if (grantTypes !== undefined) client.grantTypes = [...(grantTypes as NonNullable<Client['grantTypes']>)];
   if (scopes !== undefined) client.scopes = [...(scopes as string[])];
+  const dpopBound = own('dpopBoundAccessTokens');
+  if (dpopBound !== undefined) {
+    if (typeof dpopBound !== 'boolean') return 'has a dpopBoundAccessTokens that is not a boolean';
+    client.dpopBoundAccessTokens = dpopBound;
+  }
   return client;
 }
 

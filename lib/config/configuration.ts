@@ -17,6 +17,7 @@ import { MemoryKeyStore } from '../stores/memory/memory-key-store.js';
 import { MemoryRefreshTokenStore } from '../stores/memory/memory-refresh-token-store.js';
 import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from '../tokens/claims.js';
 import { ConfigurationError } from './configuration-error.js';
+import { type DpopConfig, resolveDpopOptions } from './dpop-options.js';
 import {
   booleanOption,
   boundedNonNegativeInteger,
@@ -77,6 +78,8 @@ export interface RouterConfig {
   emit: EmitEvent;
   errorProfile: ErrorProfile;
   bodyLimit: number;
+  /** DPoP at the token endpoint (docs/dpop.md), when the `dpop` option is given. */
+  dpop: DpopConfig | undefined;
   now: Clock;
 }
 
@@ -156,6 +159,8 @@ export function resolveOptions(options: unknown): RouterConfig {
           'new MemoryRefreshTokenStore()',
         );
   const refreshTokenReuseInterval = resolveReuseInterval(given.refreshTokenReuseInterval, refreshTokenStore);
+  const dpop = resolveDpopOptions(given.dpop, replayStore);
+  checkDpopClients(clients, dpop);
   return {
     issuer,
     codeStore,
@@ -192,6 +197,7 @@ export function resolveOptions(options: unknown): RouterConfig {
     emit: eventEmitter(resolveListener(given.onEvent), now),
     errorProfile: resolveErrorProfile(given.errorProfile),
     bodyLimit: positiveInteger(given.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT, 'bytes'),
+    dpop,
     now,
   };
 }
@@ -302,6 +308,22 @@ function resolveClientAuthMethods(
     );
   }
   return CLIENT_AUTH_METHODS.filter((method) => used.has(method));
+}
+
+/**
+ * A listed client that requires DPoP-bound tokens (`dpopBoundAccessTokens`) on a router without
+ * the `dpop` option could never get a token: refused now. (A registry's record is read per
+ * request; without `dpop` such a record is refused then, as `client_record_invalid`.)
+ */
+function checkDpopClients(clients: ClientRegistry | undefined, dpop: DpopConfig | undefined): void {
+  if (dpop !== undefined || !(clients instanceof StaticClientRegistry)) return;
+  const index = clients.list.findIndex((client) => client.dpopBoundAccessTokens === true);
+  if (index === -1) return;
+  throw new ConfigurationError(
+    'ERR_OPTION_INVALID',
+    `clients[${index}].dpopBoundAccessTokens`,
+    `clients[${index}].dpopBoundAccessTokens is true but option dpop is not given: the router could never issue this client a token; pass dpop: {} (docs/dpop.md)`,
+  );
 }
 
 function optionalArray(value: unknown, option: string): readonly unknown[] {
@@ -513,6 +535,7 @@ const ROUTER_OWNED_METADATA: readonly string[] = [
   'introspection_endpoint_auth_methods_supported',
   'introspection_endpoint_auth_signing_alg_values_supported',
   'id_token_signing_alg_values_supported',
+  'dpop_signing_alg_values_supported',
 ];
 
 /** Host metadata for discovery: a plain object, JSON-ready, not touching what the router owns. */

@@ -11,6 +11,7 @@ import type {
 import type { TokenRouterEventListener } from '../events.js';
 import type { ErrorProfile } from '../response/error-profiles.js';
 import type { AccessTokenFormat } from '../tokens/claims.js';
+import type { DpopOptions } from './dpop-options.js';
 
 /*
  * What a host passes to createTokenRouter: the public type, and its names for the unknown-option
@@ -163,6 +164,13 @@ export interface TokenRouterOptions {
   errorProfile?: ErrorProfile;
   /** Largest accepted request body in bytes. Default 16384. */
   bodyLimit?: number;
+  /**
+   * DPoP (RFC 9449) at the token endpoint: a request with a valid `DPoP` proof gets access tokens
+   * bound to the proof's key (`cnf.jkt`, `token_type: "DPoP"`), and a public client's refresh
+   * tokens bound to it too. Needs the replay store. Default: off, and a `DPoP` header is ignored
+   * (docs/dpop.md).
+   */
+  dpop?: DpopOptions;
   /** The clock for every time decision: epoch milliseconds. Default `Date.now`. */
   now?: Clock;
 }
@@ -200,6 +208,7 @@ export const OPTION_NAMES = [
   'onEvent',
   'errorProfile',
   'bodyLimit',
+  'dpop',
   'now',
 ] as const satisfies readonly (keyof TokenRouterOptions)[];
 

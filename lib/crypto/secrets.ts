@@ -43,6 +43,10 @@ const REFRESH_TOKEN_RANDOM_BYTES = 63;
 /** Family ids are SHA-256 hashes, base64url: 43 characters. */
 const FAMILY_ID_LENGTH = 43;
 
+/** An RFC 7638 SHA-256 thumbprint, base64url: 43 characters (what `cnf.jkt` and `dpop_jkt` hold). */
+export const JKT_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+const JKT_LENGTH = 43;
+
 /**
  * A new refresh token of the family `familyId`: the family's id, a `.`, then 504 random bits,
  * base64url; 128 characters in all. The token names its family so that a store which keeps a
@@ -50,10 +54,20 @@ const FAMILY_ID_LENGTH = 43;
  * another slot, and can rotate it and save its successor in one atomic step. The id is no secret
  * (it is derived from the code's hash, and only says which tokens belong together); the random
  * part is what makes the token unguessable.
+ *
+ * A token bound to a DPoP key (RFC 9449 §5) names the key's thumbprint too, between the two:
+ * `{family}.{jkt}.{random}`, 172 characters. The thumbprint is no secret either (it is the hash of
+ * a public key, and the access token's `cnf.jkt` says the same), and the router can compare it
+ * with a proof's before the token is spent, with no store call. It cannot be altered: the token
+ * is looked up by the hash of all of it, so a token with another thumbprint is unknown.
  */
-export function newRefreshToken(familyId: string): string {
-  return `${familyId}.${randomSecret(REFRESH_TOKEN_RANDOM_BYTES)}`;
+export function newRefreshToken(familyId: string, dpopJkt?: string): string {
+  const random = randomSecret(REFRESH_TOKEN_RANDOM_BYTES);
+  return dpopJkt === undefined ? `${familyId}.${random}` : `${familyId}.${dpopJkt}.${random}`;
 }
+
+const UNBOUND_REFRESH_LENGTH = FAMILY_ID_LENGTH + 1 + 84;
+const BOUND_REFRESH_LENGTH = FAMILY_ID_LENGTH + 1 + JKT_LENGTH + 1 + 84;
 
 /**
  * The family a presented refresh token names, or `undefined` for a token without one (issued by
@@ -61,9 +75,36 @@ export function newRefreshToken(familyId: string): string {
  * token's key.
  */
 export function familyNamedBy(token: string): string | undefined {
-  return token.length === FAMILY_ID_LENGTH + 1 + 84 && token[FAMILY_ID_LENGTH] === '.'
-    ? token.slice(0, FAMILY_ID_LENGTH)
-    : undefined;
+  if (token[FAMILY_ID_LENGTH] !== '.') return undefined;
+  if (token.length === UNBOUND_REFRESH_LENGTH) return token.slice(0, FAMILY_ID_LENGTH);
+  if (token.length === BOUND_REFRESH_LENGTH && token[FAMILY_ID_LENGTH + 1 + JKT_LENGTH] === '.') {
+    return token.slice(0, FAMILY_ID_LENGTH);
+  }
+  return undefined;
+}
+
+/** The DPoP key thumbprint a presented refresh token names (see {@link newRefreshToken}), if any. */
+export function dpopKeyOfRefreshToken(token: string): string | undefined {
+  if (token.length !== BOUND_REFRESH_LENGTH || familyNamedBy(token) === undefined) return undefined;
+  return token.slice(FAMILY_ID_LENGTH + 1, FAMILY_ID_LENGTH + 1 + JKT_LENGTH);
+}
+
+/**
+ * A new authorization code: 256 random bits, base64url, 43 characters; for an authorization
+ * request with `dpop_jkt` (RFC 9449 §10), followed by `.` and the thumbprint, so the token
+ * endpoint can refuse a proof of another key before the code is redeemed. The thumbprint came in
+ * the authorization request's own URL, and the hash of the whole code is its key, so an altered
+ * thumbprint is an unknown code.
+ */
+export function newAuthorizationCode(dpopJkt?: string): string {
+  const random = randomSecret(CODE_BYTES);
+  return dpopJkt === undefined ? random : `${random}.${dpopJkt}`;
+}
+
+/** The `dpop_jkt` a presented code names (see {@link newAuthorizationCode}), if any. */
+export function dpopKeyOfCode(code: string): string | undefined {
+  const length = 43;
+  return code.length === length + 1 + JKT_LENGTH && code[length] === '.' ? code.slice(length + 1) : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** What a {@link DpopNonces} is built from. */
-export interface DpopNonceOptions {
+export interface DpopNonceSettings {
   /** The router-held secret the nonces are HMACs under: at least 32 bytes. Every instance shares it. */
   secret: Uint8Array;
   /** How long one nonce is current, in seconds; the one before it is accepted for as long again. */
@@ -18,7 +18,7 @@ export class DpopNonces {
   readonly #secret: Uint8Array;
   readonly #lifetimeMs: number;
 
-  constructor(options: DpopNonceOptions) {
+  constructor(options: DpopNonceSettings) {
     this.#secret = options.secret;
     this.#lifetimeMs = options.lifetime * 1000;
   }

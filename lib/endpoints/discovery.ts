@@ -44,6 +44,8 @@ export function discoveryEndpoint(config: RouterConfig) {
           ...assertionAlgorithms('revocation', config),
         }),
     ...introspectionMetadata(config, base),
+    // RFC 9449 §5.1: the proof algorithms the token endpoint accepts; absent, DPoP is not supported.
+    ...(config.dpop === undefined ? {} : { dpop_signing_alg_values_supported: [...config.dpop.algorithms] }),
   };
   // Same max-age as the JWKS: the algorithm list changes when a key of another algorithm is added.
   return publicJsonEndpoint(config, async () => ({

@@ -4,7 +4,7 @@ import type { RouterConfig } from '../config/configuration.js';
 import type { Client } from '../contracts.js';
 import { detachedCopy } from '../crypto/detached-string.js';
 import type { RequestRejectedEvent, RequestTrail } from '../events.js';
-import { CorsPolicy } from '../request/cors.js';
+import { CorsPolicy, type PreflightAnswer } from '../request/cors.js';
 import { isFormUtf8, type ParsedForm, readFormParams } from '../request/form-body.js';
 import type { GrantType } from '../request/validation.js';
 import { RequestError } from '../response/request-error.js';
@@ -15,6 +15,8 @@ export interface RequestState {
   trail: RequestTrail;
   /** The registered client the request named, once found. */
   client?: Client;
+  /** Headers the answer carries, success or refusal (RFC 9449 §8: `DPoP-Nonce`). */
+  headers?: Record<string, string>;
 }
 
 /** How a form-POST endpoint handles a request once step 1 (method, content type, body) passed. */
@@ -28,11 +30,16 @@ export interface FormPostHandler {
    * a 405) and no answer carries CORS headers. Default: the CORS of docs/contract.md "Browsers and apps".
    */
   cors?: false;
+  /** What a preflight allows; default a form POST (`Content-Type`). */
+  preflight?: PreflightAnswer;
   /**
    * The answer's JSON body, or `undefined` for an empty 200. Throws a RequestError to refuse.
-   * `authorization` is the request's Authorization header, for client authentication.
+   * `authorization` is the request's Authorization header, for client authentication; `req` the
+   * request, for what else its headers carry (a DPoP proof).
    */
-  handle(form: ParsedForm, state: RequestState, authorization: string | undefined): Promise<unknown>;
+  handle(form: ParsedForm, state: RequestState, authorization: string | undefined, req: Request): Promise<unknown>;
+  /** `Access-Control-Expose-Headers` of an answer to an allowed origin (a browser reads `DPoP-Nonce` only then). */
+  exposeHeaders?: string;
 }
 
 const METHODS = 'POST, OPTIONS';
@@ -46,7 +53,7 @@ export function formPostEndpoint(
   config: RouterConfig,
   handler: FormPostHandler,
 ): (req: Request, res: Response) => Promise<void> {
-  const cors = new CorsPolicy(config.staticOrigins, config.clients);
+  const cors = new CorsPolicy(config.staticOrigins, config.clients, handler.preflight);
   const withCors = handler.cors !== false;
   const methods = withCors ? METHODS : 'POST';
   return async (req, res) => {
@@ -61,12 +68,13 @@ export function formPostEndpoint(
       if (req.method !== 'POST') throw new RequestError('method_not_allowed', { allow: methods });
       if (!isFormUtf8(req.headers['content-type'])) throw new RequestError('unsupported_content_type');
       const form = await readFormParams(req, handler.parameters, config.bodyLimit);
-      outcome = { body: await handler.handle(form, state, req.headers.authorization) };
+      outcome = { body: await handler.handle(form, state, req.headers.authorization, req) };
     } catch (refusal) {
       outcome = { refusal };
     }
     // Decided after the request, so a registry's client is allowed from its own origins.
-    if (withCors) await cors.applyToResponse(req, res, state.client);
+    if (withCors) await cors.applyToResponse(req, res, state.client, handler.exposeHeaders);
+    for (const [name, value] of Object.entries(state.headers ?? {})) res.setHeader(name, value);
     if ('body' in outcome) {
       if (outcome.body === undefined) sendEmptyJsonOk(res);
       else sendJson(res, 200, outcome.body);

@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import { checkGrantAllowed } from '../clients/client-grants.js';
 import { findRegisteredClient } from '../clients/registry.js';
 import type { RouterConfig } from '../config/configuration.js';
@@ -12,6 +13,7 @@ import { guard, RequestError } from '../response/request-error.js';
 import type { ClientCredentialsTokenResponse, TokenResponse } from '../tokens/issuance.js';
 import { formWithClientId, requireClientAuthentication } from './client-authentication.js';
 import { formPostEndpoint, type RequestState } from './form-post.js';
+import { checkTokenDpop } from './token-dpop.js';
 
 /** The token endpoint: `POST {tokenPath}`, plus its CORS preflight. */
 export function tokenEndpoint(config: RouterConfig) {
@@ -21,7 +23,11 @@ export function tokenEndpoint(config: RouterConfig) {
   return formPostEndpoint(config, {
     endpoint: 'token',
     parameters: TOKEN_PARAMETERS,
-    handle: (form, state, authorization) => exchange(config, codeExchange, form, state, authorization),
+    handle: (form, state, authorization, req) => exchange(config, codeExchange, form, state, authorization, req),
+    // RFC 9449 §8: a browser client reads the nonce only when it is exposed; the proof is a header of its own.
+    ...(config.dpop === undefined
+      ? {}
+      : { exposeHeaders: 'DPoP-Nonce', preflight: { methods: 'POST', headers: 'Content-Type, DPoP' } }),
   });
 }
 
@@ -36,6 +42,7 @@ async function exchange(
   form: ParsedForm,
   state: RequestState,
   authorization: string | undefined,
+  req: Request,
 ): Promise<TokenResponse | ClientCredentialsTokenResponse> {
   const { trail } = state;
   // 1. Repeated or bracketed parameters, of those this request's grant type reads.
@@ -60,15 +67,17 @@ async function exchange(
   checkGrantAllowed(client, request.grant_type);
   // 6. A signing key, before the code or token is spent: a key outage must not cost the user it.
   const key = await signingKey(config);
+  // 6a. The DPoP proof (RFC 9449 §4.3), before the code or token is spent: its key binds the tokens.
+  const dpop = await checkTokenDpop(config, req, client, state);
   switch (request.grant_type) {
     case 'authorization_code':
-      return exchangeCode(config, codeExchange, request, client, key, trail);
+      return exchangeCode(config, codeExchange, request, client, key, trail, dpop);
     case 'refresh_token':
-      return exchangeRefreshToken(config, request, key, trail);
+      return exchangeRefreshToken(config, request, key, trail, dpop);
     case 'client_credentials':
       // checkGrantAllowed refuses client_credentials without a registered client.
       // biome-ignore lint/style/noNonNullAssertion: step 5b passed, so the client is registered
-      return exchangeClientCredentials(config, request, client!, key);
+      return exchangeClientCredentials(config, request, client!, key, dpop?.jkt);
   }
 }
 

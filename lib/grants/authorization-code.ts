@@ -1,11 +1,12 @@
 import type { RouterConfig } from '../config/configuration.js';
 import type { AtomicCodeExchange, AuthorizationCodeGrant, Client, RedeemResult, SigningKey } from '../contracts.js';
-import { familyIdFor, hashSecret } from '../crypto/secrets.js';
+import { dpopKeyOfCode, familyIdFor, hashSecret } from '../crypto/secrets.js';
 import type { RequestTrail } from '../events.js';
 import type { AuthorizationCodeParams } from '../request/validation.js';
 import { guard, type RejectReason, RequestError } from '../response/request-error.js';
 import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
 import { issueTokens, type NewRefreshToken, newRefreshTokenOf, type TokenResponse } from '../tokens/issuance.js';
+import { familyBinding, requireProofOfKey, type TokenDpop } from './dpop-binding.js';
 import { verifierMatchesChallenge } from './pkce.js';
 
 /**
@@ -25,11 +26,15 @@ export async function exchangeCode(
   client: Client | undefined,
   key: SigningKey,
   trail: RequestTrail,
+  dpop: TokenDpop | undefined,
 ): Promise<TokenResponse> {
   const nowMs = config.now();
+  // 6a (end). RFC 9449 §10: a code bound to a key (dpop_jkt) names it, so a proof of another key,
+  // or none, is refused before the code is spent (secrets.ts newAuthorizationCode).
+  requireProofOfKey(dpopKeyOfCode(request.code), dpop);
   // 7. Redeem: from here on the code is spent, whatever happens next.
   const codeKey = hashSecret(request.code);
-  const refresh = newRefreshTokenOf(config, familyIdFor(codeKey), nowMs);
+  const refresh = newRefreshTokenOf(config, familyIdFor(codeKey), nowMs, undefined, familyBinding(client, dpop));
   const redeemed = exchange === undefined ? config.codeStore.redeem(codeKey) : exchange(codeKey, refresh);
   const grant = await redeemedGrant(
     config,
@@ -42,6 +47,10 @@ export async function exchangeCode(
   // 8. The code's bindings: client, redirect URI, then the PKCE verifier.
   const failure = bindingFailure(grant, request, client);
   if (failure !== undefined) throw new RequestError(failure);
+  // RFC 9449 §10: the grant's own dpop_jkt has the last word. A code issued by
+  // issueAuthorizationCode named it and was checked before the redeem; one saved otherwise is
+  // spent by a wrong proof, as by a wrong verifier.
+  requireProofOfKey(grant.dpopJkt, dpop);
   config.emit({ type: 'code_redeemed', clientId: grant.clientId, subject: grant.subject, familyId: refresh.familyId });
   return issueTokens(
     config,
@@ -50,6 +59,7 @@ export async function exchangeCode(
       grantType: 'authorization_code',
       tokens: grant,
       refresh,
+      dpopJkt: dpop?.jkt,
       ...(exchange === undefined ? { store: () => storeFirst(config, grant, refresh) } : {}),
     },
     nowMs,

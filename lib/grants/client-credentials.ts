@@ -17,6 +17,7 @@ export function exchangeClientCredentials(
   request: ClientCredentialsParams,
   client: Client,
   key: SigningKey,
+  dpopJkt?: string,
 ): Promise<ClientCredentialsTokenResponse> {
   const registered = client.scopes ?? [];
   let scope: readonly string[] = registered;
@@ -26,5 +27,6 @@ export function exchangeClientCredentials(
   }
   // A registry's record without scopes: nothing to grant (RFC 6749 §3.3: fail with invalid_scope).
   if (scope.length === 0) throw new RequestError('scope_not_registered');
-  return issueClientAccessToken(config, key, { clientId: client.clientId, scope }, config.now());
+  // RFC 9449 §5: with a proof, the access token is bound to its key (no refresh token to bind).
+  return issueClientAccessToken(config, key, { clientId: client.clientId, scope }, config.now(), dpopJkt);
 }

@@ -1,11 +1,12 @@
 import type { RouterConfig } from '../config/configuration.js';
 import type { GraceRotateResult, RefreshTokenRecord, SigningKey } from '../contracts.js';
-import { familyNamedBy, hashSecret } from '../crypto/secrets.js';
+import { dpopKeyOfRefreshToken, familyNamedBy, hashSecret } from '../crypto/secrets.js';
 import type { RequestTrail } from '../events.js';
 import type { RefreshTokenParams } from '../request/validation.js';
 import { guard, type RejectReason, RequestError } from '../response/request-error.js';
 import { carriedFacts } from '../stores/refresh-records.js';
 import { issueTokens, type NewRefreshToken, newRefreshTokenOf, type TokenResponse } from '../tokens/issuance.js';
+import { requireProofOfKey, type TokenDpop } from './dpop-binding.js';
 
 /**
  * The refresh grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2), from docs/contract.md
@@ -18,18 +19,28 @@ import { issueTokens, type NewRefreshToken, newRefreshTokenOf, type TokenRespons
  *    leaves the presented token as it was, and a rotated token always has its successor. With
  *    `refreshTokenReuseInterval`, a token spent within the window is reissued a new sibling
  *    instead, in the same atomic step, and goes on as a rotation (docs/refresh.md "The grace window").
- * 8. The token's client, its idle and absolute lifetimes by the router's clock, then the scope.
- *    A refusal here revokes the family too: the presented token is already spent, and a family
- *    left with no live token would only turn the client's retry into a false reuse alarm.
+ * 8. The token's client, its DPoP binding as stored, its idle and absolute lifetimes by the
+ *    router's clock, then the scope. A refusal here revokes the family too: the presented token is
+ *    already spent, and a family left with no live token would only turn the client's retry into a
+ *    false reuse alarm.
+ *
+ * Before 7, RFC 9449 §5: a token bound to a DPoP key names it (secrets.ts), so a request without
+ * a proof of that key is refused with nothing spent. The successor (or a reissued sibling) is
+ * bound to the same key; an unbound family stays unbound, whatever key a later request proves (a
+ * binding added later would protect nothing: whoever holds an unbound token could bind it to
+ * their own key).
  */
 export async function exchangeRefreshToken(
   config: RouterConfig,
   request: RefreshTokenParams,
   key: SigningKey,
   trail: RequestTrail,
+  dpop: TokenDpop | undefined,
 ): Promise<TokenResponse> {
   const nowMs = config.now();
-  const rotation = await rotate(config, request.refresh_token, nowMs);
+  const binding = dpopKeyOfRefreshToken(request.refresh_token);
+  requireProofOfKey(binding, dpop);
+  const rotation = await rotate(config, request.refresh_token, nowMs, binding);
   const { result } = rotation;
   if (result.outcome === 'unknown') throw new RequestError('refresh_token_invalid');
   const { record } = result;
@@ -46,10 +57,10 @@ export async function exchangeRefreshToken(
     });
     throw new RequestError('refresh_token_reused');
   }
-  const checked = checkRecord(config, record, request, rotation.successor);
+  const checked = checkRecord(config, record, request, rotation.successor, binding);
   if ('failure' in checked) {
     await revokeFamily(config, record);
-    throw new RequestError(checked.failure);
+    throw new RequestError(checked.failure, checked.detail === undefined ? {} : { detail: checked.detail });
   }
   config.emit({
     type: 'refresh_rotated',
@@ -61,10 +72,15 @@ export async function exchangeRefreshToken(
   // OIDC Core §12.2: the same iss, sub and aud, auth_time of the original authentication, no nonce.
   const tokens = { ...carriedFacts(record), scope: checked.scope };
   if (rotation.successor !== undefined) {
-    return issueTokens(config, key, { grantType: 'refresh_token', tokens, refresh: rotation.successor }, nowMs);
+    return issueTokens(
+      config,
+      key,
+      { grantType: 'refresh_token', tokens, refresh: rotation.successor, dpopJkt: dpop?.jkt },
+      nowMs,
+    );
   }
   // RFC 6749 §6: the new refresh token keeps the family's scope, whatever this request narrowed.
-  const refresh = newRefreshTokenOf(config, record.familyId, nowMs, record.familyExpiresAt);
+  const refresh = newRefreshTokenOf(config, record.familyId, nowMs, record.familyExpiresAt, binding);
   const next: RefreshTokenRecord = {
     ...carriedFacts(record),
     familyId: record.familyId,
@@ -72,7 +88,7 @@ export async function exchangeRefreshToken(
     expiresAt: refresh.expiresAt,
   };
   const store = (): Promise<void> => config.refreshTokenStore.save(refresh.key, next, refresh.expiresAt);
-  return issueTokens(config, key, { grantType: 'refresh_token', tokens, refresh, store }, nowMs);
+  return issueTokens(config, key, { grantType: 'refresh_token', tokens, refresh, store, dpopJkt: dpop?.jkt }, nowMs);
 }
 
 /**
@@ -95,11 +111,12 @@ async function rotate(
   config: RouterConfig,
   token: string,
   nowMs: number,
+  binding: string | undefined,
 ): Promise<{ result: GraceRotateResult; successor?: NewRefreshToken }> {
   const store = config.refreshTokenStore;
   const key = hashSecret(token);
   const familyHint = familyNamedBy(token);
-  const atomic = familyHint === undefined ? undefined : atomicRotation(config, key, familyHint, nowMs);
+  const atomic = familyHint === undefined ? undefined : atomicRotation(config, key, familyHint, nowMs, binding);
   if (atomic === undefined) return { result: await guard(store.rotate(key, familyHint), 'store_unavailable') };
   const { successor, call } = atomic;
   const result = await guard(call, 'store_unavailable');
@@ -116,12 +133,13 @@ function atomicRotation(
   key: string,
   familyHint: string,
   nowMs: number,
+  binding: string | undefined,
 ): { successor: NewRefreshToken; call: Promise<GraceRotateResult> } | undefined {
   const store = config.refreshTokenStore;
   const grace = config.refreshTokenReuseInterval > 0 && store.rotateWithinGrace !== undefined;
   if (!grace && store.rotateAndSave === undefined) return undefined;
   // The family's end is the store's to apply: the successor is kept until the earlier of the two.
-  const successor = newRefreshTokenOf(config, familyHint, nowMs, Number.POSITIVE_INFINITY);
+  const successor = newRefreshTokenOf(config, familyHint, nowMs, Number.POSITIVE_INFINITY, binding);
   const next = { key: successor.key, expiresAt: successor.expiresAt };
   const window = { now: nowMs, interval: config.refreshTokenReuseInterval, maxReissues: GRACE_REISSUES };
   const call = grace
@@ -136,8 +154,12 @@ function checkRecord(
   record: RefreshTokenRecord,
   request: RefreshTokenParams,
   successor: NewRefreshToken | undefined,
-): { failure: RejectReason } | { scope: string[] } {
+  binding: string | undefined,
+): { failure: RejectReason; detail?: string } | { scope: string[] } {
   if (record.clientId !== request.client_id) return { failure: 'refresh_client_mismatch' };
+  // RFC 9449 §5: the stored binding is the token's own (a store's record of another key, or a
+  // bound record behind a token that names none, is never honoured).
+  if ((record.dpopJkt ?? undefined) !== binding) return { failure: 'dpop_proof_invalid', detail: 'dpop_key_mismatch' };
   // The token names its family; a store that found it in another is answered as if unknown.
   if (successor !== undefined && successor.familyId !== record.familyId) return { failure: 'refresh_token_invalid' };
   // A store may keep a token past its expiry; the router's own clock has the last word.

@@ -59,12 +59,21 @@ export class CorsPolicy {
     }
   }
 
-  /** Add the CORS headers an actual (non-preflight) request gets, once its client is known. */
-  async applyToResponse(req: Request, res: Response, client: Client | undefined): Promise<void> {
+  /**
+   * Add the CORS headers an actual (non-preflight) request gets, once its client is known;
+   * `exposeHeaders`, when given, is the answer's `Access-Control-Expose-Headers` for an allowed origin.
+   */
+  async applyToResponse(
+    req: Request,
+    res: Response,
+    client: Client | undefined,
+    exposeHeaders?: string,
+  ): Promise<void> {
     res.vary('Origin');
     const origin = req.headers.origin;
     if (typeof origin === 'string' && (await this.isAllowed(origin, client))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
+      if (exposeHeaders !== undefined) res.setHeader('Access-Control-Expose-Headers', exposeHeaders);
     }
   }
 

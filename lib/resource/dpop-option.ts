@@ -1,10 +1,11 @@
 import type { Request } from 'express';
 import { ConfigurationError } from '../config/configuration-error.js';
+import { dpopAlgorithmsOption, dpopNoncesOption } from '../config/dpop-options.js';
 import { boundedPositiveInteger, checkOptionsObject, invalidOption } from '../config/option-checks.js';
 import type { Clock, ReplayStore } from '../contracts.js';
-import { DpopNonces } from '../dpop/nonce.js';
+import type { DpopNonces } from '../dpop/nonce.js';
 import { dpopHeaderValues } from '../dpop/proof-header.js';
-import { DEFAULT_DPOP_ALGORITHMS, DPOP_ALGORITHMS, type DpopProof, verifyDpopProof } from '../dpop/verify-proof.js';
+import { type DpopProof, verifyDpopProof } from '../dpop/verify-proof.js';
 
 /** The `dpop` option of `requireAccessToken`: how proofs (RFC 9449 §4, §7.1) are checked. */
 export interface ResourceDpopOptions {
@@ -39,7 +40,6 @@ export interface ResourceDpopConfig {
 const OWNER = 'requireAccessToken';
 export const DEFAULT_DPOP_MAX_AGE = 300;
 export const DEFAULT_DPOP_CLOCK_SKEW = 5;
-const DEFAULT_NONCE_LIFETIME = 300;
 
 /** Check the `dpop` option at creation: every mistake is a ConfigurationError now, not a 500 later. */
 export function resolveDpopOption(value: unknown): ResourceDpopConfig | undefined {
@@ -64,19 +64,6 @@ export function resolveDpopOption(value: unknown): ResourceDpopConfig | undefine
   if (typeof replayStore !== 'object' || replayStore === null || typeof replayStore.markSeen !== 'function') {
     throw invalidOption('dpop.replayStore', 'a ReplayStore (an object with markSeen)', replayStore, OWNER);
   }
-  const algorithms = given.algorithms ?? DEFAULT_DPOP_ALGORITHMS;
-  if (
-    !Array.isArray(algorithms) ||
-    algorithms.length === 0 ||
-    !algorithms.every((alg) => typeof alg === 'string' && DPOP_ALGORITHMS.includes(alg))
-  ) {
-    throw invalidOption(
-      'dpop.algorithms',
-      `a non-empty array of asymmetric algorithms among ${DPOP_ALGORITHMS.join(', ')} (RFC 9449 §4.2)`,
-      algorithms,
-      OWNER,
-    );
-  }
   const maxAge = boundedPositiveInteger(
     given.maxAge,
     'dpop.maxAge',
@@ -98,10 +85,10 @@ export function resolveDpopOption(value: unknown): ResourceDpopConfig | undefine
   return {
     publicOrigin,
     replayStore: replayStore as ReplayStore,
-    algorithms: Object.freeze([...(algorithms as string[])]),
+    algorithms: dpopAlgorithmsOption(given.algorithms, OWNER),
     maxAge,
     clockSkew,
-    nonces: noncesOf(given.nonces),
+    nonces: dpopNoncesOption(given.nonces, OWNER),
   };
 }
 
@@ -128,24 +115,6 @@ function originOf(value: unknown): string {
     );
   }
   return url.origin;
-}
-
-function noncesOf(value: unknown): DpopNonces | undefined {
-  if (value === undefined) return undefined;
-  const given = checkOptionsObject(`${OWNER} dpop.nonces`, value, ['secret', 'lifetime']);
-  if (!(given.secret instanceof Uint8Array) || given.secret.byteLength < 32) {
-    throw invalidOption('dpop.nonces.secret', 'a Uint8Array of at least 32 random bytes', '(hidden)', OWNER);
-  }
-  const lifetime = boundedPositiveInteger(
-    given.lifetime,
-    'dpop.nonces.lifetime',
-    DEFAULT_NONCE_LIFETIME,
-    'seconds',
-    3600,
-    'one hour',
-    OWNER,
-  );
-  return new DpopNonces({ secret: new Uint8Array(given.secret), lifetime });
 }
 
 /**

@@ -59,6 +59,9 @@ const COMMON = {
   client_jwks_unavailable: answer(401, 'invalid_client', "the client's keys could not be read from its jwksUri"),
   // RFC 7662 §2.1: only a client that authenticates may introspect; RFC 6749 §5.2 invalid_client.
   client_not_confidential: answer(401, 'invalid_client', 'the client must authenticate to use this endpoint'),
+  // RFC 9449 §5.1 in both profiles: 400, with the errors of §12.2 (the CIAM API has no DPoP).
+  dpop_proof_invalid: answer(400, 'invalid_dpop_proof', 'the DPoP proof is invalid'),
+  dpop_nonce_required: answer(400, 'use_dpop_nonce', 'Authorization server requires nonce in DPoP proof'),
 } as const satisfies Partial<ProfileTable>;
 
 /** docs/contract.md "Errors", column `ciam`: the statuses of the Tencent Cloud CIAM token API. */

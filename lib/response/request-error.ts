@@ -35,19 +35,29 @@ export type RejectReason =
   | 'client_assertion_invalid'
   | 'client_assertion_replayed'
   | 'client_jwks_unavailable'
-  | 'client_not_confidential';
+  | 'client_not_confidential'
+  /** RFC 9449 §4.3, §5: the DPoP proof is missing where required, fails a check, or is of the wrong key. */
+  | 'dpop_proof_invalid'
+  /** RFC 9449 §8: the router wants a nonce in the proof; the answer's `DPoP-Nonce` header has it. */
+  | 'dpop_nonce_required';
 
 /** A refused request: a value carried to the one place that answers it. */
 export class RequestError extends Error {
   readonly reason: RejectReason;
   /** Set for `method_not_allowed`: the methods the path does allow. */
   readonly allow: string | undefined;
+  /**
+   * A fixed word that says which check failed (a DPoP proof's: `dpop_proof_replayed`), added to
+   * the answer's description in parentheses. Never anything of the request.
+   */
+  readonly detail: string | undefined;
 
-  constructor(reason: RejectReason, options: { allow?: string; cause?: unknown } = {}) {
+  constructor(reason: RejectReason, options: { allow?: string; cause?: unknown; detail?: string } = {}) {
     super(reason, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RequestError';
     this.reason = reason;
     this.allow = options.allow;
+    this.detail = options.detail;
   }
 }
 

@@ -129,7 +129,9 @@ export function sendRejection(
 ): { status: number; error: string; reason: RejectReason } {
   // Anything not already a RequestError escaped an adapter: the store is what is unavailable.
   const rejection = error instanceof RequestError ? error : new RequestError('store_unavailable', { cause: error });
-  const answer = answerFor(config.errorProfile, rejection.reason);
+  const table = answerFor(config.errorProfile, rejection.reason);
+  const answer =
+    rejection.detail === undefined ? table : { ...table, description: `${table.description} (${rejection.detail})` };
   sendError(res, answer, { realm: config.issuer, allow: rejection.allow, basic: basicTried });
-  return { status: answer.status, error: answer.error, reason: rejection.reason };
+  return { status: table.status, error: table.error, reason: rejection.reason };
 }

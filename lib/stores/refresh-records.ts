@@ -18,6 +18,14 @@ export const CARRIED_FIELDS = [
   'dpopJkt',
 ] as const;
 
+/**
+ * The carried fields a family's first record takes from the code's grant: all but `dpopJkt`. A
+ * grant's `dpopJkt` is the code's binding (RFC 9449 §10), not the family's: the family's binding
+ * is the router's decision at the exchange (a public client's proof key, §5), given in
+ * `FirstRefreshToken.dpopJkt`.
+ */
+export const GRANT_CARRIED_FIELDS = CARRIED_FIELDS.filter((field) => field !== 'dpopJkt');
+
 type Carried = Pick<RefreshTokenRecord, (typeof CARRIED_FIELDS)[number]>;
 
 /** The carried facts of `source` (a grant, a record, or a store's stored form of either), copied. */
@@ -25,7 +33,8 @@ export function carriedFacts(source: Carried): Carried {
   const facts: Partial<Record<(typeof CARRIED_FIELDS)[number], unknown>> = {};
   for (const field of CARRIED_FIELDS) {
     const value = source[field];
-    if (value !== undefined) facts[field] = Array.isArray(value) ? [...(value as unknown[])] : value;
+    // null: a store's "none" (RedisCodeStore writes `dpopJkt: null` over a grant's own).
+    if (value !== undefined && value !== null) facts[field] = Array.isArray(value) ? [...(value as unknown[])] : value;
   }
   return facts as Carried;
 }
@@ -36,11 +45,13 @@ export function carriedFacts(source: Carried): Carried {
  * exactly this (see `AtomicCodeExchange`).
  */
 export function firstRefreshTokenRecord(grant: AuthorizationCodeGrant, first: FirstRefreshToken): RefreshTokenRecord {
+  const { dpopJkt: _codeBinding, ...facts } = carriedFacts(grant);
   return {
-    ...carriedFacts(grant),
+    ...facts,
     familyId: first.familyId,
     familyExpiresAt: first.familyExpiresAt,
     expiresAt: first.expiresAt,
+    ...(first.dpopJkt === undefined ? {} : { dpopJkt: first.dpopJkt }),
   };
 }
 

@@ -84,6 +84,36 @@ export function atomicExchangeContract(framework: TestFramework, options: Contra
       expect(rotated).toEqual({ outcome: 'rotated', record: firstRefreshTokenRecord(grant, first) });
     });
 
+    test("an exchange binds the family to the first token's dpopJkt, never to the grant's (RFC 9449 §5, §10)", async ({
+      store,
+    }) => {
+      // The grant's dpopJkt binds the code; the family's binding is the router's, given with the first token.
+      const grant = { ...fullGrant(secondsFromNow(context.now, 600)), dpopJkt: 'c'.repeat(43) };
+      for (const dpopJkt of ['f'.repeat(43), undefined]) {
+        const { codeKey, first } = freshExchange(context.now);
+        const bound = dpopJkt === undefined ? first : { ...first, dpopJkt };
+        await store.codeStore.save(codeKey, grant, grant.expiresAt);
+        expect((await exchangeOf(store)(codeKey, bound)).outcome).toBe('redeemed');
+        const rotated = await store.refreshTokenStore.rotate(first.key, first.familyId);
+        expect(rotated).toEqual({ outcome: 'rotated', record: firstRefreshTokenRecord(grant, bound) });
+        expect(rotated.outcome === 'rotated' ? rotated.record.dpopJkt : 'not rotated').toBe(dpopJkt);
+      }
+    });
+
+    test("a rotation's successor keeps the family's dpopJkt (RFC 9449 §5: bound through every rotation)", async ({
+      store,
+    }) => {
+      const { codeKey, first } = freshExchange(context.now);
+      const grant = fullGrant(secondsFromNow(context.now, 600));
+      await store.codeStore.save(codeKey, grant, grant.expiresAt);
+      await exchangeOf(store)(codeKey, { ...first, dpopJkt: 'f'.repeat(43) });
+      const successor = freshToken(first.familyId);
+      const next = { key: successor.key, expiresAt: secondsFromNow(context.now, 1800) };
+      expect((await rotateAndSaveOf(store)(first.key, next, first.familyId)).outcome).toBe('rotated');
+      const rotated = await store.refreshTokenStore.rotate(successor.key, first.familyId);
+      expect(rotated.outcome === 'rotated' ? rotated.record.dpopJkt : 'not rotated').toBe('f'.repeat(43));
+    });
+
     test('an exchange of a redeemed code is replayed, and stores nothing', async ({ store }) => {
       const { codeKey, first } = freshExchange(context.now);
       const grant = fullGrant(secondsFromNow(context.now, 600));

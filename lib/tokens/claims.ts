@@ -52,6 +52,8 @@ export interface SigningContext {
    * token, which is about no user (OIDC Core §2: the ID token is about the End-User's authentication).
    */
   idToken: boolean;
+  /** The RFC 7638 thumbprint of the DPoP key the access token is bound to: its `cnf.jkt` (RFC 9449 §6.1). */
+  dpopJkt?: string | undefined;
 }
 
 export interface SignedTokens {
@@ -150,7 +152,7 @@ export async function signTokens(subject: TokenSubject, context: SigningContext)
 /** docs/contract.md "Success": the access token of the Tencent Cloud CIAM token API. */
 function ciamAccessClaims(
   subject: TokenSubject,
-  { issuer, iat, refreshFamily }: SigningContext,
+  { issuer, iat, refreshFamily, dpopJkt }: SigningContext,
   exp: EpochSeconds,
   jti: string,
 ): JWTPayload {
@@ -165,7 +167,13 @@ function ciamAccessClaims(
     exp,
     jti,
     ...familyClaim(refreshFamily),
+    ...confirmationClaim(dpopJkt),
   };
+}
+
+/** RFC 9449 §6.1: a DPoP-bound access token names its key, `cnf: { jkt }` (RFC 7800 §3.1). */
+function confirmationClaim(dpopJkt: string | undefined): JWTPayload {
+  return dpopJkt === undefined ? {} : { cnf: { jkt: dpopJkt } };
 }
 
 function familyClaim(refreshFamily: string | undefined): JWTPayload {
@@ -192,6 +200,7 @@ function rfc9068AccessClaims(
     ...authenticationClaims(subject),
     scope: subject.scope.join(' '),
     ...familyClaim(context.refreshFamily),
+    ...confirmationClaim(context.dpopJkt),
   };
 }
 

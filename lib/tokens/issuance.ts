@@ -11,7 +11,8 @@ export interface TokenResponse {
   refresh_token: string;
   scope: string;
   id_token?: string;
-  token_type: 'Bearer';
+  /** `DPoP` for an access token bound to a proof's key (RFC 9449 §5), else `Bearer`. */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
 }
 
@@ -31,27 +32,31 @@ export interface NewRefreshToken {
   familyExpiresAt: EpochSeconds;
   /** When this token stops working unless rotated: its idle lifetime, never past the family's end. */
   expiresAt: EpochSeconds;
+  /** The DPoP key the token is bound to (RFC 9449 §5), named in the token itself (secrets.ts). */
+  dpopJkt?: string;
 }
 
 /**
  * A fresh refresh token of `familyId`, issued at `nowMs`. A new family (no `familyExpiresAt`)
- * lives `refreshTokenMaxAge`; a rotated one keeps its end.
+ * lives `refreshTokenMaxAge`; a rotated one keeps its end. `dpopJkt`: the DPoP key it is bound to.
  */
 export function newRefreshTokenOf(
   config: RouterConfig,
   familyId: string,
   nowMs: number,
   familyExpiresAt?: EpochSeconds,
+  dpopJkt?: string,
 ): NewRefreshToken {
   const iat = Math.floor(nowMs / 1000);
   const familyEnd = familyExpiresAt ?? iat + config.refreshTokenMaxAge;
-  const token = newRefreshToken(familyId);
+  const token = newRefreshToken(familyId, dpopJkt);
   return {
     token,
     key: hashSecret(token),
     familyId,
     familyExpiresAt: familyEnd,
     expiresAt: Math.min(iat + config.refreshTokenTtl, familyEnd),
+    ...(dpopJkt === undefined ? {} : { dpopJkt }),
   };
 }
 
@@ -67,6 +72,8 @@ export interface Issuance {
    * atomic step): run beside the signing, and the answer waits for both.
    */
   store?: () => Promise<void>;
+  /** The key of the request's DPoP proof: the access token is bound to it (`cnf.jkt`, RFC 9449 §6). */
+  dpopJkt?: string | undefined;
 }
 
 /**
@@ -91,6 +98,7 @@ export async function issueTokens(
     idTokenAtHash: config.idTokenAtHash,
     refreshFamily: issuance.refresh.familyId,
     idToken: true,
+    dpopJkt: issuance.dpopJkt,
   });
   const { store } = issuance;
   const [tokens] = await Promise.all([
@@ -112,7 +120,7 @@ export async function issueTokens(
     refresh_token: issuance.refresh.token,
     scope: issuance.tokens.scope.join(' '),
     ...(tokens.idToken === undefined ? {} : { id_token: tokens.idToken }),
-    token_type: 'Bearer',
+    token_type: tokenType(issuance.dpopJkt),
     // Whole seconds left at issuance: 299 for a 300 s token issued mid-second, as the Tencent
     // Cloud CIAM token API answers.
     expires_in: Math.floor((tokens.accessTokenExpiresAt * 1000 - nowMs) / 1000),
@@ -128,6 +136,7 @@ export async function issueClientAccessToken(
   key: SigningKey,
   client: { clientId: string; scope: readonly string[] },
   nowMs: number,
+  dpopJkt?: string,
 ): Promise<ClientCredentialsTokenResponse> {
   const tokens = await signTokens(
     // RFC 9068 §2.2: "In cases of access tokens obtained through grants where no resource owner is
@@ -145,6 +154,7 @@ export async function issueClientAccessToken(
       idTokenAtHash: false,
       refreshFamily: undefined,
       idToken: false,
+      dpopJkt,
     },
   );
   config.emit({
@@ -158,7 +168,12 @@ export async function issueClientAccessToken(
   return {
     access_token: tokens.accessToken,
     scope: client.scope.join(' '),
-    token_type: 'Bearer',
+    token_type: tokenType(dpopJkt),
     expires_in: Math.floor((tokens.accessTokenExpiresAt * 1000 - nowMs) / 1000),
   };
+}
+
+/** RFC 9449 §5: "token_type": "DPoP" for an access token bound to a key, else RFC 6750's Bearer. */
+function tokenType(dpopJkt: string | undefined): 'Bearer' | 'DPoP' {
+  return dpopJkt === undefined ? 'Bearer' : 'DPoP';
 }

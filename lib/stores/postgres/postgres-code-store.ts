@@ -9,7 +9,7 @@ import type {
   ReplayStore,
 } from '../../contracts.js';
 import { bounded } from '../bounded-call.js';
-import { CARRIED_FIELDS } from '../refresh-records.js';
+import { GRANT_CARRIED_FIELDS } from '../refresh-records.js';
 import {
   type PostgresStoreConfig,
   type PostgresStoreOptions,
@@ -145,8 +145,9 @@ RETURNING 1`),
       family_id: first.familyId,
       family_expires_at: first.familyExpiresAt,
       expires_at: first.expiresAt,
+      dpop_jkt: first.dpopJkt ?? null,
     }));
-    const values = [JSON.stringify(wanted), this.#config.now(), CARRIED_FIELDS];
+    const values = [JSON.stringify(wanted), this.#config.now(), GRANT_CARRIED_FIELDS];
     const { rows } = await runSpendingStatement(this.#config, sql, values, earliestDeadline(inputs));
     return this.#answer(
       inputs.map((input) => input.codeKey),
@@ -195,12 +196,13 @@ function earliestDeadline(calls: readonly { deadline: number }[]): number {
  * The exchange statement: `redeem`'s locking and UPDATE, then the INSERT of the first token of
  * each code this statement redeemed (the first exchange given for it, by `ord`, as `#answer`
  * gives `'redeemed'` to the first), unless its family was revoked. The record is the grant's
- * carried members ($3) and the family's: what `firstRefreshTokenRecord` builds.
+ * carried members ($3, all but its own `dpopJkt`), the family's and the family's DPoP key: what
+ * `firstRefreshTokenRecord` builds.
  * $1: the exchanges as a JSON array; $2: now, epoch milliseconds.
  */
 function exchangeStatement(codes: string, refresh: PostgresRefreshLayout): Statement {
   const wanted = `SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(ord int, code_hash text, token_hash text, family_id text,
-    family_expires_at double precision, expires_at double precision)`;
+    family_expires_at double precision, expires_at double precision, dpop_jkt text)`;
   return statement(
     redeemSql(
       codes,
@@ -214,7 +216,8 @@ saved AS (
   INSERT INTO ${refresh.table} (token_hash, family_id, record, expires_at, family_expires_at)
   SELECT f.token_hash, f.family_id,
     COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each(f.grant_data) WHERE key = ANY ($3::text[])), '{}'::jsonb)
-      || jsonb_build_object('familyId', f.family_id, 'familyExpiresAt', f.family_expires_at, 'expiresAt', f.expires_at),
+      || jsonb_build_object('familyId', f.family_id, 'familyExpiresAt', f.family_expires_at, 'expiresAt', f.expires_at)
+      || CASE WHEN f.dpop_jkt IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('dpopJkt', f.dpop_jkt) END,
     to_timestamp(f.expires_at), to_timestamp(f.family_expires_at)
   FROM first AS f
   WHERE NOT EXISTS (SELECT 1 FROM ${refresh.revoked} AS r WHERE r.family_id = f.family_id AND r.expires_at > ${NOW})

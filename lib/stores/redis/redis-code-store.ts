@@ -145,10 +145,14 @@ export class RedisCodeStore implements AuthorizationCodeStore, ReplayStore {
     first: FirstRefreshToken,
     deadline: number,
   ): Promise<RedeemResult> {
+    // The record is the grant's JSON with this tail: a later member wins in JSON.parse, so the
+    // tail's dpopJkt (null: none) stands over the grant's, which is the code's binding, not the
+    // family's (firstRefreshTokenRecord; storedRefreshTokenRecord reads null as none).
     const tail = JSON.stringify({
       familyId: first.familyId,
       familyExpiresAt: first.familyExpiresAt,
       expiresAt: first.expiresAt,
+      dpopJkt: first.dpopJkt ?? null,
     });
     const reply = await EXCHANGE.run(
       this.#config.client,
