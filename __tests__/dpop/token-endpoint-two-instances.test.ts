@@ -1,11 +1,7 @@
-import express from 'express';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
-import request from 'supertest';
 import {
   type AuthorizationCodeStore,
-  createTokenRouter,
-  issueAuthorizationCode,
   PostgresCodeStore,
   PostgresRefreshTokenStore,
   RedisCodeStore,
@@ -13,8 +9,8 @@ import {
   type RefreshTokenStore,
 } from '../../lib/index.js';
 import { type DpopKey, dpopKey, dpopProof } from '../support/dpop-proofs.js';
-import { CLIENT_ID, expectError, form, ISSUER, pkcePair, REDIRECT_URI, sharedKeyStore } from '../support/helpers.js';
-import { STORE_TIMEOUT_MS } from '../support/outage.js';
+import { expectError, form, ISSUER } from '../support/helpers.js';
+import { STORE_TIMEOUT_MS, tokenServer } from '../support/outage.js';
 import { createPool, dropTables, freshTable } from '../support/postgres-fixture.js';
 import { connectRedis, deletePrefix, freshPrefix, RECOMMENDED_REDIS_OPTIONS } from '../support/redis-fixture.js';
 import { DATABASE_URL, describeWithServer, once, REDIS_URL } from '../support/services.js';
@@ -33,37 +29,24 @@ beforeAll(async () => {
   key = await dpopKey();
 });
 
-async function instance(codeStore: AuthorizationCodeStore, refreshTokenStore: RefreshTokenStore) {
-  const app = express();
-  app.use(
-    createTokenRouter({
-      issuer: ISSUER,
-      codeStore,
-      refreshTokenStore,
-      keyStore: await sharedKeyStore(),
-      clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] }],
-      dpop: {},
-    }),
-  );
-  return app;
+type Server = Awaited<ReturnType<typeof tokenServer>>;
+const servers: Server[] = [];
+afterAll(() => Promise.all(servers.map((server) => server.close())));
+
+/** A router instance on these stores, with DPoP on. */
+async function instance(codeStore: AuthorizationCodeStore, refreshTokenStore: RefreshTokenStore): Promise<Server> {
+  const server = await tokenServer(codeStore, refreshTokenStore, { dpop: {} });
+  servers.push(server);
+  return server;
 }
 
-async function codeForm(codeStore: AuthorizationCodeStore): Promise<Record<string, string>> {
-  const { verifier, challenge } = pkcePair();
-  const code = await issueAuthorizationCode(codeStore, {
-    clientId: CLIENT_ID,
-    redirectUri: REDIRECT_URI,
-    codeChallenge: challenge,
-    codeChallengeMethod: 'S256',
-    subject: 'user-123',
-    scope: ['openid'],
-  });
-  const params = { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI };
-  return { ...params, code_verifier: verifier };
+async function codeForm(server: Server): Promise<Record<string, string>> {
+  const [params] = await server.issue(1);
+  return params as Record<string, string>;
 }
 
-function post(app: express.Express, params: Record<string, string>, proof: string) {
-  return request(app)
+function post(server: Server, params: Record<string, string>, proof: string) {
+  return server.agent
     .post('/oauth2/token')
     .set('Content-Type', 'application/x-www-form-urlencoded')
     .set('DPoP', proof)
@@ -75,8 +58,8 @@ type Stores = [AuthorizationCodeStore, RefreshTokenStore];
 async function replayedAcross(first: Stores, second: Stores): Promise<void> {
   const [one, two] = [await instance(...first), await instance(...second)];
   const proof = await dpopProof(key, 'POST', HTU);
-  expect((await post(one, await codeForm(first[0]), proof)).status).toBe(200);
-  const code = await codeForm(second[0]);
+  expect((await post(one, await codeForm(one), proof)).status).toBe(200);
+  const code = await codeForm(two);
   const replayed = await post(two, code, proof);
   expectError(replayed, 400, 'invalid_dpop_proof');
   expect(replayed.body.error_description).toContain('(dpop_proof_replayed)');
@@ -127,9 +110,8 @@ describeWithServer(
 
       it("the proof's jti cannot be remembered: 503, and the code is not spent", async () => {
         const options = { client, prefix, timeoutMs: STORE_TIMEOUT_MS };
-        const codeStore = new RedisCodeStore(options);
-        const app = await instance(codeStore, new RedisRefreshTokenStore(options));
-        const code = await codeForm(codeStore);
+        const app = await instance(new RedisCodeStore(options), new RedisRefreshTokenStore(options));
+        const code = await codeForm(app);
         await proxy.cut();
         const down = await post(app, code, await dpopProof(key, 'POST', HTU));
         expectError(down, 503, 'temporarily_unavailable');

@@ -6,6 +6,7 @@ import {
   createTokenRouter,
   issueAuthorizationCode,
   type RefreshTokenStore,
+  type TokenRouterOptions,
 } from '../../lib/index.js';
 import { CLIENT_ID, ISSUER, pkcePair, REDIRECT_URI, sharedKeyStore } from './helpers.js';
 import type { TcpProxy } from './tcp-proxy.js';
@@ -17,8 +18,12 @@ export const BOUND_MS = STORE_TIMEOUT_MS + 1_000;
 /** How many token requests each outage case sends at once. */
 const CONCURRENT = 20;
 
-/** A token endpoint on given stores, listening on a free port. */
-export async function tokenServer(codeStore: AuthorizationCodeStore, refreshTokenStore: RefreshTokenStore) {
+/** A token endpoint on given stores, listening on a free port; `options` adds router options (`dpop`). */
+export async function tokenServer(
+  codeStore: AuthorizationCodeStore,
+  refreshTokenStore: RefreshTokenStore,
+  options: Partial<TokenRouterOptions> = {},
+) {
   const app = express().use(
     createTokenRouter({
       issuer: ISSUER,
@@ -26,6 +31,7 @@ export async function tokenServer(codeStore: AuthorizationCodeStore, refreshToke
       refreshTokenStore,
       keyStore: await sharedKeyStore(),
       clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] }],
+      ...options,
     }),
   );
   const server: Server = await new Promise((resolve) => {
