@@ -159,11 +159,13 @@ if (plan === 'skip') {
       expect(typeof refreshToken).toBe('string');
 
       // Then the SPA calls the host's API (GET /api/profile behind requireAccessToken({ scopes:
-      // ['profile'] })) over CORS, with the access token in the Authorization header only
-      // (RFC 6750 §2.1), and shows its answer.
+      // ['profile'] })) over CORS, with the access token in the Authorization header only, under
+      // the DPoP scheme with a proof (RFC 9449 §7.1; the token is bound to the SPA's key), and
+      // shows its answer.
       const apiCall = await apiResponse;
       expect(apiCall.status()).toBe(200);
-      expect((await apiCall.request().allHeaders()).authorization).toBe(`Bearer ${accessToken}`);
+      expect((await apiCall.request().allHeaders()).authorization).toBe(`DPoP ${accessToken}`);
+      expect(typeof (await apiCall.request().allHeaders()).dpop).toBe('string');
       expect(apiCall.url()).not.toContain(accessToken);
       expect((await apiCall.allHeaders())['access-control-allow-origin']).toBe(spaOrigin);
       expect((await apiCall.allHeaders())['cache-control']).toBe('no-store');
@@ -223,7 +225,7 @@ if (plan === 'skip') {
       expect(problems).toEqual([]);
       await page.screenshot({ path: `${ARTIFACTS}spa-signed-in.png`, fullPage: true });
 
-      // A reload keeps the SPA signed in (its tokens live in this tab's sessionStorage).
+      // A reload keeps the SPA signed in (its tokens live in the origin's localStorage).
       await page.reload();
       await expect(page.locator('#status').textContent()).resolves.toBe(
         'Signed in as alice. The ID token was verified at sign-in.',
@@ -273,7 +275,7 @@ if (plan === 'skip') {
       });
       await expect(page.locator('#access-token-claims').isHidden()).resolves.toBe(true);
       await expect(page.locator('#error').isHidden()).resolves.toBe(true);
-      expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual([]);
+      expect(await page.evaluate(() => [...Object.keys(sessionStorage), ...Object.keys(localStorage)])).toEqual([]);
       // The state left the address bar.
       expect(page.url()).toBe(`${spaOrigin}/spa/`);
       // The host session is over.
@@ -285,7 +287,9 @@ if (plan === 'skip') {
         status: 400,
         body: expect.objectContaining({ error: 'invalid_grant' }),
       });
-      // And the access token issued with it is refused by the API (checkRevocation).
+      // And the access token issued with it is refused by the API: bound to the key the sign-out
+      // deleted, it is no bearer token (RFC 9449 §7.2); checkRevocation refuses it too
+      // (__tests__/resource/revocation-check.test.ts).
       const afterRevocation = await fetch(apiEndpoint, { headers: { Authorization: `Bearer ${accessToken}` } });
       expect(afterRevocation.status).toBe(401);
       expect((await afterRevocation.json()).error).toBe('invalid_token');

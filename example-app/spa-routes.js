@@ -7,7 +7,7 @@ const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 /**
  * The demo SPA: one static page served at `/spa/` and at its redirect URI, its scripts, and
  * `/spa/config.json` telling it where the issuer's endpoints are (`revocationPath` defaults to the
- * library's `/oauth2/revoke`). Also the shared stylesheet.
+ * library's `/oauth2/revoke`, `userinfoPath` the router's `/userinfo`). Also the shared stylesheet.
  * `appBaseUrl` is where these routes are served, when that is not the issuer (a test serves
  * the SPA from another origin, so its token request is a real cross-origin one).
  */
@@ -17,6 +17,7 @@ export function spaRoutes({
   jwksPath,
   revocationPath = '/oauth2/revoke',
   logoutPath = '/logout',
+  userinfoPath = '/userinfo',
   appBaseUrl = issuer,
 }) {
   const base = baseUrl(issuer);
@@ -29,6 +30,7 @@ export function spaRoutes({
     revocationEndpoint: `${base}${revocationPath}`,
     // RP-Initiated Logout 1.0: the SPA's sign-out ends the host session there, and comes back.
     endSessionEndpoint: `${base}${logoutPath}`,
+    userinfoEndpoint: `${base}${userinfoPath}`,
     postLogoutRedirectUri: `${baseUrl(appBaseUrl)}${SPA_HOME_PATH}`,
     jwksUri: `${base}${jwksPath}`,
     // The host's own API (example-app/api-routes.js), served beside the issuer.
@@ -57,6 +59,7 @@ export function spaRoutes({
   router.get('/spa/spa.js', sendPublic('spa.js'));
   router.get('/spa/oidc-client.js', sendPublic('oidc-client.js'));
   router.get('/spa/api-call.js', sendPublic('api-call.js'));
+  router.get('/spa/dpop.js', sendPublic('dpop.js'));
   router.get('/spa/config.json', (_req, res) => {
     res.set('Cache-Control', 'no-cache').json(config);
   });

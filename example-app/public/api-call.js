@@ -1,36 +1,47 @@
 /**
- * The SPA's call to the host's own API (`GET /api/profile`, behind `requireAccessToken` with the
- * `profile` scope): the access token goes in the Authorization header (RFC 6750 §2.1), never in
- * the URL. Resolves to what to show: the answer, or the API's error.
+ * The SPA's calls with its access token: the host's own API (`GET /api/profile`, behind
+ * `requireAccessToken` with the `profile` scope) and UserInfo (OIDC Core §5.3). The token goes in
+ * the Authorization header, never in the URL. A DPoP-bound token (`token_type` `DPoP`) goes as
+ * `Authorization: DPoP …` with a fresh proof signed by the SPA's key (RFC 9449 §7.1); a bearer
+ * token as `Authorization: Bearer …` (RFC 6750 §2.1).
  */
-export async function callProfileApi(apiEndpoint, accessToken) {
+import { fetchWithDpop } from './dpop.js';
+
+/**
+ * GET `url` with the session's access token. Resolves to what to show: `{ ok: true, body }`, or
+ * the error the server answered (its JSON `error`, else the `WWW-Authenticate` error, else the status).
+ */
+export async function getWithToken(url, { accessToken, tokenType, dpopKeyPair }) {
+  const headers = { Accept: 'application/json' };
   let response;
   try {
-    response = await fetch(apiEndpoint, {
-      headers: { Accept: 'application/json', Authorization: `Bearer ${accessToken}` },
-    });
+    response =
+      tokenType === 'DPoP'
+        ? await fetchWithDpop(dpopKeyPair, url, { headers, accessToken })
+        : await fetch(url, { headers: { ...headers, Authorization: `Bearer ${accessToken}` } });
   } catch (error) {
-    return { ok: false, status: 0, error: 'api_unreachable', description: error?.message ?? String(error) };
+    return { ok: false, status: 0, error: 'unreachable', description: error?.message ?? String(error) };
   }
   const body = await response.json().catch(() => null);
   if (response.ok) return { ok: true, body };
+  const challenge = /error="([^"]+)"/.exec(response.headers.get('WWW-Authenticate') ?? '');
   return {
     ok: false,
     status: response.status,
-    error: typeof body?.error === 'string' ? body.error : `http_${response.status}`,
+    error: typeof body?.error === 'string' ? body.error : (challenge?.[1] ?? `http_${response.status}`),
     description: body?.error_description,
   };
 }
 
-/** Show the API's answer in #api-profile (its section appears), or its error in #api-error. */
-export async function showProfileFromApi(apiEndpoint, accessToken) {
-  const pre = document.getElementById('api-profile');
-  const error = document.getElementById('api-error');
+/** Show the answer of `url` in `<pre id=preId>` (its section appears), or its error in `#errorId`. */
+export async function showAnswer(url, session, { preId, errorId }) {
+  const pre = document.getElementById(preId);
+  const error = document.getElementById(errorId);
   const section = pre.closest('section');
   pre.textContent = '';
   error.hidden = true;
   section.hidden = false;
-  const answer = await callProfileApi(apiEndpoint, accessToken);
+  const answer = await getWithToken(url, session);
   if (answer.ok) {
     pre.textContent = JSON.stringify(answer.body, null, 2);
     return;
@@ -40,10 +51,10 @@ export async function showProfileFromApi(apiEndpoint, accessToken) {
   error.hidden = false;
 }
 
-/** Hide the API's answer (signed out). */
-export function hideProfileFromApi() {
-  const pre = document.getElementById('api-profile');
+/** Hide an answer (signed out). */
+export function hideAnswer({ preId, errorId }) {
+  const pre = document.getElementById(preId);
   pre.textContent = '';
-  document.getElementById('api-error').hidden = true;
+  document.getElementById(errorId).hidden = true;
   pre.closest('section').hidden = true;
 }

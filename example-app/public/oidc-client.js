@@ -1,7 +1,7 @@
 /**
  * What the demo SPA needs of OAuth 2.0 and OpenID Connect, on WebCrypto alone: PKCE (RFC 7636),
  * the code exchange (RFC 6749 §4.1.3), the ID token's signature and claims (OIDC Core
- * §3.1.3.7), and revocation (RFC 7009). No dependencies; it runs in browsers and in Node 20+, so tests can import it.
+ * §3.1.3.7), refresh (RFC 6749 §6), and revocation (RFC 7009). No dependencies; it runs in browsers and in Node 20+, so tests can import it.
  */
 
 /** A check on a sign-in response failed; `code` names which, for display. */
@@ -47,18 +47,15 @@ export async function createPkcePair() {
   return { verifier, challenge: await s256Challenge(verifier) };
 }
 
-/** RFC 6749 §4.1.3: redeem the code. Resolves `{ ok, status, body }`, body parsed from JSON. */
-export async function exchangeCode({ tokenEndpoint, clientId, redirectUri, code, codeVerifier }) {
-  const response = await fetch(tokenEndpoint, {
+/**
+ * A form POST to the token endpoint. Resolves `{ ok, status, body }`, body parsed from JSON.
+ * `send` makes the request: `fetch`, or a function adding a DPoP proof (dpop.js `fetchWithDpop`).
+ */
+export async function postToTokenEndpoint(tokenEndpoint, params, send = fetch) {
+  const response = await send(tokenEndpoint, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      client_id: clientId,
-      code_verifier: codeVerifier,
-    }).toString(),
+    body: new URLSearchParams(params).toString(),
     credentials: 'omit',
   });
   let body;
@@ -68,6 +65,30 @@ export async function exchangeCode({ tokenEndpoint, clientId, redirectUri, code,
     body = undefined;
   }
   return { ok: response.ok, status: response.status, body };
+}
+
+/** RFC 6749 §4.1.3: redeem the code. */
+export function exchangeCode({ tokenEndpoint, clientId, redirectUri, code, codeVerifier, send }) {
+  return postToTokenEndpoint(
+    tokenEndpoint,
+    {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      client_id: clientId,
+      code_verifier: codeVerifier,
+    },
+    send,
+  );
+}
+
+/** RFC 6749 §6: new tokens for the refresh token; the answer carries its successor (rotation). */
+export function refreshTokens({ tokenEndpoint, clientId, refreshToken, send }) {
+  return postToTokenEndpoint(
+    tokenEndpoint,
+    { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId },
+    send,
+  );
 }
 
 /**

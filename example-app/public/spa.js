@@ -1,4 +1,5 @@
-import { hideProfileFromApi, showProfileFromApi } from './api-call.js';
+import { hideAnswer, showAnswer } from './api-call.js';
+import { deleteDpopKeyPair, fetchWithDpop, loadDpopKeyPair } from './dpop.js';
 import {
   checkIdTokenClaims,
   createPkcePair,
@@ -6,6 +7,7 @@ import {
   exchangeCode,
   fetchJwks,
   randomToken,
+  refreshTokens,
   revokeToken,
   SignInCheckError,
   verifyJwtSignature,
@@ -14,10 +16,16 @@ import {
 /** What the sign-in must remember across the redirect, for this tab only. */
 const PENDING_KEY = 'example-spa:pending-sign-in';
 /**
- * The SPA's tokens and the claims it verified, for this tab only: while they are here the SPA
- * is signed in. (A real SPA weighs where its tokens live; sessionStorage keeps the demo simple.)
+ * The SPA's tokens and the claims it verified, shared by every tab of the origin
+ * (localStorage): while they are here the SPA is signed in. They are bound to the origin's DPoP
+ * key (dpop.js), which script can use but never read out, so a copy of them taken from this
+ * storage is of no use elsewhere (RFC 9449 §1). Two tabs that refresh at once both get new
+ * tokens: the router's grace window (`refreshTokenReuseInterval`) answers the second as well.
  */
 const TOKENS_KEY = 'example-spa:tokens';
+/** Where the answers of the host's API and of UserInfo are shown. */
+const API_ANSWER = { preId: 'api-profile', errorId: 'api-error' };
+const USERINFO_ANSWER = { preId: 'userinfo-claims', errorId: 'userinfo-error' };
 /** The `state` of a logout this tab started, until the logout endpoint sends the user back. */
 const LOGOUT_KEY = 'example-spa:pending-logout';
 
@@ -48,7 +56,41 @@ function hideClaims(id) {
 }
 
 function storedTokens() {
-  return JSON.parse(sessionStorage.getItem(TOKENS_KEY) ?? 'null');
+  return JSON.parse(localStorage.getItem(TOKENS_KEY) ?? 'null');
+}
+
+/**
+ * What a request with the access token needs: the token, its type (`DPoP` when the token
+ * endpoint bound it to the key, RFC 9449 §5) and the key pair to prove possession with.
+ */
+async function sessionOf(tokens) {
+  return { accessToken: tokens.accessToken, tokenType: tokens.tokenType, dpopKeyPair: await loadDpopKeyPair() };
+}
+
+/** Token requests carry a DPoP proof of the origin's key (RFC 9449 §5), with the nonce retry of §8. */
+async function dpopSender() {
+  const keyPair = await loadDpopKeyPair();
+  return (url, init) => fetchWithDpop(keyPair, url, init);
+}
+
+/** The token response as the SPA keeps it; the ID token's claims were verified by the caller. */
+function tokensFrom(body, idClaims) {
+  return {
+    accessToken: body.access_token,
+    tokenType: body.token_type,
+    refreshToken: body.refresh_token,
+    // Kept for the logout request's id_token_hint (RP-Initiated Logout 1.0 §2).
+    idToken: body.id_token,
+    idClaims,
+    accessClaims: decodeJwt(body.access_token).payload,
+  };
+}
+
+/** Call the host's API and UserInfo with the access token, and show both answers. */
+async function showAnswers(config, tokens) {
+  const session = await sessionOf(tokens);
+  await showAnswer(config.apiEndpoint, session, API_ANSWER);
+  await showAnswer(config.userinfoEndpoint, session, USERINFO_ANSWER);
 }
 
 /**
@@ -61,6 +103,8 @@ function showSession(tokens) {
   element('sign-in').disabled = signedIn;
   element('sign-out').hidden = !signedIn;
   element('sign-out').disabled = !signedIn;
+  element('refresh').hidden = !signedIn;
+  element('refresh').disabled = !signedIn;
   element('host-session-note').hidden = !signedIn;
   if (signedIn) {
     showClaims('id-token-claims', tokens.idClaims);
@@ -68,6 +112,8 @@ function showSession(tokens) {
   } else {
     hideClaims('id-token-claims');
     hideClaims('access-token-claims');
+    hideAnswer(API_ANSWER);
+    hideAnswer(USERINFO_ANSWER);
   }
 }
 
@@ -136,6 +182,7 @@ async function completeSignIn(config) {
     redirectUri: config.redirectUri,
     code,
     codeVerifier: pending.verifier,
+    send: await dpopSender(),
   });
   if (!ok) {
     setStatus(`The token endpoint refused the code (HTTP ${status}).`);
@@ -148,20 +195,47 @@ async function completeSignIn(config) {
   setStatus('Checking the ID token against the JWKS…');
   const { payload: idClaims } = await verifyJwtSignature(body.id_token, await fetchJwks(config.jwksUri));
   checkIdTokenClaims(idClaims, { issuer: config.issuer, clientId: config.clientId, nonce: pending.nonce });
-  const tokens = {
-    accessToken: body.access_token,
-    refreshToken: body.refresh_token,
-    // Kept for the logout request's id_token_hint (RP-Initiated Logout 1.0 §2).
-    idToken: body.id_token,
-    idClaims,
-    accessClaims: decodeJwt(body.access_token).payload,
-  };
-  sessionStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
+  const tokens = tokensFrom(body, idClaims);
+  localStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
   showSession(tokens);
   setStatus(
     `Signed in as ${idClaims.preferred_username ?? idClaims.sub}. ID token signature, iss, aud, exp and nonce verified.`,
   );
-  await showProfileFromApi(config.apiEndpoint, tokens.accessToken);
+  await showAnswers(config, tokens);
+}
+
+/**
+ * New tokens for the refresh token (RFC 6749 §6), with a proof of the key the refresh token is
+ * bound to. The answer's refresh token replaces the one sent (rotation). A refused refresh token
+ * (expired, revoked, or its family revoked as reuse) signs the SPA out; a 503 leaves it as it was.
+ */
+async function refresh(config) {
+  const tokens = storedTokens();
+  if (typeof tokens?.refreshToken !== 'string') return;
+  element('error').hidden = true;
+  setStatus('Refreshing the tokens…');
+  const { ok, status, body } = await refreshTokens({
+    tokenEndpoint: config.tokenEndpoint,
+    clientId: config.clientId,
+    refreshToken: tokens.refreshToken,
+    send: await dpopSender(),
+  });
+  if (!ok) {
+    const error = typeof body?.error === 'string' ? body.error : `http_${status}`;
+    if (status === 400) {
+      localStorage.removeItem(TOKENS_KEY);
+      showSession(null);
+    }
+    setStatus(`The token endpoint refused the refresh (HTTP ${status}).`);
+    showError(error, body?.error_description);
+    return;
+  }
+  // The ID token verified at sign-in stays (for logout's id_token_hint); a refreshed one would need the same checks.
+  const next = tokensFrom({ ...body, id_token: tokens.idToken }, tokens.idClaims);
+  localStorage.setItem(TOKENS_KEY, JSON.stringify(next));
+  showSession(next);
+  setStatus(`Refreshed: a new access token (${next.tokenType}) and the refresh token's successor.`);
+  await showAnswers(config, next);
 }
 
 /**
@@ -200,13 +274,18 @@ function completeSignOut(params) {
   setStatus('Signed out of the SPA and of the host: its refresh token is revoked and the host session ended.');
 }
 
-/** Forget the SPA's tokens and revoke its refresh token; whether that went through. */
+/**
+ * Forget the SPA's tokens and its DPoP key (every tab's: both are the origin's), and revoke its
+ * refresh token; whether that went through.
+ */
 async function forgetAndRevoke(config, tokens) {
-  sessionStorage.removeItem(TOKENS_KEY);
+  localStorage.removeItem(TOKENS_KEY);
+  await deleteDpopKeyPair();
   element('error').hidden = true;
   hideClaims('id-token-claims');
   hideClaims('access-token-claims');
-  hideProfileFromApi();
+  hideAnswer(API_ANSWER);
+  hideAnswer(USERINFO_ANSWER);
   // A reload of the redirect URI would look for a sign-in to finish: go back to the SPA's page.
   if (location.pathname === new URL(config.redirectUri).pathname) history.replaceState(null, '', '/spa/');
   try {
@@ -268,6 +347,22 @@ async function main() {
     signOutButton.disabled = true;
     signOut(config).catch(reportSignOut);
   });
+  const refreshButton = element('refresh');
+  refreshButton.addEventListener('click', () => {
+    refreshButton.disabled = true;
+    refresh(config)
+      .catch(report)
+      .finally(() => {
+        refreshButton.disabled = storedTokens() === null;
+      });
+  });
+  // Another tab of the origin signed in, refreshed or signed out: show what it left.
+  window.addEventListener('storage', (event) => {
+    if (event.key !== TOKENS_KEY && event.key !== null) return;
+    const tokens = storedTokens();
+    showSession(tokens);
+    if (tokens === null) setStatus('Signed out in another tab.');
+  });
 
   const tokens = storedTokens();
   if (tokens !== null) {
@@ -276,11 +371,11 @@ async function main() {
     setStatus(
       `Signed in as ${tokens.idClaims.preferred_username ?? tokens.idClaims.sub}. The ID token was verified at sign-in.`,
     );
-    await showProfileFromApi(config.apiEndpoint, tokens.accessToken);
+    await showAnswers(config, tokens);
     return;
   }
   if (location.origin !== callback.origin) {
-    // sessionStorage is per origin: a sign-in started here would come back to another one.
+    // Web storage is per origin: a sign-in started here would come back to another one.
     setStatus(`Open this page at ${new URL('/spa/', callback).href} — the sign-in comes back to that origin.`);
   } else if (location.pathname === callback.pathname) {
     // A failed sign-in leaves the SPA without tokens: "Sign in" again.
