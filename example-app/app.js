@@ -123,6 +123,12 @@ export async function createExampleApp(options = {}) {
         sessions.end(req, res);
       },
       logoutPath: LOGOUT_PATH,
+      // DPoP (RFC 9449, docs/dpop.md): the SPA proves a key it holds with every token request, and
+      // its tokens are bound to that key. Clients that send no proof get bearer tokens as before.
+      dpop: {},
+      // The SPA open in two tabs refreshes with one token at once: within 10 s the second gets a
+      // sibling instead of revoking the family (docs/refresh.md "The grace window").
+      refreshTokenReuseInterval: 10,
     }),
   );
   app.use(
