@@ -72,7 +72,9 @@ function twoInstances(
   }
 
   /** A token request through `at`: a fresh code redeemed over HTTP. */
-  async function tokenVia(at: Instance): Promise<{ status: number; idToken: string | undefined; accessToken: string | undefined }> {
+  async function tokenVia(
+    at: Instance,
+  ): Promise<{ status: number; idToken: string | undefined; accessToken: string | undefined }> {
     const { verifier, challenge } = pkcePair();
     const code = await issueAuthorizationCode(
       codeStore,
