@@ -81,18 +81,33 @@ export type { ErrorProfile } from './response/error-profiles.js';
 export type { RejectReason } from './response/request-error.js';
 export { createTokenRouter } from './router.js';
 export { StoreTimeoutError } from './stores/bounded-call.js';
+export type { KeyEncryptionKey, KeyEncryptionKeyOption } from './stores/key-encryption.js';
+export type { RotationOptions, SharedKeyState } from './stores/key-schedule.js';
+export type {
+  KeyStoreEvent,
+  KeyStoreEventListener,
+  KeyStoreRecoveredEvent,
+  KeyStoreStaleEvent,
+  SigningKeyCreatedEvent,
+} from './stores/key-store-events.js';
 export type { MemoryStoreOptions } from './stores/memory/expiring-map.js';
 export { MemoryCodeStore } from './stores/memory/memory-code-store.js';
 export type { KeyInfo, KeyStatus, MemoryKeyStoreOptions, SigningAlgorithm } from './stores/memory/memory-key-store.js';
 export { MemoryKeyStore } from './stores/memory/memory-key-store.js';
 export { MemoryRefreshTokenStore } from './stores/memory/memory-refresh-token-store.js';
 export { PostgresCodeStore } from './stores/postgres/postgres-code-store.js';
+export type { PostgresKeyStoreOptions } from './stores/postgres/postgres-key-store.js';
+export { PostgresKeyStore } from './stores/postgres/postgres-key-store.js';
 export type { PostgresPool, PostgresStoreOptions } from './stores/postgres/postgres-pool.js';
 export { PostgresRefreshTokenStore } from './stores/postgres/postgres-refresh-token-store.js';
 export { postgresSchema } from './stores/postgres/postgres-schema.js';
 export { RedisCodeStore } from './stores/redis/redis-code-store.js';
+export type { RedisKeyStoreOptions } from './stores/redis/redis-key-store.js';
+export { RedisKeyStore } from './stores/redis/redis-key-store.js';
 export { RedisRefreshTokenStore } from './stores/redis/redis-refresh-token-store.js';
 export type { RedisScriptClient, RedisStoreOptions } from './stores/redis/redis-script.js';
 export { firstRefreshTokenRecord } from './stores/refresh-records.js';
+export type { SharedKeyInfo, SharedKeyStoreOptions } from './stores/shared-key-store.js';
+export { KeyUnavailableError, SharedKeyStore } from './stores/shared-key-store.js';
 export type { AccessTokenFormat } from './tokens/claims.js';
 export type { ClientCredentialsTokenResponse, TokenResponse } from './tokens/issuance.js';

@@ -1,4 +1,4 @@
--- pkce-token-router: tables of PostgresCodeStore and PostgresRefreshTokenStore.
+-- pkce-token-router: tables of PostgresCodeStore, PostgresRefreshTokenStore and PostgresKeyStore.
 
 CREATE TABLE IF NOT EXISTS pkce_authorization_codes (
   code_hash   text PRIMARY KEY,      -- SHA-256 of the code, base64url: never the code itself
@@ -28,3 +28,15 @@ CREATE TABLE IF NOT EXISTS pkce_refresh_tokens_revoked_families (
   expires_at timestamptz NOT NULL        -- remembered until the family would have ended anyway
 );
 CREATE INDEX IF NOT EXISTS pkce_refresh_tokens_revoked_families_expires_at_idx ON pkce_refresh_tokens_revoked_families (expires_at);
+
+CREATE TABLE IF NOT EXISTS pkce_signing_keys (
+  kid         text PRIMARY KEY,
+  alg         text NOT NULL,
+  period      bigint,                -- the rotation period a scheduled key signs in; NULL for a key added by hand
+  created_at  timestamptz NOT NULL,
+  signs_from  timestamptz,           -- NULL: published, signing only once promoted
+  retired_at  timestamptz,           -- set when retired by hand
+  kek_id      text NOT NULL,         -- the key-encryption key that encrypted private_jwk
+  private_jwk text NOT NULL,         -- AES-256-GCM: iv.ciphertext.tag, base64url; never the JWK itself
+  CONSTRAINT pkce_signing_keys_period_key UNIQUE (period)
+);

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { describeValue, ERRORS_DOCUMENT_URL } from '../../lib/config/configuration-error.js';
 import {
   type AuthorizationCodeRequest,
@@ -8,6 +10,7 @@ import {
   issueAuthorizationCode,
   MemoryCodeStore,
   MemoryKeyStore,
+  PostgresKeyStore,
   PostgresRefreshTokenStore,
   RedisCodeStore,
   type TokenRouterOptions,
@@ -41,7 +44,20 @@ const ONE_OF_EACH: Record<ConfigurationErrorCode, (options: TokenRouterOptions) 
   ERR_OPTION_INVALID: (base) => createTokenRouter({ ...base, tokenPath: 'oauth2/token' }),
   ERR_GRANT_INVALID: () => issueAuthorizationCode(codeStore, { clientId: 'a' } as AuthorizationCodeRequest),
   ERR_KEY_INVALID: () => MemoryKeyStore.fromJwks({ keys: [] }),
+  // Checked before the pool is used: nothing listens on port 1.
+  ERR_KEY_ENCRYPTION_KEY: () => PostgresKeyStore.open({ pool: unreachablePool(), keyEncryptionKey: 'c2hvcnQ=' }),
+  ERR_KEY_STORE_UNAVAILABLE: () =>
+    PostgresKeyStore.open({ pool: unreachablePool(), keyEncryptionKey: randomBytes(32).toString('base64') }),
 };
+
+const pools: pg.Pool[] = [];
+/** A real pool on a port where nothing listens: a database that is down. */
+function unreachablePool(): pg.Pool {
+  const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
+  pools.push(pool);
+  return pool;
+}
+afterAll(() => Promise.all(pools.map((pool) => pool.end())));
 
 async function caught(call: () => unknown): Promise<ConfigurationError> {
   try {

@@ -5,7 +5,9 @@ export type ConfigurationErrorCode =
   | 'ERR_OPTION_MISSING'
   | 'ERR_OPTION_INVALID'
   | 'ERR_GRANT_INVALID'
-  | 'ERR_KEY_INVALID';
+  | 'ERR_KEY_INVALID'
+  | 'ERR_KEY_ENCRYPTION_KEY'
+  | 'ERR_KEY_STORE_UNAVAILABLE';
 
 /**
  * A mistake in how the library is called, thrown at once (at `createTokenRouter`,
@@ -16,8 +18,8 @@ export class ConfigurationError extends TypeError {
   /** The option or field at fault. */
   readonly option: string;
 
-  constructor(code: ConfigurationErrorCode, option: string, message: string) {
-    super(`pkce-token-router: ${message}${/[.?!]$/.test(message) ? '' : '.'} See ${errorDocsUrl(code)}`);
+  constructor(code: ConfigurationErrorCode, option: string, message: string, options?: ErrorOptions) {
+    super(`pkce-token-router: ${message}${/[.?!]$/.test(message) ? '' : '.'} See ${errorDocsUrl(code)}`, options);
     this.name = 'ConfigurationError';
     this.code = code;
     this.option = option;

@@ -15,6 +15,7 @@ import { isLoopbackHost, normaliseOrigin } from '../request/origins.js';
 import { ERROR_PROFILES, type ErrorProfile } from '../response/error-profiles.js';
 import { MemoryKeyStore } from '../stores/memory/memory-key-store.js';
 import { MemoryRefreshTokenStore } from '../stores/memory/memory-refresh-token-store.js';
+import { SharedKeyStore } from '../stores/shared-key-store.js';
 import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat } from '../tokens/claims.js';
 import { ConfigurationError } from './configuration-error.js';
 import { type DpopConfig, resolveDpopOptions } from './dpop-options.js';
@@ -145,6 +146,8 @@ export function resolveOptions(options: unknown): RouterConfig {
     'await MemoryKeyStore.generate()',
   );
   checkRetiredKeysOutliveTokens(keyStore, Math.max(accessTokenTtl, idTokenTtl));
+  const jwksMaxAge = nonNegativeSeconds(given.jwksMaxAge, 'jwksMaxAge', 300);
+  checkSharedKeySchedule(keyStore, Math.max(accessTokenTtl, idTokenTtl), jwksMaxAge);
   const accessTokenFormat = resolveAccessTokenFormat(given.accessTokenFormat);
   const now = clockOption(given.now);
   const replayStore = resolveReplayStore(given.replayStore, codeStore);
@@ -185,7 +188,7 @@ export function resolveOptions(options: unknown): RouterConfig {
     logout: logout === undefined ? undefined : { path: logout.path, endSession: logout.callback as EndSession },
     userInfo:
       userInfo === undefined ? undefined : { path: userInfo.path, lookup: userInfo.callback as UserInfoCallback },
-    jwksMaxAge: nonNegativeSeconds(given.jwksMaxAge, 'jwksMaxAge', 300),
+    jwksMaxAge,
     accessTokenTtl,
     idTokenTtl,
     refreshTokenTtl,
@@ -588,6 +591,33 @@ function resolveListener(value: unknown): TokenRouterEventListener | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') throw invalidOption('onEvent', 'a function receiving each event', value);
   return value as TokenRouterEventListener;
+}
+
+/**
+ * docs/keys.md "Rotation options": a shared key store's new key must be in every JWKS cache
+ * before it signs (an instance reads it within cacheTtl, a verifier keeps a JWKS for
+ * jwksMaxAge), and its retired key must outlive every token signed with it, counting the
+ * cacheTtl another instance may go on signing with it and the maxStale of an outage.
+ */
+function checkSharedKeySchedule(keyStore: KeyStore, longestTokenTtl: number, jwksMaxAge: number): void {
+  if (!(keyStore instanceof SharedKeyStore)) return;
+  const { publishAhead, retireAfter } = keyStore.rotation;
+  const ahead = jwksMaxAge + keyStore.cacheTtl;
+  if (publishAhead < ahead) {
+    throw invalidOption(
+      'keyStore',
+      `a key store that publishes new keys at least jwksMaxAge + cacheTtl (${ahead} s) before they sign; pass rotation: { publishAhead: ${ahead} } or more`,
+      keyStore,
+    );
+  }
+  const after = longestTokenTtl + keyStore.cacheTtl + keyStore.maxStale;
+  if (retireAfter < after) {
+    throw invalidOption(
+      'keyStore',
+      `a key store that keeps retired keys published at least the longest token lifetime + cacheTtl + maxStale (${after} s); pass rotation: { retireAfter: ${after} } or more`,
+      keyStore,
+    );
+  }
 }
 
 /**

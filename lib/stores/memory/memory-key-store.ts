@@ -1,20 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { ConfigurationError, describeValue } from '../../config/configuration-error.js';
 import { clockOption, positiveInteger } from '../../config/option-checks.js';
 import type { Clock, EpochSeconds, KeyStore, SigningKey } from '../../contracts.js';
-import { publicPartOf } from '../../crypto/public-jwk.js';
-import { jwkProblem, keyVerdict, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../crypto/signing-key-check.js';
+import type { SigningAlgorithm } from '../../crypto/signing-key-check.js';
+import { generateKeyPairFor, importPrivateJwk, type PrivateKeyPair } from '../private-jwk.js';
 
 export type { SigningAlgorithm } from '../../crypto/signing-key-check.js';
-
-/** The algorithm a private JWK without `alg` is used with. */
-function inferAlgorithm(jwk: JWK): SigningAlgorithm | undefined {
-  if (jwk.kty === 'RSA') return 'RS256';
-  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
-  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA';
-  return undefined;
-}
 
 /** Options of the key store's factories. */
 export interface MemoryKeyStoreOptions {
@@ -44,15 +35,13 @@ export interface KeyInfo {
   publishedUntil?: EpochSeconds;
 }
 
-/** Beyond `maxTokenTtl`, for requests in flight and verifiers whose clocks run behind. */
-const RETIREMENT_LEEWAY = 60;
-
-interface HeldKey {
-  signing: SigningKey;
-  publicJwk: JWK;
+interface HeldKey extends PrivateKeyPair {
   status: KeyStatus;
   publishedUntil?: EpochSeconds;
 }
+
+/** Beyond `maxTokenTtl`, for requests in flight and verifiers whose clocks run behind. */
+const RETIREMENT_LEEWAY = 60;
 
 /**
  * Signing keys held in this process: one active key signs, and every key whose tokens may still
@@ -88,7 +77,7 @@ export class MemoryKeyStore implements KeyStore {
   /** A store with one fresh key: RS256 with 2048-bit RSA by default, and a random UUID `kid`. */
   static async generate(options: { alg?: SigningAlgorithm } & MemoryKeyStoreOptions = {}): Promise<MemoryKeyStore> {
     const { alg, ...storeOptions } = options;
-    return new MemoryKeyStore([await generateHeldKey(alg)], storeOptions);
+    return new MemoryKeyStore([held(await generateKeyPairFor(alg))], storeOptions);
   }
 
   /**
@@ -104,12 +93,14 @@ export class MemoryKeyStore implements KeyStore {
         'fromJwks takes { keys: [...] } with at least one private JWK',
       );
     }
-    const held = await Promise.all(jwks.keys.map((jwk, index) => importPrivateJwk(jwk, 'fromJwks', `keys[${index}]`)));
-    const kids = new Set(held.map((key) => key.signing.kid));
-    if (kids.size !== held.length) {
+    const keys = await Promise.all(
+      jwks.keys.map(async (jwk, index) => held(await importPrivateJwk(jwk, 'fromJwks', `keys[${index}]`))),
+    );
+    const kids = new Set(keys.map((key) => key.signing.kid));
+    if (kids.size !== keys.length) {
       throw new ConfigurationError('ERR_KEY_INVALID', 'keys', 'fromJwks: every key needs a distinct kid');
     }
-    return new MemoryKeyStore(held, options);
+    return new MemoryKeyStore(keys, options);
   }
 
   signingKey(): Promise<SigningKey> {
@@ -125,12 +116,12 @@ export class MemoryKeyStore implements KeyStore {
    * `kid` (its RFC 7638 thumbprint when it has none).
    */
   async add(privateJwk: JWK): Promise<string> {
-    return this.#addHeld(await importPrivateJwk(privateJwk, 'add', 'key'));
+    return this.#addHeld(held(await importPrivateJwk(privateJwk, 'add', 'key')));
   }
 
   /** Generate a key (RS256 by default) and add it on standby. Returns its `kid`, a random UUID. */
   async addGenerated(options: { alg?: SigningAlgorithm } = {}): Promise<string> {
-    return this.#addHeld(await generateHeldKey(options.alg));
+    return this.#addHeld(held(await generateKeyPairFor(options.alg)));
   }
 
   /**
@@ -214,48 +205,7 @@ export class MemoryKeyStore implements KeyStore {
   }
 }
 
-/** A fresh key pair for `alg` (RS256 by default) under a random UUID `kid`. */
-async function generateHeldKey(alg: SigningAlgorithm = 'RS256'): Promise<HeldKey> {
-  if (!SIGNING_ALGORITHMS.includes(alg)) {
-    throw new ConfigurationError(
-      'ERR_KEY_INVALID',
-      'alg',
-      `alg must be one of ${SIGNING_ALGORITHMS.join(', ')}; received ${describeValue(alg)}`,
-    );
-  }
-  const { privateKey, publicKey } = await generateKeyPair(alg, { modulusLength: 2048 });
-  const kid = randomUUID();
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
-  return { signing: { kid, alg, key: privateKey }, publicJwk, status: 'standby' };
-}
-
-/**
- * A private JWK as a held key, refused with ERR_KEY_INVALID unless the router can sign with it
- * (signing-key-check.ts): so a bad key fails here, at startup or rotation, not at signing time
- * after a code or refresh token was spent.
- */
-async function importPrivateJwk(jwk: JWK, method: 'add' | 'fromJwks', name: string): Promise<HeldKey> {
-  const fail = (why: string): never => {
-    // The kid says which key; nothing else of the key is quoted.
-    const kid =
-      typeof jwk === 'object' && jwk !== null && typeof jwk.kid === 'string' ? ` (kid ${describeValue(jwk.kid)})` : '';
-    throw new ConfigurationError('ERR_KEY_INVALID', name, `${method}: ${name}${kid} ${why}`);
-  };
-  if (typeof jwk !== 'object' || jwk === null) return fail('is not a JWK object');
-  const alg = jwk.alg ?? inferAlgorithm(jwk);
-  const problem = jwkProblem(jwk, alg);
-  if (problem !== undefined || alg === undefined) return fail(problem ?? 'has no alg');
-  // The thumbprint (RFC 7638 §3.2) reads only the key type's required members.
-  const publicPart = publicPartOf(jwk) ?? fail('has an unsupported kty');
-  const kid = jwk.kid ?? (await calculateJwkThumbprint(publicPart));
-  let key: SigningKey['key'];
-  try {
-    key = (await importJWK({ ...jwk, alg }, alg)) as SigningKey['key'];
-  } catch {
-    // The library's message may quote key material; say only which key failed.
-    return fail(`cannot be imported as an ${alg} private key`);
-  }
-  const verdict = keyVerdict(key, alg);
-  if (!verdict.usable) return fail(verdict.why);
-  return { signing: { kid, alg, key }, publicJwk: { ...publicPart, kid, alg, use: 'sig' }, status: 'standby' };
+/** A key pair as this store holds it, on standby until the store decides. */
+function held(pair: PrivateKeyPair): HeldKey {
+  return { ...pair, status: 'standby' };
 }

@@ -4,6 +4,8 @@ import { ConfigurationError, describeValue } from '../../config/configuration-er
 export const DEFAULT_CODE_TABLE = 'pkce_authorization_codes';
 /** The default table of `PostgresRefreshTokenStore`; revoked families go in `{table}_revoked_families`. */
 export const DEFAULT_REFRESH_TOKEN_TABLE = 'pkce_refresh_tokens';
+/** The default table of `PostgresKeyStore`. */
+export const DEFAULT_KEY_TABLE = 'pkce_signing_keys';
 
 /** A plain SQL identifier: what needs no quoting and cannot smuggle anything into a statement. */
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -12,6 +14,7 @@ const MAX_IDENTIFIER_LENGTH = 63;
 /** The longest suffix each table's derived names add (index names, the revoked-families table). */
 export const CODE_TABLE_SUFFIX = '_expires_at_idx';
 export const REFRESH_TOKEN_TABLE_SUFFIX = '_revoked_families_expires_at_idx';
+export const KEY_TABLE_SUFFIX = '_period_key';
 
 /** A checked table name: `name` or `schema.name`. */
 export interface TableName {
@@ -91,10 +94,32 @@ CREATE INDEX IF NOT EXISTS ${table.base}_revoked_families_expires_at_idx ON ${re
 }
 
 /**
+ * The statements `PostgresKeyStore` runs with `migrate: true`; each may run again without harm.
+ * The UNIQUE period is what makes "one key a period" atomic: of instances racing to make a
+ * period's key, one INSERT wins and the others do nothing.
+ */
+export function keyTableSql(table: TableName): string {
+  return `CREATE TABLE IF NOT EXISTS ${table.qualified} (
+  kid         text PRIMARY KEY,
+  alg         text NOT NULL,
+  period      bigint,                -- the rotation period a scheduled key signs in; NULL for a key added by hand
+  created_at  timestamptz NOT NULL,
+  signs_from  timestamptz,           -- NULL: published, signing only once promoted
+  retired_at  timestamptz,           -- set when retired by hand
+  kek_id      text NOT NULL,         -- the key-encryption key that encrypted private_jwk
+  private_jwk text NOT NULL,         -- AES-256-GCM: iv.ciphertext.tag, base64url; never the JWK itself
+  CONSTRAINT ${table.base}_period_key UNIQUE (period)
+);
+`;
+}
+
+/**
  * The whole schema of the Postgres stores, for teams that run their own migrations. With no
  * arguments it is exactly `sql/postgres-schema.sql` in the package.
  */
-export function postgresSchema(options: { codeTable?: string; refreshTokenTable?: string } = {}): string {
+export function postgresSchema(
+  options: { codeTable?: string; refreshTokenTable?: string; keyTable?: string } = {},
+): string {
   const codes = resolveTableName('postgresSchema', options.codeTable, DEFAULT_CODE_TABLE, CODE_TABLE_SUFFIX);
   const refresh = resolveTableName(
     'postgresSchema',
@@ -102,5 +127,6 @@ export function postgresSchema(options: { codeTable?: string; refreshTokenTable?
     DEFAULT_REFRESH_TOKEN_TABLE,
     REFRESH_TOKEN_TABLE_SUFFIX,
   );
-  return `-- pkce-token-router: tables of PostgresCodeStore and PostgresRefreshTokenStore.\n\n${codeTableSql(codes)}\n${refreshTokenTableSql(refresh)}`;
+  const keys = resolveTableName('postgresSchema', options.keyTable, DEFAULT_KEY_TABLE, KEY_TABLE_SUFFIX);
+  return `-- pkce-token-router: tables of PostgresCodeStore, PostgresRefreshTokenStore and PostgresKeyStore.\n\n${codeTableSql(codes)}\n${refreshTokenTableSql(refresh)}\n${keyTableSql(keys)}`;
 }
