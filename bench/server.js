@@ -399,9 +399,11 @@ async function createTarget() {
   if (kind === 'cc') return createClientCredentialsTarget();
   if (kind === 'introspect') return createIntrospectionTarget();
   if (kind === 'refresh') return createRefreshTarget();
-  if (kind === 'router') {
+  if (kind === 'router' || kind === 'external') {
     const backend = await STORE_BACKENDS[store].create(lib);
-    const keyStore = await lib.MemoryKeyStore.generate({ alg });
+    // external: the same app, its key held and used by a child process (docs/external-signers.md).
+    const keyStore =
+      kind === 'external' ? await lib.startChildProcessSigner({ alg }) : await lib.MemoryKeyStore.generate({ alg });
     const example = await createExampleApp({ issuer: ISSUER, keyStore, ...backend.stores });
     return {
       app: example.app,
@@ -410,6 +412,7 @@ async function createTarget() {
       close: async () => {
         example.close();
         await backend.close();
+        if (kind === 'external') await keyStore.close();
       },
     };
   }

@@ -40,6 +40,7 @@ const KNOWN_OPTIONS = [
   'onEvent',
   'webClientSecret',
   'machineClientSecret',
+  'refreshTokenReuseInterval',
 ];
 
 /** A demo user's UserInfo claims (OIDC Core §5.1), or `undefined` for a user who is gone. */
@@ -61,6 +62,7 @@ function userInfoClaims(user) {
  * @param {import('../dist/index.js').TokenRouterEventListener} [options.onEvent]  the router's audit events; `server.js` logs them as JSON lines
  * @param {string} [options.webClientSecret]  the web app's client secret; default the development one of clients.js
  * @param {string} [options.machineClientSecret]  the machine client's secret; default the development one of clients.js
+ * @param {number} [options.refreshTokenReuseInterval]  the refresh grace window in seconds; default 10 (0: strict rotation)
  */
 export async function createExampleApp(options = {}) {
   for (const name of Object.keys(options)) {
@@ -128,7 +130,7 @@ export async function createExampleApp(options = {}) {
       dpop: {},
       // The SPA open in two tabs refreshes with one token at once: within 10 s the second gets a
       // sibling instead of revoking the family (docs/refresh.md "The grace window").
-      refreshTokenReuseInterval: 10,
+      refreshTokenReuseInterval: options.refreshTokenReuseInterval ?? 10,
     }),
   );
   app.use(

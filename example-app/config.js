@@ -21,7 +21,7 @@ export class ConfigError extends Error {
  *   port: number, issuer: string, store: 'memory' | 'redis' | 'postgres',
  *   redisUrl?: string, databaseUrl?: string, storePrefix?: string,
  *   signingJwks?: { keys: object[] }, clients?: { clientId: string, redirectUris: string[] }[],
- *   webClientSecret?: string, machineClientSecret?: string,
+ *   webClientSecret?: string, machineClientSecret?: string, refreshTokenReuseInterval?: number,
  * }}
  */
 export function readConfig(env) {
@@ -66,6 +66,15 @@ export function readConfig(env) {
   if (webClientSecret !== undefined) config.webClientSecret = webClientSecret;
   const machineClientSecret = value('EXAMPLE_MACHINE_CLIENT_SECRET');
   if (machineClientSecret !== undefined) config.machineClientSecret = machineClientSecret;
+  // The refresh grace window in seconds (docs/refresh.md "The grace window"); the app's default is
+  // 10, for the SPA open in two tabs; 0 is strict rotation.
+  const reuseInterval = value('REFRESH_TOKEN_REUSE_INTERVAL');
+  if (reuseInterval !== undefined) {
+    const seconds = Number(reuseInterval);
+    if (!/^\d+$/.test(reuseInterval) || seconds > 60)
+      throw new ConfigError('REFRESH_TOKEN_REUSE_INTERVAL', 'must be a whole number of seconds from 0 to 60');
+    config.refreshTokenReuseInterval = seconds;
+  }
   return config;
 }
 

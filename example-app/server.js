@@ -25,6 +25,9 @@ try {
     ...(config.clients === undefined ? {} : { clients: config.clients }),
     ...(config.webClientSecret === undefined ? {} : { webClientSecret: config.webClientSecret }),
     ...(config.machineClientSecret === undefined ? {} : { machineClientSecret: config.machineClientSecret }),
+    ...(config.refreshTokenReuseInterval === undefined
+      ? {}
+      : { refreshTokenReuseInterval: config.refreshTokenReuseInterval }),
     // Audit events (tokens issued, codes replayed, refresh reuse, rejections…) as JSON lines on stdout.
     onEvent: jsonLinesAuditLog(process.stdout),
   }));

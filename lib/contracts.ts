@@ -68,6 +68,16 @@ export interface AuthorizationCodeStore {
    */
   redeem(key: string): Promise<RedeemResult>;
   /**
+   * Optional. The grant under `key` and whether it was redeemed, without changing anything;
+   * `undefined` when never issued or expired. Read-only.
+   *
+   * With an external signer (docs/external-signers.md), the token endpoint reads the code with it
+   * and has the tokens signed before it redeems the code, so a signer that fails or times out
+   * costs the user nothing. Without it, the code is redeemed first, and a signer failure then
+   * costs the code.
+   */
+  find?(key: string): Promise<{ grant: AuthorizationCodeGrant; redeemed: boolean } | undefined>;
+  /**
    * Optional. How this store redeems a code and starts its refresh-token family in
    * `refreshTokenStore` as one atomic step, or `undefined` when it cannot with that store (another
    * backend, another server). The router asks once, at `createTokenRouter`.
@@ -288,6 +298,50 @@ export interface SigningKey {
 export interface KeyStore {
   /** The key to sign new tokens with. Rejects when no key can be had. */
   signingKey(): Promise<SigningKey>;
+  /** Public JWKs of every key whose tokens may still be live. Never a private member. */
+  publicJwks(): Promise<{ keys: JWK[] }>;
+}
+
+/**
+ * A key that signs tokens without ever entering the process: a KMS, an HSM, another process
+ * (docs/external-signers.md). The router builds each token's JWS signing input and asks `sign`
+ * for its signature; it then checks the signature against `publicJwk` before the token leaves.
+ */
+export interface ExternalSigningKey {
+  /** The JWS `kid` header; the JWKS publishes `publicJwk` under the same id. */
+  kid: string;
+  /** The JWS algorithm: `RS256`, `PS256`, `ES256` or `EdDSA`. */
+  alg: string;
+  /** The public key, as a JWK: no private member. The router verifies every signature with it. */
+  publicJwk: JWK;
+  /**
+   * The JWS signature over `signingInput` (the ASCII bytes of `BASE64URL(header) "."
+   * BASE64URL(payload)`, RFC 7515 §5.1), as RFC 7518 §3 defines it for `alg`: for ES256, the
+   * 64 bytes R || S, not DER (see {@link derToJoseSignature}). Rejects when it cannot sign.
+   */
+  sign(signingInput: Uint8Array): Promise<Uint8Array>;
+  /**
+   * How long the router waits for one `sign`, in milliseconds (default 2000, at most 30000);
+   * after that the request is answered 503 and nothing is spent.
+   */
+  timeoutMs?: number;
+}
+
+/** Where external signing keys come from: the {@link KeyStore} of keys that stay outside the process. */
+export interface ExternalKeyStore {
+  /** The key to sign new tokens with. Rejects when no key can be had. */
+  signingKey(): Promise<ExternalSigningKey>;
+  /** Public JWKs of every key whose tokens may still be live. Never a private member. */
+  publicJwks(): Promise<{ keys: JWK[] }>;
+}
+
+/** What the router signs with: a key in hand, or one that stays outside. */
+export type AnySigningKey = SigningKey | ExternalSigningKey;
+
+/** What the router's `keyStore` option takes: a {@link KeyStore} or an {@link ExternalKeyStore}, or one that hands out both kinds. */
+export interface AnyKeyStore {
+  /** The key to sign new tokens with. Rejects when no key can be had. */
+  signingKey(): Promise<AnySigningKey>;
   /** Public JWKs of every key whose tokens may still be live. Never a private member. */
   publicJwks(): Promise<{ keys: JWK[] }>;
 }

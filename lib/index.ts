@@ -32,6 +32,8 @@ export type {
   UserInfoClaims,
 } from './config/options.js';
 export type {
+  AnyKeyStore,
+  AnySigningKey,
   AtomicCodeExchange,
   AuthorizationCodeGrant,
   AuthorizationCodeStore,
@@ -41,6 +43,8 @@ export type {
   ClientRegistry,
   Clock,
   EpochSeconds,
+  ExternalKeyStore,
+  ExternalSigningKey,
   ExtraClaims,
   FirstRefreshToken,
   GraceRotateResult,
@@ -53,6 +57,8 @@ export type {
   RotateResult,
   SigningKey,
 } from './contracts.js';
+export { derToJoseSignature } from './crypto/der-signature.js';
+export { ExternalSignerError } from './crypto/external-jws.js';
 export { DEFAULT_DPOP_ALGORITHMS, DPOP_ALGORITHMS } from './dpop/verify-proof.js';
 export type {
   CodeRedeemedEvent,
@@ -81,6 +87,10 @@ export type { ErrorProfile } from './response/error-profiles.js';
 export type { RejectReason } from './response/request-error.js';
 export { createTokenRouter } from './router.js';
 export { StoreTimeoutError } from './stores/bounded-call.js';
+export type { ChildProcessSignerOptions } from './stores/external/child-process-signer.js';
+export { ChildProcessSigner, startChildProcessSigner } from './stores/external/child-process-signer.js';
+export type { ExternalKeyStoreOptions } from './stores/external/external-key-store.js';
+export { externalKeyStore } from './stores/external/external-key-store.js';
 export type { KeyEncryptionKey, KeyEncryptionKeyOption } from './stores/key-encryption.js';
 export type { RotationOptions, SharedKeyState } from './stores/key-schedule.js';
 export type {

@@ -157,7 +157,7 @@ describe('the package ships the contract suite and the schema', () => {
       encoding: 'utf8',
     });
     expect(result.stdout.trim()).toBe(
-      'atomicExchangeContract,authorizationCodeStoreContract,refreshTokenStoreContract,replayStoreContract',
+      'atomicExchangeContract,authorizationCodeStoreContract,keyStoreContract,refreshTokenStoreContract,replayStoreContract',
     );
   });
 

@@ -34,7 +34,9 @@ function twoInstances(storeProcess: () => { script?: string; env: Record<string,
 
   beforeAll(async () => {
     const { script, env: storeEnv } = storeProcess();
-    const env = { ...storeEnv, SIGNING_JWKS: await signingJwks(), CLIENTS };
+    // Strict rotation (the router's default; the example app's own is a 10 s grace window), so a
+    // token presented twice is reuse at once.
+    const env = { ...storeEnv, SIGNING_JWKS: await signingJwks(), CLIENTS, REFRESH_TOKEN_REUSE_INTERVAL: '0' };
     // Started together: on Postgres both migrate at once, which must not trip either.
     [a, b] = await Promise.all([startInstance(env, script), startInstance(env, script)]);
   }, 30_000);

@@ -3,7 +3,7 @@
  * deployment: what `example-app/server.js` is for one Redis or PostgreSQL server, for the
  * deployments `.ci/run` starts. The two-process tests run two of these, as behind a load balancer.
  *
- * Environment: PORT, ISSUER, SIGNING_JWKS, CLIENTS, STORE_PREFIX as for example-app/server.js
+ * Environment: PORT, ISSUER, SIGNING_JWKS, CLIENTS, STORE_PREFIX, REFRESH_TOKEN_REUSE_INTERVAL as for example-app/server.js
  * (read by its own readConfig), and DEPLOYMENT, one of
  *   redis-cluster   REDIS_CLUSTER_NODES=host:port,...
  *   redis-sentinel  REDIS_SENTINELS=host:port,...  REDIS_SENTINEL_NAME
@@ -79,6 +79,9 @@ try {
     refreshTokenStore: stores.refreshTokenStore,
     ...(keyStore === undefined ? {} : { keyStore }),
     ...(config.clients === undefined ? {} : { clients: config.clients }),
+    ...(config.refreshTokenReuseInterval === undefined
+      ? {}
+      : { refreshTokenReuseInterval: config.refreshTokenReuseInterval }),
   });
   server = createServer(app);
   server.listen(config.port, '127.0.0.1', () => {

@@ -1,11 +1,11 @@
 import { authMethodOf, CLIENT_AUTH_METHODS } from '../clients/client-auth-fields.js';
 import { StaticClientRegistry, validateClients } from '../clients/client-list.js';
 import type {
+  AnyKeyStore,
   AuthorizationCodeStore,
   ClientAuthMethod,
   ClientRegistry,
   Clock,
-  KeyStore,
   RefreshTokenStore,
   ReplayStore,
 } from '../contracts.js';
@@ -34,7 +34,7 @@ import { type EndSession, OPTION_NAMES, type UserInfoCallback } from './options.
 export interface RouterConfig {
   issuer: string;
   codeStore: AuthorizationCodeStore;
-  keyStore: KeyStore;
+  keyStore: AnyKeyStore;
   refreshTokenStore: RefreshTokenStore;
   clients: ClientRegistry | undefined;
   /** Where assertion jtis are remembered (docs/clients.md "private_key_jwt"), if anywhere. */
@@ -139,7 +139,7 @@ export function resolveOptions(options: unknown): RouterConfig {
   );
   const accessTokenTtl = lifetime(given.accessTokenTtl, 'accessTokenTtl', 300, DAY, '1 day');
   const idTokenTtl = lifetime(given.idTokenTtl, 'idTokenTtl', 1800, DAY, '1 day');
-  const keyStore = adapter<KeyStore>(
+  const keyStore = adapter<AnyKeyStore>(
     given.keyStore,
     'keyStore',
     ['signingKey', 'publicJwks'],
@@ -599,7 +599,7 @@ function resolveListener(value: unknown): TokenRouterEventListener | undefined {
  * jwksMaxAge), and its retired key must outlive every token signed with it, counting the
  * cacheTtl another instance may go on signing with it and the maxStale of an outage.
  */
-function checkSharedKeySchedule(keyStore: KeyStore, longestTokenTtl: number, jwksMaxAge: number): void {
+function checkSharedKeySchedule(keyStore: AnyKeyStore, longestTokenTtl: number, jwksMaxAge: number): void {
   if (!(keyStore instanceof SharedKeyStore)) return;
   const { publishAhead, retireAfter } = keyStore.rotation;
   const ahead = jwksMaxAge + keyStore.cacheTtl;
@@ -624,7 +624,7 @@ function checkSharedKeySchedule(keyStore: KeyStore, longestTokenTtl: number, jwk
  * A retired key must stay published as long as a token it signed may be checked: a
  * `MemoryKeyStore` that drops retired keys sooner than the tokens expire would break them.
  */
-function checkRetiredKeysOutliveTokens(keyStore: KeyStore, longestTokenTtl: number): void {
+function checkRetiredKeysOutliveTokens(keyStore: AnyKeyStore, longestTokenTtl: number): void {
   if (keyStore instanceof MemoryKeyStore && keyStore.maxTokenTtl < longestTokenTtl) {
     throw invalidOption(
       'keyStore',

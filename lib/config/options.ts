@@ -1,10 +1,10 @@
 import type { Request, Response } from 'express';
 import type {
+  AnyKeyStore,
   AuthorizationCodeStore,
   Client,
   ClientRegistry,
   Clock,
-  KeyStore,
   RefreshTokenStore,
   ReplayStore,
 } from '../contracts.js';
@@ -63,8 +63,8 @@ export interface TokenRouterOptions {
   issuer: string;
   /** Where authorization codes are kept; see `MemoryCodeStore`. */
   codeStore: AuthorizationCodeStore;
-  /** Where the signing keys come from; see `MemoryKeyStore`. */
-  keyStore: KeyStore;
+  /** Where the signing keys come from; see `MemoryKeyStore`, or an `ExternalKeyStore` (docs/external-signers.md). */
+  keyStore: AnyKeyStore;
   /** Where refresh tokens are kept. Default: a `MemoryRefreshTokenStore`. */
   refreshTokenStore?: RefreshTokenStore;
   /**

@@ -9,7 +9,7 @@ export interface JwsHeader {
 }
 
 /** How node:crypto makes one JWS algorithm's signature; which keys may make it is signing-key-check.ts's rule. */
-interface Algorithm {
+export interface Algorithm {
   /** The digest handed to `crypto.sign`; `null` for EdDSA, which hashes internally. */
   digest: string | null;
   /** RSA padding and PSS salt length, or the ECDSA signature encoding. */
@@ -63,7 +63,7 @@ export async function signCompactJws(
   return `${signingInput}.${signature.toString('base64url')}`;
 }
 
-function base64urlJson(value: object): string {
+export function base64urlJson(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
@@ -71,11 +71,16 @@ function base64urlJson(value: object): string {
  * The digest and `crypto.sign` input for `key` and `alg`. The key's check, and a CryptoKey's
  * conversion to a KeyObject, happen once per key (signing-key-check.ts caches the verdict).
  */
+/** How node:crypto makes and checks `alg` signatures, or `undefined` for an algorithm it does not know. */
+export function jwsAlgorithm(alg: string): Algorithm | undefined {
+  return Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg] : undefined;
+}
+
 function prepare(
   key: webcrypto.CryptoKey | KeyObject,
   alg: string,
 ): { digest: string | null; input: SignKeyObjectInput } {
-  const algorithm = Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg] : undefined;
+  const algorithm = jwsAlgorithm(alg);
   if (algorithm === undefined) throw new TypeError(`unsupported JWS algorithm ${JSON.stringify(alg)}`);
   const verdict = keyVerdict(key, alg);
   if (!verdict.usable) throw new TypeError(`the ${alg} signing key ${verdict.why}`);

@@ -1,6 +1,7 @@
-import { KeyObject, type webcrypto } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, KeyObject, type webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
 import { describeValue } from '../config/configuration-error.js';
+import type { ExternalSigningKey } from '../contracts.js';
 
 /*
  * One rule for "can this key sign with this alg", read by MemoryKeyStore when a key is added and
@@ -124,8 +125,19 @@ function fromCryptoKey(key: object, alg: string, requirement: KeyRequirement): K
   return KeyObject.from(cryptoKey);
 }
 
-function checkKeyObject(key: KeyObject, alg: string, requirement: KeyRequirement): void {
-  if (key.type !== 'private') throw new Unusable(`is a ${key.type} key; signing needs the private key`);
+function checkKeyObject(
+  key: KeyObject,
+  alg: string,
+  requirement: KeyRequirement,
+  expected: 'private' | 'public' = 'private',
+): void {
+  if (key.type !== expected) {
+    throw new Unusable(
+      expected === 'private'
+        ? `is a ${key.type} key; signing needs the private key`
+        : `is a ${key.type} key; an external signer's publicJwk is the public key`,
+    );
+  }
   const type = key.asymmetricKeyType ?? '';
   if (!requirement.keyTypes.includes(type)) {
     throw new Unusable(`is of type ${type}; ${alg} needs ${requirement.keyTypes.join(' or ')}`);
@@ -187,8 +199,74 @@ export function signingKeyProblem(signing: unknown): string | undefined {
   if (typeof kid !== 'string' || kid === '') return 'has no kid (a non-empty string)';
   if (!isSigningAlgorithm(alg))
     return `has alg ${describeValue(alg)}; the router signs ${SIGNING_ALGORITHMS.join(', ')}`;
+  if (isExternal(signing)) {
+    if (key !== undefined) return `(kid ${describeValue(kid)}) has both a key and sign(); give one of them`;
+    const verdict = externalKeyVerdict(signing as ExternalSigningKey);
+    return verdict.usable ? undefined : `(kid ${describeValue(kid)}) ${verdict.why}`;
+  }
   const verdict = keyVerdict(key, alg);
   return verdict.usable ? undefined : `(kid ${describeValue(kid)}) ${verdict.why}`;
+}
+
+/** Whether a key store's key is an external one: it brings `sign()` instead of a key. */
+export function isExternal(signing: object): signing is ExternalSigningKey {
+  return typeof (signing as { sign?: unknown }).sign === 'function';
+}
+
+/** The default and the bound of {@link ExternalSigningKey.timeoutMs}, in milliseconds. */
+export const EXTERNAL_SIGN_TIMEOUT_MS = { default: 2_000, max: 30_000 } as const;
+
+/** What the router needs to use an external key: the key to verify with, and the signature's size. */
+export type ExternalKeyVerdict =
+  | { usable: true; publicKey: KeyObject; signatureLength: number; timeoutMs: number }
+  | { usable: false; why: string };
+
+/** External keys' verdicts, by their `publicJwk` object, then by alg: the JWK is imported once. */
+const externalVerdicts = new WeakMap<object, Map<string, ExternalKeyVerdict>>();
+
+/**
+ * Whether the router can sign with an external key: an `alg` it signs, a public JWK that suits it
+ * and has no private member, a `timeoutMs` within bounds. Cached by the `publicJwk` object.
+ */
+export function externalKeyVerdict(signing: ExternalSigningKey): ExternalKeyVerdict {
+  const { timeoutMs = EXTERNAL_SIGN_TIMEOUT_MS.default, alg, publicJwk } = signing;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > EXTERNAL_SIGN_TIMEOUT_MS.max) {
+    return {
+      usable: false,
+      why: `has timeoutMs ${describeValue(timeoutMs)}; give whole milliseconds from 1 to ${EXTERNAL_SIGN_TIMEOUT_MS.max}`,
+    };
+  }
+  if (typeof publicJwk !== 'object' || publicJwk === null)
+    return publicJwkVerdict(publicJwk, alg) as ExternalKeyVerdict;
+  let byAlg = externalVerdicts.get(publicJwk);
+  let verdict = byAlg?.get(alg);
+  if (verdict === undefined) {
+    const checked = publicJwkVerdict(publicJwk, alg);
+    verdict = checked.usable
+      ? {
+          usable: true,
+          publicKey: checked.publicKey,
+          signatureLength: signatureLengthOf(checked.publicKey, alg),
+          timeoutMs,
+        }
+      : checked;
+    if (byAlg === undefined) {
+      byAlg = new Map();
+      externalVerdicts.set(publicJwk, byAlg);
+    }
+    byAlg.set(alg, verdict);
+  }
+  return verdict.usable ? { ...verdict, timeoutMs } : verdict;
+}
+
+/**
+ * RFC 7518 §3.3 and §3.5: an RSA signature is as long as the modulus; §3.4: ES256, ES384 and
+ * ES512 are R || S, each the curve's size (32, 48, 66 bytes); RFC 8032 §5.1.6: Ed25519's is 64.
+ */
+function signatureLengthOf(publicKey: KeyObject, alg: string): number {
+  if (alg.startsWith('ES')) return { ES256: 64, ES384: 96, ES512: 132 }[alg] ?? 0;
+  if (alg === 'EdDSA') return 64;
+  return Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
 }
 
 /** Problems already warned about, by key object; problems of a key that is no object, by text. */
@@ -222,4 +300,48 @@ export function checkStoreSigningKey(signing: unknown): string | undefined {
     );
   }
   return problem;
+}
+
+/** Whether a public JWK can verify `alg` signatures: with its KeyObject, or why not. */
+export type PublicKeyVerdict = { usable: true; publicKey: KeyObject } | { usable: false; why: string };
+
+/** The private members of RSA, EC and OKP JWKs (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2), and `oct`'s `k`. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/**
+ * Whether `jwk`, an external signer's public key, suits `alg` by the rules a private key meets
+ * here (type, curve, RSA size), and holds no private member: the JWKS endpoint publishes it.
+ */
+export function publicJwkVerdict(jwk: unknown, alg: string): PublicKeyVerdict {
+  if (typeof jwk !== 'object' || jwk === null) return { usable: false, why: 'has no publicJwk (a JWK object)' };
+  const members = jwk as Record<string, unknown>;
+  const privateMember = PRIVATE_MEMBERS.find((member) => members[member] !== undefined);
+  if (privateMember !== undefined) {
+    return {
+      usable: false,
+      why: `has a publicJwk with the private member "${privateMember}"; give the public key only`,
+    };
+  }
+  const requirement = requirementOf(alg);
+  if (requirement === undefined) return { usable: false, why: `cannot sign ${describeValue(alg)}` };
+  if (members.kty !== requirement.kty) {
+    return {
+      usable: false,
+      why: `has a publicJwk of kty ${describeValue(members.kty)}; ${alg} needs "${requirement.kty}"`,
+    };
+  }
+  if (requirement.crv !== undefined && members.crv !== requirement.crv) {
+    return {
+      usable: false,
+      why: `has a publicJwk on curve ${describeValue(members.crv)}; ${alg} needs ${requirement.crv}`,
+    };
+  }
+  try {
+    const publicKey = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    checkKeyObject(publicKey, alg, requirement, 'public');
+    return { usable: true, publicKey };
+  } catch (error) {
+    if (error instanceof Unusable) return { usable: false, why: error.message };
+    return { usable: false, why: 'has a publicJwk that is not a valid public key' };
+  }
 }

@@ -1,5 +1,5 @@
 import { type CompactJWSHeaderParameters, compactVerify, errors, type FlattenedJWSInput, type JWTPayload } from 'jose';
-import type { KeyStore } from '../contracts.js';
+import type { AnyKeyStore } from '../contracts.js';
 import { KeyStoreUnavailable, publishedKeysOf } from '../resource/published-keys.js';
 import { RequestError } from '../response/request-error.js';
 
@@ -27,7 +27,7 @@ export interface IdTokenHint {
  */
 export async function verifyIdTokenHint(
   hint: string,
-  keyStore: KeyStore,
+  keyStore: AnyKeyStore,
   issuer: string,
 ): Promise<IdTokenHint | undefined> {
   const keys = publishedKeysOf(keyStore);

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { checkGrantAllowed } from '../clients/client-grants.js';
 import { findRegisteredClient } from '../clients/registry.js';
 import type { RouterConfig } from '../config/configuration.js';
-import type { AtomicCodeExchange, SigningKey } from '../contracts.js';
+import type { AnySigningKey, AtomicCodeExchange } from '../contracts.js';
 import { checkStoreSigningKey } from '../crypto/signing-key-check.js';
 import { exchangeCode } from '../grants/authorization-code.js';
 import { exchangeClientCredentials } from '../grants/client-credentials.js';
@@ -85,7 +85,7 @@ async function exchange(
  * The key store's signing key; any failure, even a synchronous throw, is `key_unavailable`, and
  * so is a key the router cannot sign with (signing-key-check.ts), found here rather than at step 7.
  */
-async function signingKey(config: RouterConfig): Promise<SigningKey> {
+async function signingKey(config: RouterConfig): Promise<AnySigningKey> {
   const key = await guard(
     Promise.resolve().then(() => config.keyStore.signingKey()),
     'key_unavailable',

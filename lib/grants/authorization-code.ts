@@ -1,11 +1,20 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { RouterConfig } from '../config/configuration.js';
-import type { AtomicCodeExchange, AuthorizationCodeGrant, Client, RedeemResult, SigningKey } from '../contracts.js';
+import type { AnySigningKey, AtomicCodeExchange, AuthorizationCodeGrant, Client, RedeemResult } from '../contracts.js';
 import { dpopKeyOfCode, familyIdFor, hashSecret } from '../crypto/secrets.js';
+import { isExternal } from '../crypto/signing-key-check.js';
 import type { RequestTrail } from '../events.js';
 import type { AuthorizationCodeParams } from '../request/validation.js';
 import { guard, type RejectReason, RequestError } from '../response/request-error.js';
 import { firstRefreshTokenRecord } from '../stores/refresh-records.js';
-import { issueTokens, type NewRefreshToken, newRefreshTokenOf, type TokenResponse } from '../tokens/issuance.js';
+import type { SignedTokens } from '../tokens/claims.js';
+import {
+  issueTokens,
+  type NewRefreshToken,
+  newRefreshTokenOf,
+  signGrantTokens,
+  type TokenResponse,
+} from '../tokens/issuance.js';
 import { familyBinding, requireProofOfKey, type TokenDpop } from './dpop-binding.js';
 import { verifierMatchesChallenge } from './pkce.js';
 
@@ -24,7 +33,7 @@ export async function exchangeCode(
   exchange: AtomicCodeExchange | undefined,
   request: AuthorizationCodeParams,
   client: Client | undefined,
-  key: SigningKey,
+  key: AnySigningKey,
   trail: RequestTrail,
   dpop: TokenDpop | undefined,
 ): Promise<TokenResponse> {
@@ -35,6 +44,9 @@ export async function exchangeCode(
   // 7. Redeem: from here on the code is spent, whatever happens next.
   const codeKey = hashSecret(request.code);
   const refresh = newRefreshTokenOf(config, familyIdFor(codeKey), nowMs, undefined, familyBinding(client, dpop));
+  const signedFirst = isExternal(key)
+    ? await signBeforeRedeem(config, codeKey, request, client, key, refresh, nowMs, dpop?.jkt)
+    : undefined;
   const redeemed = exchange === undefined ? config.codeStore.redeem(codeKey) : exchange(codeKey, refresh);
   const grant = await redeemedGrant(
     config,
@@ -61,9 +73,45 @@ export async function exchangeCode(
       refresh,
       dpopJkt: dpop?.jkt,
       ...(exchange === undefined ? { store: () => storeFirst(config, grant, refresh) } : {}),
+      // The grant redeemed is the one read: the tokens signed from it are this grant's.
+      ...(signedFirst !== undefined && isDeepStrictEqual(signedFirst.grant, grant)
+        ? { signed: signedFirst.tokens }
+        : {}),
     },
     nowMs,
   );
+}
+
+/**
+ * docs/external-signers.md "Nothing spent": with an external signer, which can fail or time out
+ * like any remote call, the tokens are signed before step 7, from the grant read with the code
+ * store's read-only `find`, so a signer outage answers 503 with the code as it was. Only a code
+ * this request would redeem, and whose step-8 bindings hold, is signed for; any other takes the
+ * usual way (redeemed, then refused), so what a wrong verifier or a replay costs is unchanged. A
+ * store without `find`: `undefined`, and the tokens are signed after the redeem.
+ */
+async function signBeforeRedeem(
+  config: RouterConfig,
+  codeKey: string,
+  request: AuthorizationCodeParams,
+  client: Client | undefined,
+  key: AnySigningKey,
+  refresh: NewRefreshToken,
+  nowMs: number,
+  dpopJkt: string | undefined,
+): Promise<{ grant: AuthorizationCodeGrant; tokens: SignedTokens } | undefined> {
+  const { codeStore } = config;
+  if (codeStore.find === undefined) return undefined;
+  const found = await guard(
+    Promise.resolve().then(() => codeStore.find?.(codeKey)),
+    'store_unavailable',
+  );
+  if (found === undefined || found.redeemed || found.grant.expiresAt * 1000 <= config.now()) return undefined;
+  if (bindingFailure(found.grant, request, client) !== undefined) return undefined;
+  return {
+    grant: found.grant,
+    tokens: await signGrantTokens(config, key, found.grant, refresh.familyId, nowMs, dpopJkt),
+  };
 }
 
 /** The grant of a code this request redeemed; any other outcome is refused. */

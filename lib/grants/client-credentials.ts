@@ -1,5 +1,5 @@
 import type { RouterConfig } from '../config/configuration.js';
-import type { Client, SigningKey } from '../contracts.js';
+import type { AnySigningKey, Client } from '../contracts.js';
 import type { ClientCredentialsParams } from '../request/validation.js';
 import { RequestError } from '../response/request-error.js';
 import { type ClientCredentialsTokenResponse, issueClientAccessToken } from '../tokens/issuance.js';
@@ -16,7 +16,7 @@ export function exchangeClientCredentials(
   config: RouterConfig,
   request: ClientCredentialsParams,
   client: Client,
-  key: SigningKey,
+  key: AnySigningKey,
   dpopJkt?: string,
 ): Promise<ClientCredentialsTokenResponse> {
   const registered = client.scopes ?? [];

@@ -1,11 +1,20 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { RouterConfig } from '../config/configuration.js';
-import type { GraceRotateResult, RefreshTokenRecord, SigningKey } from '../contracts.js';
+import type { AnySigningKey, GraceRotateResult, RefreshTokenRecord } from '../contracts.js';
 import { dpopKeyOfRefreshToken, familyNamedBy, hashSecret } from '../crypto/secrets.js';
+import { isExternal } from '../crypto/signing-key-check.js';
 import type { RequestTrail } from '../events.js';
 import type { RefreshTokenParams } from '../request/validation.js';
 import { guard, type RejectReason, RequestError } from '../response/request-error.js';
 import { carriedFacts } from '../stores/refresh-records.js';
-import { issueTokens, type NewRefreshToken, newRefreshTokenOf, type TokenResponse } from '../tokens/issuance.js';
+import type { SignedTokens } from '../tokens/claims.js';
+import {
+  issueTokens,
+  type NewRefreshToken,
+  newRefreshTokenOf,
+  signGrantTokens,
+  type TokenResponse,
+} from '../tokens/issuance.js';
 import { requireProofOfKey, type TokenDpop } from './dpop-binding.js';
 
 /**
@@ -33,13 +42,16 @@ import { requireProofOfKey, type TokenDpop } from './dpop-binding.js';
 export async function exchangeRefreshToken(
   config: RouterConfig,
   request: RefreshTokenParams,
-  key: SigningKey,
+  key: AnySigningKey,
   trail: RequestTrail,
   dpop: TokenDpop | undefined,
 ): Promise<TokenResponse> {
   const nowMs = config.now();
   const binding = dpopKeyOfRefreshToken(request.refresh_token);
   requireProofOfKey(binding, dpop);
+  const signedFirst = isExternal(key)
+    ? await signBeforeRotate(config, request, key, nowMs, binding, dpop?.jkt)
+    : undefined;
   const rotation = await rotate(config, request.refresh_token, nowMs, binding);
   const { result } = rotation;
   if (result.outcome === 'unknown') throw new RequestError('refresh_token_invalid');
@@ -57,7 +69,7 @@ export async function exchangeRefreshToken(
     });
     throw new RequestError('refresh_token_reused');
   }
-  const checked = checkRecord(config, record, request, rotation.successor, binding);
+  const checked = checkRecord(config, record, request, rotation.successor?.familyId, binding);
   if ('failure' in checked) {
     await revokeFamily(config, record);
     throw new RequestError(checked.failure, checked.detail === undefined ? {} : { detail: checked.detail });
@@ -71,11 +83,18 @@ export async function exchangeRefreshToken(
   });
   // OIDC Core §12.2: the same iss, sub and aud, auth_time of the original authentication, no nonce.
   const tokens = { ...carriedFacts(record), scope: checked.scope };
+  // The record rotated is the one read, and the scope the same: the tokens signed from them are these.
+  const signed =
+    signedFirst !== undefined &&
+    isDeepStrictEqual(signedFirst.record, record) &&
+    isDeepStrictEqual(signedFirst.scope, checked.scope)
+      ? { signed: signedFirst.tokens }
+      : {};
   if (rotation.successor !== undefined) {
     return issueTokens(
       config,
       key,
-      { grantType: 'refresh_token', tokens, refresh: rotation.successor, dpopJkt: dpop?.jkt },
+      { grantType: 'refresh_token', tokens, refresh: rotation.successor, dpopJkt: dpop?.jkt, ...signed },
       nowMs,
     );
   }
@@ -88,7 +107,54 @@ export async function exchangeRefreshToken(
     expiresAt: refresh.expiresAt,
   };
   const store = (): Promise<void> => config.refreshTokenStore.save(refresh.key, next, refresh.expiresAt);
-  return issueTokens(config, key, { grantType: 'refresh_token', tokens, refresh, store, dpopJkt: dpop?.jkt }, nowMs);
+  return issueTokens(
+    config,
+    key,
+    { grantType: 'refresh_token', tokens, refresh, store, dpopJkt: dpop?.jkt, ...signed },
+    nowMs,
+  );
+}
+
+/**
+ * docs/external-signers.md "Nothing spent": with an external signer, the tokens are signed before
+ * step 7, from the record read with the store's read-only `inspect`, so a signer that fails or
+ * times out answers 503 with the refresh token as it was. Only a token this request would rotate,
+ * and whose step-8 checks pass, is signed for; any other takes the usual way (rotated, then
+ * refused or its reuse answered), so what reuse or a wrong client costs is unchanged. A store
+ * without `inspect`: `undefined`, and the tokens are signed after the rotation. So is a token
+ * already spent that the grace window may reissue (docs/refresh.md "The grace window"): whether
+ * it gets a sibling is the store's atomic answer, so there is nothing to sign for beforehand.
+ */
+async function signBeforeRotate(
+  config: RouterConfig,
+  request: RefreshTokenParams,
+  key: AnySigningKey,
+  nowMs: number,
+  binding: string | undefined,
+  dpopJkt: string | undefined,
+): Promise<{ record: RefreshTokenRecord; scope: string[]; tokens: SignedTokens } | undefined> {
+  const store = config.refreshTokenStore;
+  if (store.inspect === undefined) return undefined;
+  const familyHint = familyNamedBy(request.refresh_token);
+  const found = await guard(
+    Promise.resolve().then(() => store.inspect?.(hashSecret(request.refresh_token), familyHint)),
+    'store_unavailable',
+  );
+  if (found === undefined || found.spent) return undefined;
+  const { record } = found;
+  // The successor's family, as rotate() makes it on an atomic store: the hinted one. On any other
+  // store the check is stricter than step 8's, which only means signing after the rotation.
+  const checked = checkRecord(config, record, request, familyHint, binding);
+  if ('failure' in checked) return undefined;
+  const tokens = await signGrantTokens(
+    config,
+    key,
+    { ...carriedFacts(record), scope: checked.scope },
+    record.familyId,
+    nowMs,
+    dpopJkt,
+  );
+  return { record, scope: checked.scope, tokens };
 }
 
 /**
@@ -153,7 +219,7 @@ function checkRecord(
   config: RouterConfig,
   record: RefreshTokenRecord,
   request: RefreshTokenParams,
-  successor: NewRefreshToken | undefined,
+  successorFamily: string | undefined,
   binding: string | undefined,
 ): { failure: RejectReason; detail?: string } | { scope: string[] } {
   if (record.clientId !== request.client_id) return { failure: 'refresh_client_mismatch' };
@@ -161,7 +227,7 @@ function checkRecord(
   // bound record behind a token that names none, is never honoured).
   if ((record.dpopJkt ?? undefined) !== binding) return { failure: 'dpop_proof_invalid', detail: 'dpop_key_mismatch' };
   // The token names its family; a store that found it in another is answered as if unknown.
-  if (successor !== undefined && successor.familyId !== record.familyId) return { failure: 'refresh_token_invalid' };
+  if (successorFamily !== undefined && successorFamily !== record.familyId) return { failure: 'refresh_token_invalid' };
   // A store may keep a token past its expiry; the router's own clock has the last word.
   const nowMs = config.now();
   const expired = (at: number | undefined): boolean => at !== undefined && at * 1000 <= nowMs;

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
-import type { KeyStore } from '../contracts.js';
+import type { AnyKeyStore } from '../contracts.js';
 
 /*
  * The public keys an access token is verified against: the key store's own `publicJwks()`, read
@@ -28,13 +28,13 @@ export class KeyStoreUnavailable extends Error {}
 
 /** One key store's kept keys; shared by every verifier of that store. */
 export class PublishedKeys {
-  readonly #keyStore: KeyStore;
+  readonly #keyStore: AnyKeyStore;
   #current: KeySet | undefined;
   /** The read in flight: concurrent callers share it. */
   #reading: Promise<KeySet> | undefined;
   #lastMissRead = Number.NEGATIVE_INFINITY;
 
-  constructor(keyStore: KeyStore) {
+  constructor(keyStore: AnyKeyStore) {
     this.#keyStore = keyStore;
   }
 
@@ -98,10 +98,10 @@ export class PublishedKeys {
   }
 }
 
-const byKeyStore = new WeakMap<KeyStore, PublishedKeys>();
+const byKeyStore = new WeakMap<AnyKeyStore, PublishedKeys>();
 
 /** The kept keys of `keyStore`: one cache a key store, however many verifiers use it. */
-export function publishedKeysOf(keyStore: KeyStore): PublishedKeys {
+export function publishedKeysOf(keyStore: AnyKeyStore): PublishedKeys {
   let keys = byKeyStore.get(keyStore);
   if (keys === undefined) {
     keys = new PublishedKeys(keyStore);

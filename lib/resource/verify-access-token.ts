@@ -1,7 +1,7 @@
 import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { ConfigurationError } from '../config/configuration-error.js';
 import { checkOptionsObject, clockOption, invalidOption } from '../config/option-checks.js';
-import type { Clock, KeyStore } from '../contracts.js';
+import type { AnyKeyStore, Clock } from '../contracts.js';
 import { SIGNING_ALGORITHMS } from '../crypto/signing-key-check.js';
 import { ACCESS_TOKEN_FORMATS, type AccessTokenFormat, REFRESH_FAMILY_CLAIM } from '../tokens/claims.js';
 import { KeyStoreUnavailable, publishedKeysOf } from './published-keys.js';
@@ -15,7 +15,7 @@ import { KeyStoreUnavailable, publishedKeysOf } from './published-keys.js';
 /** How an access token is verified. */
 export interface VerifyAccessTokenOptions {
   /** The key store the router signs with; its `publicJwks()` is read in process, never fetched. */
-  keyStore: KeyStore;
+  keyStore: AnyKeyStore;
   /** The router's `issuer`: the token's `iss` must be exactly this. */
   issuer: string;
   /** The router's `accessTokenFormat`: `'ciam'` (default) or `'rfc9068'`. */
@@ -71,7 +71,7 @@ export type AccessTokenVerification =
 
 /** The options, checked and settled. */
 export interface VerifierConfig {
-  keyStore: KeyStore;
+  keyStore: AnyKeyStore;
   issuer: string;
   format: AccessTokenFormat;
   audience: string | string[] | undefined;
@@ -94,7 +94,7 @@ export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
 
 /** Check the options an access-token check takes; `owner` names the function for the messages. */
 export function resolveVerifierOptions(given: Record<string, unknown>, owner: string): VerifierConfig {
-  const keyStore = given.keyStore as KeyStore | undefined;
+  const keyStore = given.keyStore as AnyKeyStore | undefined;
   if (keyStore === undefined || keyStore === null) {
     throw new ConfigurationError(
       'ERR_OPTION_MISSING',
@@ -189,7 +189,7 @@ export function verifyAccessToken(token: string, options: VerifyAccessTokenOptio
 }
 
 /** The key getter of jwtVerify over the key store's kept keys, reading them again on a miss. */
-function keyGetter(keyStore: KeyStore): JWTVerifyGetKey {
+function keyGetter(keyStore: AnyKeyStore): JWTVerifyGetKey {
   const keys = publishedKeysOf(keyStore);
   return async (header, token) => {
     const used = keys.fresh() ?? (await keys.current());
@@ -204,7 +204,7 @@ function keyGetter(keyStore: KeyStore): JWTVerifyGetKey {
   };
 }
 
-const getters = new WeakMap<KeyStore, JWTVerifyGetKey>();
+const getters = new WeakMap<AnyKeyStore, JWTVerifyGetKey>();
 
 /** RFC 8725 §3.1: only the algorithms the router signs with; never none, never HS256 over a public key. */
 const ALGORITHMS: string[] = [...SIGNING_ALGORITHMS];

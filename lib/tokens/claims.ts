@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import type { EpochSeconds, ExtraClaims, SigningKey } from '../contracts.js';
+import type { AnySigningKey, EpochSeconds, ExtraClaims } from '../contracts.js';
+import { signCompactJwsExternally } from '../crypto/external-jws.js';
 import { signCompactJws } from '../crypto/jws.js';
+import { isExternal } from '../crypto/signing-key-check.js';
 import { atHash } from './at-hash.js';
 
 /** The access token's shape: the Tencent Cloud CIAM token API's (`ciam`, docs/contract.md
@@ -35,7 +37,7 @@ export interface TokenSubject {
 /** What the signer needs besides the subject. */
 export interface SigningContext {
   issuer: string;
-  key: SigningKey;
+  key: AnySigningKey;
   /** Issued-at, epoch seconds. */
   iat: EpochSeconds;
   accessTokenTtl: number;
@@ -227,7 +229,13 @@ function idTokenClaims(
   return claims;
 }
 
-/** RFC 7519 §7.1: a JWT is a JWS over the claims. Signed with node:crypto (see jws.ts for why). */
-function sign(claims: JWTPayload, { kid, alg, key }: SigningKey, typ = 'JWT'): Promise<string> {
-  return signCompactJws({ alg, kid, typ }, claims, key);
+/**
+ * RFC 7519 §7.1: a JWT is a JWS over the claims. Signed with node:crypto (see jws.ts for why), or
+ * by an external signer (external-jws.ts), whose signature is checked before it is used.
+ */
+function sign(claims: JWTPayload, signing: AnySigningKey, typ = 'JWT'): Promise<string> {
+  const header = { alg: signing.alg, kid: signing.kid, typ };
+  return isExternal(signing)
+    ? signCompactJwsExternally(header, claims, signing)
+    : signCompactJws(header, claims, signing.key);
 }

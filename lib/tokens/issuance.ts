@@ -1,9 +1,9 @@
 import type { RouterConfig } from '../config/configuration.js';
-import type { EpochSeconds, SigningKey } from '../contracts.js';
+import type { AnySigningKey, EpochSeconds } from '../contracts.js';
 import { hashSecret, newRefreshToken } from '../crypto/secrets.js';
 import type { GrantType } from '../request/validation.js';
 import { guard } from '../response/request-error.js';
-import { signTokens, type TokenSubject } from './claims.js';
+import { type SignedTokens, signTokens, type TokenSubject } from './claims.js';
 
 /** RFC 6749 §5.1: the success body. */
 export interface TokenResponse {
@@ -74,6 +74,43 @@ export interface Issuance {
   store?: () => Promise<void>;
   /** The key of the request's DPoP proof: the access token is bound to it (`cnf.jkt`, RFC 9449 §6). */
   dpopJkt?: string | undefined;
+  /**
+   * The tokens, when they were signed before the spend (an external signer: docs/external-signers.md,
+   * "Nothing spent"), for these very `tokens`, `refresh.familyId`, `dpopJkt` and issue time.
+   */
+  signed?: SignedTokens;
+}
+
+/**
+ * Sign the access token (bound to `dpopJkt` when given) and, for `openid`, the ID token of a
+ * grant, issued at `nowMs`. A signer that fails or times out is `key_unavailable` (503); what was
+ * spent by then is the caller's to say, which is why an external signer is asked before the
+ * spend ({@link Issuance.signed}).
+ */
+export function signGrantTokens(
+  config: RouterConfig,
+  key: AnySigningKey,
+  tokens: TokenSubject,
+  refreshFamily: string,
+  nowMs: number,
+  dpopJkt: string | undefined,
+): Promise<SignedTokens> {
+  return guard(
+    signTokens(tokens, {
+      issuer: config.issuer,
+      key,
+      iat: Math.floor(nowMs / 1000),
+      accessTokenTtl: config.accessTokenTtl,
+      idTokenTtl: config.idTokenTtl,
+      accessTokenFormat: config.accessTokenFormat,
+      accessTokenAudience: config.accessTokenAudience,
+      idTokenAtHash: config.idTokenAtHash,
+      refreshFamily,
+      idToken: true,
+      dpopJkt,
+    }),
+    'key_unavailable',
+  );
 }
 
 /**
@@ -83,23 +120,13 @@ export interface Issuance {
  */
 export async function issueTokens(
   config: RouterConfig,
-  key: SigningKey,
+  key: AnySigningKey,
   issuance: Issuance,
   nowMs: number,
 ): Promise<TokenResponse> {
-  const signing = signTokens(issuance.tokens, {
-    issuer: config.issuer,
-    key,
-    iat: Math.floor(nowMs / 1000),
-    accessTokenTtl: config.accessTokenTtl,
-    idTokenTtl: config.idTokenTtl,
-    accessTokenFormat: config.accessTokenFormat,
-    accessTokenAudience: config.accessTokenAudience,
-    idTokenAtHash: config.idTokenAtHash,
-    refreshFamily: issuance.refresh.familyId,
-    idToken: true,
-    dpopJkt: issuance.dpopJkt,
-  });
+  const signing =
+    issuance.signed ??
+    signGrantTokens(config, key, issuance.tokens, issuance.refresh.familyId, nowMs, issuance.dpopJkt);
   const { store } = issuance;
   const [tokens] = await Promise.all([
     signing,
@@ -133,29 +160,32 @@ export async function issueTokens(
  */
 export async function issueClientAccessToken(
   config: RouterConfig,
-  key: SigningKey,
+  key: AnySigningKey,
   client: { clientId: string; scope: readonly string[] },
   nowMs: number,
   dpopJkt?: string,
 ): Promise<ClientCredentialsTokenResponse> {
-  const tokens = await signTokens(
-    // RFC 9068 §2.2: "In cases of access tokens obtained through grants where no resource owner is
-    // involved, such as the client credentials grant, the value of sub SHOULD correspond to an
-    // identifier the authorization server uses to indicate the client application."
-    { clientId: client.clientId, subject: client.clientId, scope: client.scope },
-    {
-      issuer: config.issuer,
-      key,
-      iat: Math.floor(nowMs / 1000),
-      accessTokenTtl: config.accessTokenTtl,
-      idTokenTtl: config.idTokenTtl,
-      accessTokenFormat: config.accessTokenFormat,
-      accessTokenAudience: config.accessTokenAudience,
-      idTokenAtHash: false,
-      refreshFamily: undefined,
-      idToken: false,
-      dpopJkt,
-    },
+  const tokens = await guard(
+    signTokens(
+      // RFC 9068 §2.2: "In cases of access tokens obtained through grants where no resource owner is
+      // involved, such as the client credentials grant, the value of sub SHOULD correspond to an
+      // identifier the authorization server uses to indicate the client application."
+      { clientId: client.clientId, subject: client.clientId, scope: client.scope },
+      {
+        issuer: config.issuer,
+        key,
+        iat: Math.floor(nowMs / 1000),
+        accessTokenTtl: config.accessTokenTtl,
+        idTokenTtl: config.idTokenTtl,
+        accessTokenFormat: config.accessTokenFormat,
+        accessTokenAudience: config.accessTokenAudience,
+        idTokenAtHash: false,
+        refreshFamily: undefined,
+        idToken: false,
+        dpopJkt,
+      },
+    ),
+    'key_unavailable',
   );
   config.emit({
     type: 'token_issued',

@@ -49,6 +49,12 @@ export class MemoryCodeStore implements AuthorizationCodeStore, ReplayStore {
     return Promise.resolve(this.#redeem(key));
   }
 
+  /** The grant under `key` and whether it was redeemed; read-only. */
+  find(key: string): Promise<{ grant: AuthorizationCodeGrant; redeemed: boolean } | undefined> {
+    const stored = this.#codes.get(key);
+    return Promise.resolve(stored === undefined ? undefined : { grant: stored.grant, redeemed: stored.redeemed });
+  }
+
   #redeem(key: string): RedeemResult {
     const stored = this.#codes.get(key);
     if (stored === undefined) return { outcome: 'unknown' };

@@ -45,6 +45,7 @@ export class PostgresCodeStore implements AuthorizationCodeStore, ReplayStore {
   readonly #sql: {
     insert: Statement;
     redeem: Statement;
+    find: Statement;
     deleteExpired: Statement;
     markSeen: Statement;
     deleteExpiredSeen: Statement;
@@ -63,6 +64,9 @@ export class PostgresCodeStore implements AuthorizationCodeStore, ReplayStore {
         `INSERT INTO ${table} (code_hash, grant_data, expires_at) VALUES ($1, $2::jsonb, to_timestamp($3::double precision))`,
       ),
       redeem: statement(redeemSql(table, 'SELECT unnest($1::text[]) AS code_hash')),
+      find: statement(
+        `SELECT grant_data, redeemed_at IS NOT NULL AS redeemed FROM ${table} WHERE code_hash = $1 AND expires_at > ${NOW}`,
+      ),
       // Rows a redeem statement holds are left for the next run: a redeem locks several rows in
       // code order, and a delete waiting on them while holding others could close a deadlock.
       deleteExpired: statement(`DELETE FROM ${table} WHERE code_hash IN (
@@ -98,6 +102,15 @@ RETURNING 1`),
     return bounded('PostgresCodeStore.redeem', this.#config.timeoutMs, (onDeadline, deadline) =>
       this.#redeems.call({ key, deadline }, onDeadline),
     );
+  }
+
+  /** The grant under `key` and whether it was redeemed; read-only (a plain SELECT, no lock). */
+  find(key: string): Promise<{ grant: AuthorizationCodeGrant; redeemed: boolean } | undefined> {
+    return bounded('PostgresCodeStore.find', this.#config.timeoutMs, async () => {
+      const { rows } = await runStatement(this.#config, this.#sql.find, [key, this.#config.now()]);
+      const row = rows[0] as { grant_data: AuthorizationCodeGrant; redeemed: boolean } | undefined;
+      return row === undefined ? undefined : { grant: row.grant_data, redeemed: row.redeemed };
+    });
   }
 
   /** One statement for the redeems waiting; a key given twice is redeemed once, then replayed. */

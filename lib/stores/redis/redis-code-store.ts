@@ -37,6 +37,13 @@ if not grant then return false end
 return { redis.call('HSETNX', KEYS[1], 'redeemed', '1'), grant }
 `);
 
+/** Read-only: the grant and whether the code was redeemed (1) or not (0). */
+const FIND = new RedisScript(`
+local grant = redis.call('HGET', KEYS[1], 'grant')
+if not grant then return false end
+return { redis.call('HEXISTS', KEYS[1], 'redeemed'), grant }
+`);
+
 /**
  * The code exchange of {@link AtomicCodeExchange}: the redeem of REDEEM and, for the one caller
  * that redeems, the save of the family's first token, in one script over the keys of one hash
@@ -108,6 +115,25 @@ export class RedisCodeStore implements AuthorizationCodeStore, ReplayStore {
       const result = await this.#redeemAt(this.#key(key), deadline);
       return result.outcome === 'unknown' ? this.#redeemAt(this.#legacyKey(key), deadline) : result;
     });
+  }
+
+  /** The grant under `key` and whether it was redeemed; read-only. */
+  find(key: string): Promise<{ grant: AuthorizationCodeGrant; redeemed: boolean } | undefined> {
+    return bounded('RedisCodeStore.find', this.#config.timeoutMs, async (_onDeadline, deadline) => {
+      const found =
+        (await this.#findAt(this.#key(key), deadline)) ?? (await this.#findAt(this.#legacyKey(key), deadline));
+      return found;
+    });
+  }
+
+  async #findAt(
+    redisKey: string,
+    deadline: number,
+  ): Promise<{ grant: AuthorizationCodeGrant; redeemed: boolean } | undefined> {
+    const reply = readFlaggedJson(await FIND.run(this.#config.client, [redisKey], [], deadline));
+    return reply === undefined
+      ? undefined
+      : { grant: JSON.parse(reply.json) as AuthorizationCodeGrant, redeemed: reply.first };
   }
 
   /** Remember `key` until `expiresAt` (epoch seconds), at `{prefix}seen:{key}`; `true` the first time. */
