@@ -20,6 +20,8 @@ import {
   RedisRefreshTokenStore,
   type RefreshTokenStore,
   startChildProcessSigner,
+  type TokenRouterEvent,
+  type TokenRouterOptions,
 } from '../../../lib/index.js';
 import {
   CLIENT_ID,
@@ -123,10 +125,15 @@ interface Stores {
   cleanup(): Promise<void> | void;
 }
 
-async function routerOn(stores: Stores, keyStore: ExternalKeyStore): Promise<Express> {
+async function routerOn(
+  stores: Stores,
+  keyStore: ExternalKeyStore,
+  extra: Pick<TokenRouterOptions, 'refreshTokenReuseInterval' | 'onEvent'> = {},
+): Promise<Express> {
   const app = express();
   app.use(
     createTokenRouter({
+      ...extra,
       issuer: ISSUER,
       codeStore: stores.codeStore,
       refreshTokenStore: stores.refreshTokenStore,
@@ -263,6 +270,24 @@ function externalSignerSuite(name: string, deploy: () => Promise<Stores>): void 
         }
       });
     }
+
+    it('with a grace window, a signer that fails at a refresh: 503, and the retry is a rotation, not a reissue of a spent token', async () => {
+      const events: TokenRouterEvent[] = [];
+      const graceApp = await routerOn(stores, signer, {
+        refreshTokenReuseInterval: 10,
+        onEvent: (event) => events.push(event),
+      });
+      const token = await signIn();
+      signer.arm(1, 'reject');
+      expectError(await postToken(graceApp, refreshForm(token)), 503, 'temporarily_unavailable');
+      signer.arm(0);
+      expect((await postToken(graceApp, refreshForm(token))).status).toBe(200);
+      // docs/external-signers.md "Nothing spent": the 503 left the token unspent, so the retry
+      // rotated it; had it been spent, the retry would have been a grace reissue.
+      const rotated = events.filter((event) => event.type === 'refresh_rotated');
+      expect(rotated).toHaveLength(1);
+      expect(rotated[0]).not.toHaveProperty('graceReissue');
+    });
 
     it('a signer that hangs is given up after its timeoutMs: the answer is 503 within the bound', async () => {
       const form = await codeForm(stores.codeStore);
