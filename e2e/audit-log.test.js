@@ -28,7 +28,8 @@ describe('the example app (npm start) logs audit events as JSON lines', () => {
     const port = await freePort();
     issuer = `http://localhost:${port}`;
     child = spawn(process.execPath, [SERVER], {
-      env: { ...process.env, PORT: String(port) },
+      // Strict rotation (the example's default is a 10 s grace window), so the reuse below is reuse.
+      env: { ...process.env, PORT: String(port), REFRESH_TOKEN_REUSE_INTERVAL: '0' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const stdout = createInterface({ input: child.stdout });

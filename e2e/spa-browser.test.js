@@ -282,10 +282,12 @@ if (plan === 'skip') {
       await hostPage.reload();
       expect(await hostPage.getByRole('button', { name: 'Sign out of the host' }).count()).toBe(0);
       await hostPage.close();
-      // The revoked refresh token no longer refreshes.
+      // The refresh token copied out no longer refreshes: it is bound to the DPoP key the SPA
+      // deleted at sign-out (and revoked), so without a proof of that key it is refused before
+      // anything else (RFC 9449 §5; docs/contract.md step 6a).
       await expect(refresh(refreshToken)).resolves.toEqual({
         status: 400,
-        body: expect.objectContaining({ error: 'invalid_grant' }),
+        body: expect.objectContaining({ error: 'invalid_dpop_proof' }),
       });
       // And the access token issued with it is refused by the API: bound to the key the sign-out
       // deleted, it is no bearer token (RFC 9449 §7.2); checkRevocation refuses it too
