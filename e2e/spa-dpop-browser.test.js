@@ -157,7 +157,9 @@ if (plan === 'skip') {
       const withoutProof = await fetch(apiEndpoint, { headers: { Authorization: `DPoP ${accessToken}` } });
       expect(withoutProof.status).toBe(401);
       // RFC 9449 §7.1: a DPoP challenge with the error (beside the Bearer one, both schemes being accepted).
-      expect(withoutProof.headers.get('www-authenticate')).toMatch(/(^|, )DPoP realm="[^"]*", error="invalid_dpop_proof"/);
+      expect(withoutProof.headers.get('www-authenticate')).toMatch(
+        /(^|, )DPoP realm="[^"]*", error="invalid_dpop_proof"/,
+      );
       // The refresh token copied out is bound to the key as well: without a proof it gets nothing.
       const refresh = await fetch(tokenEndpoint, {
         method: 'POST',
