@@ -275,7 +275,9 @@ function externalSignerSuite(name: string, deploy: () => Promise<Stores>): void 
       const events: TokenRouterEvent[] = [];
       const graceApp = await routerOn(stores, signer, {
         refreshTokenReuseInterval: 10,
-        onEvent: (event) => events.push(event),
+        onEvent: (event) => {
+          events.push(event);
+        },
       });
       const token = await signIn();
       signer.arm(1, 'reject');
