@@ -14,6 +14,8 @@
 // introspect:router and introspect:jose an introspection of an access token by that client;
 // refresh:rotate and refresh:grace a refresh request: a strict rotation of a fresh token, and a
 // grace-window reissue of a token rotated a moment before (docs/refresh.md "The grace window").
+// keys:postgres and keys:redis the router's code exchange with its keys in PostgresKeyStore or
+// RedisKeyStore against router:memory (MemoryKeyStore), the code stores in memory for all three.
 
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -136,6 +138,12 @@ const REFRESH_GRACE_TARGET = ['refresh:grace', 'refresh:rotate', 0.9];
  * spend); reported, not held to a minimum.
  */
 const EXTERNAL_SIGNER_TARGET = ['external:memory', 'router:memory', 0];
+/**
+ * The same code exchange with the router's keys in a shared key store (docs/keys.md "Shared key
+ * stores") against MemoryKeyStore, the code stores in memory for both: with the keys cached in
+ * process, a token request makes no round trip for them, so it costs what it does on memory.
+ */
+const KEY_STORE_MINIMUM = 0.97;
 /** The client credentials request of the cc targets: the bench's machine client and its secret. */
 const CC_CLIENT_ID = 'bench-machine';
 const CC_CLIENT_SECRET = 'bench-machine-secret-0123456789abcdef';
@@ -145,7 +153,7 @@ const API_PATH = '/api/profile';
 /** Distinct tokens a round of an api target sends, each many times (verification holds no state). */
 const API_TOKENS = 256;
 
-const { STORE_BACKENDS, unavailableReason } = await import('./stores.js');
+const { KEY_STORE_BACKENDS, STORE_BACKENDS, unavailableReason } = await import('./stores.js');
 const lib = await import('../dist/index.js');
 const stores = [];
 const skippedStores = {};
@@ -178,10 +186,16 @@ async function benchAlgorithm(alg) {
   // over seconds; the closer the two sides of a ratio run in time, the less of it they differ by.
   const shared = stores.filter((store) => store !== 'memory').map((store) => `router:${store}`);
   const half = Math.ceil(shared.length / 2);
+  // On either side of router:memory, which each is compared with.
+  const keyTargets = stores
+    .filter((store) => typeof lib[KEY_STORE_BACKENDS[store]?.adapter] === 'function')
+    .map((store) => `keys:${store}`);
   const ordered = [
     ...shared.slice(0, half),
     'jose',
+    ...keyTargets.slice(0, 1),
     'router:memory',
+    ...keyTargets.slice(1),
     'external:memory',
     'node-crypto',
     ...shared.slice(half),
@@ -428,6 +442,7 @@ function summarise(alg, names, rounds) {
   for (const name of names) {
     const store = name.split(':')[1];
     if (name.startsWith('router:') && store !== 'memory') pairs.push([name, 'router:memory', STORE_TARGETS[store]]);
+    if (name.startsWith('keys:')) pairs.push([name, 'router:memory', KEY_STORE_MINIMUM]);
   }
   const comparisons = pairs
     .filter(([target, baseline]) => names.includes(target) && names.includes(baseline))

@@ -12,6 +12,8 @@
 // or a grace-window reissue of a token rotated a moment before.
 // "token" with store "bearer" or "dpop": the same router with the `dpop` option, its public client
 // sending no proof or an ES256 DPoP proof (RFC 9449) with each code.
+// "keys" with store "postgres" or "redis": the router as "router" on the memory stores, its
+// signing keys in PostgresKeyStore or RedisKeyStore (cached in process) instead of MemoryKeyStore.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -30,7 +32,7 @@ import {
   joseSigner,
   nodeCryptoSigner,
 } from './reference.js';
-import { STORE_BACKENDS } from './stores.js';
+import { KEY_STORE_BACKENDS, STORE_BACKENDS } from './stores.js';
 
 const ISSUER = 'http://localhost';
 const CLIENT_ID = SPA_CLIENT_ID;
@@ -399,11 +401,14 @@ async function createTarget() {
   if (kind === 'cc') return createClientCredentialsTarget();
   if (kind === 'introspect') return createIntrospectionTarget();
   if (kind === 'refresh') return createRefreshTarget();
-  if (kind === 'router' || kind === 'external') {
-    const backend = await STORE_BACKENDS[store].create(lib);
+  if (kind === 'router' || kind === 'external' || kind === 'keys') {
+    // keys: the router on the memory stores, its keys in the shared key store `store`.
+    const backend = await STORE_BACKENDS[kind === 'keys' ? 'memory' : store].create(lib);
+    const shared = kind === 'keys' ? await KEY_STORE_BACKENDS[store].create(lib, alg) : undefined;
     // external: the same app, its key held and used by a child process (docs/external-signers.md).
     const keyStore =
-      kind === 'external' ? await lib.startChildProcessSigner({ alg }) : await lib.MemoryKeyStore.generate({ alg });
+      shared?.keyStore ??
+      (kind === 'external' ? await lib.startChildProcessSigner({ alg }) : await lib.MemoryKeyStore.generate({ alg }));
     const example = await createExampleApp({ issuer: ISSUER, keyStore, ...backend.stores });
     return {
       app: example.app,
@@ -413,6 +418,7 @@ async function createTarget() {
         example.close();
         await backend.close();
         if (kind === 'external') await keyStore.close();
+        await shared?.close();
       },
     };
   }

@@ -79,6 +79,56 @@ export const STORE_BACKENDS = {
   },
 };
 
+/**
+ * The shared key stores of the keys targets (docs/keys.md "Shared key stores"), each on its own
+ * table or prefix, with a fresh key-encryption key: `create(lib, alg)` resolves to the opened
+ * store and a close() that removes what it wrote. The backend of the same name must be available.
+ */
+export const KEY_STORE_BACKENDS = {
+  redis: {
+    adapter: 'RedisKeyStore',
+    async create(lib, alg) {
+      const { Redis } = await import('ioredis');
+      const client = new Redis(process.env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      await new Promise((resolve, reject) => {
+        client.once('ready', resolve);
+        client.once('error', reject);
+      });
+      const prefix = `pkce-bench-keys:${randomBytes(6).toString('hex')}:`;
+      const keyStore = await lib.RedisKeyStore.open({ client, prefix, alg, keyEncryptionKey: randomBytes(32) });
+      return {
+        keyStore,
+        close: async () => {
+          await deleteRedisKeys(client, prefix);
+          await client.quit();
+        },
+      };
+    },
+  },
+  postgres: {
+    adapter: 'PostgresKeyStore',
+    async create(lib, alg) {
+      const { default: pg } = await import('pg');
+      const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 2000 });
+      const stem = `pkce_bench_${randomBytes(4).toString('hex')}`;
+      const keyStore = await lib.PostgresKeyStore.open({
+        pool,
+        table: `${stem}_keys`,
+        migrate: true,
+        alg,
+        keyEncryptionKey: randomBytes(32),
+      });
+      return {
+        keyStore,
+        close: async () => {
+          await dropPostgresTables(pool, stem);
+          await pool.end();
+        },
+      };
+    },
+  },
+};
+
 /** Why a backend cannot run here, or undefined when it can. */
 export async function unavailableReason(name, lib) {
   const backend = STORE_BACKENDS[name];
