@@ -56,7 +56,8 @@ function userInfoClaims(user) {
  * @param {object} options
  * @param {string} options.issuer  the `iss` of the tokens and the base of every URL, e.g. `http://localhost:3000`
  * @param {import('../dist/index.js').AuthorizationCodeStore} [options.codeStore]  default `new MemoryCodeStore()`
- * @param {import('../dist/index.js').KeyStore} [options.keyStore]  default `await MemoryKeyStore.generate()` (RS256)
+ * @param {import('../dist/index.js').KeyStore} [options.keyStore]  default `await MemoryKeyStore.generate()` (RS256);
+ *   `server.js` gives the one of KEY_STORE (example-app/key-store.js): SIGNING_JWKS's, or a shared store's
  * @param {import('../dist/index.js').RefreshTokenStore} [options.refreshTokenStore]  default `new MemoryRefreshTokenStore()`
  * @param {import('../dist/index.js').Client[] | import('../dist/index.js').ClientRegistry} [options.clients]  default the demo clients
  * @param {import('../dist/index.js').TokenRouterEventListener} [options.onEvent]  the router's audit events; `server.js` logs them as JSON lines

@@ -1,4 +1,5 @@
-import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { DIRECT_POSTGRES, DISTRIBUTED_REDIS, PGBOUNCER, SINGLE_REDIS } from '../support/deployments.js';
 import {
   authorizeAt,
@@ -127,6 +128,116 @@ for (const deployment of [DIRECT_POSTGRES, PGBOUNCER]) {
     },
   );
 }
+
+/** The kids a JWKS endpoint publishes, sorted. */
+async function publishedKids(instance: Instance): Promise<string[]> {
+  const jwks = (await (await fetch(`${instance.url}/oauth2/jwks`)).json()) as JSONWebKeySet;
+  return jwks.keys.map((key) => String(key.kid)).sort();
+}
+
+/**
+ * Two processes with KEY_STORE on the server of their code and refresh-token stores, and no
+ * SIGNING_JWKS: the signing keys are in the store, encrypted under KEY_ENCRYPTION_KEY, and both
+ * read the same ones (docs/keys.md "Several instances: one set of keys").
+ */
+function sharedKeyStore(storeEnv: () => Record<string, string>, keyStore: 'redis' | 'postgres'): void {
+  const kek = randomBytes(32).toString('base64url');
+  let a: Instance;
+  let b: Instance;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    env = { ...storeEnv(), KEY_STORE: keyStore, KEY_ENCRYPTION_KEY: kek, CLIENTS };
+    // Started together on an empty store: both race to make the first key, and one key is made.
+    [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('both publish the same kids', async () => {
+    const kids = await publishedKids(a);
+    expect(kids.length).toBeGreaterThan(0);
+    expect(await publishedKids(b)).toEqual(kids);
+  });
+
+  it("a token from one instance verifies through the other's /oauth2/jwks, both ways", async () => {
+    const fromA = await postToken(a, await codeFrom(a));
+    expect(fromA.status).toBe(200);
+    const jwksOfB = createRemoteJWKSet(new URL(`${b.url}/oauth2/jwks`));
+    for (const token of [fromA.body.access_token!, fromA.body.id_token!]) {
+      const { payload } = await jwtVerify(token, jwksOfB, { issuer: ISSUER, audience: CLIENT_ID });
+      expect(payload.sub).toBe('user-alice');
+    }
+    const fromB = await postToken(b, await codeFrom(b));
+    expect(fromB.status).toBe(200);
+    const { payload } = await jwtVerify(fromB.body.id_token!, createRemoteJWKSet(new URL(`${a.url}/oauth2/jwks`)), {
+      issuer: ISSUER,
+      audience: CLIENT_ID,
+    });
+    expect(payload.sub).toBe('user-alice');
+    // One key signs on both, so neither's tokens need a key only it holds.
+    expect(decodeProtectedHeader(fromB.body.id_token!).kid).toBe(decodeProtectedHeader(fromA.body.id_token!).kid);
+  });
+
+  it('an instance given the key-encryption key second in a list (the KEK rotated) opens the same keys', async () => {
+    const newer = randomBytes(32).toString('base64url');
+    const c = await startInstance({ ...env, KEY_ENCRYPTION_KEY: `next:${newer},default:${kek}` });
+    try {
+      expect(await publishedKids(c)).toEqual(await publishedKids(a));
+      const fromC = await postToken(c, await codeFrom(c));
+      expect(fromC.status).toBe(200);
+      await expectVerifies(fromC.body.id_token!, b);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('an instance with another KEY_ENCRYPTION_KEY does not start, naming the variable and no key', async () => {
+    const other = randomBytes(32).toString('base64url');
+    const message = await startInstance({ ...env, KEY_ENCRYPTION_KEY: other }).then(
+      async (started) => {
+        await started.stop();
+        return 'it started';
+      },
+      (error: Error) => error.message,
+    );
+    expect(message).toMatch(/exited \(1\).*KEY_ENCRYPTION_KEY does not decrypt the signing keys/);
+    expect(message).not.toContain(other);
+    expect(message).not.toContain(kek);
+  });
+}
+
+describeWithServer(
+  SINGLE_REDIS.server,
+  'redis-example-key-store',
+  'two example-app processes with KEY_STORE=redis on one Redis',
+  (url) => {
+    const prefix = freshPrefix();
+    sharedKeyStore(() => SINGLE_REDIS.process(url, prefix).env, 'redis');
+    afterAll(async () => {
+      const client = await SINGLE_REDIS.connect(url);
+      await deletePrefix(client, prefix);
+      client.disconnect();
+    });
+  },
+);
+
+describeWithServer(
+  DIRECT_POSTGRES.server,
+  'postgres-example-key-store',
+  'two example-app processes with KEY_STORE=postgres on one PostgreSQL',
+  (url) => {
+    const prefix = tablePrefix();
+    sharedKeyStore(() => DIRECT_POSTGRES.process(url, prefix).env, 'postgres');
+    afterAll(async () => {
+      const pool = DIRECT_POSTGRES.pool(url);
+      await dropTables(pool, [...tablesOf(prefix), `${prefix}signing_keys`]);
+      await pool.end();
+    });
+  },
+);
 
 describe('an example-app process whose store is down', () => {
   const down = (

@@ -3,8 +3,10 @@
  * deployment: what `example-app/server.js` is for one Redis or PostgreSQL server, for the
  * deployments `.ci/run` starts. The two-process tests run two of these, as behind a load balancer.
  *
- * Environment: PORT, ISSUER, SIGNING_JWKS, CLIENTS, STORE_PREFIX, REFRESH_TOKEN_REUSE_INTERVAL as for example-app/server.js
- * (read by its own readConfig), and DEPLOYMENT, one of
+ * Environment: PORT, ISSUER, SIGNING_JWKS, CLIENTS, STORE_PREFIX, REFRESH_TOKEN_REUSE_INTERVAL,
+ * KEY_STORE and KEY_ENCRYPTION_KEY as for example-app/server.js (read by its own readConfig;
+ * KEY_STORE=redis puts the keys on a Redis deployment's client, KEY_STORE=postgres on PgBouncer's
+ * pool), and DEPLOYMENT, one of
  *   redis-cluster   REDIS_CLUSTER_NODES=host:port,...
  *   redis-sentinel  REDIS_SENTINELS=host:port,...  REDIS_SENTINEL_NAME
  *   pgbouncer       PGBOUNCER_URL=postgres://...
@@ -12,14 +14,14 @@
  */
 import { createServer } from 'node:http';
 import {
-  MemoryKeyStore,
   PostgresCodeStore,
   PostgresRefreshTokenStore,
   RedisCodeStore,
   RedisRefreshTokenStore,
 } from '../../dist/index.js';
 import { createExampleApp } from '../../example-app/app.js';
-import { readConfig } from '../../example-app/config.js';
+import { readConfig, readKeyStoreSettings } from '../../example-app/config.js';
+import { createKeyStore } from '../../example-app/key-store.js';
 import {
   PGBOUNCER_STORE_OPTIONS,
   pgbouncerPool,
@@ -43,6 +45,7 @@ async function deploymentStores() {
     return {
       codeStore: new RedisCodeStore(options),
       refreshTokenStore: new RedisRefreshTokenStore(options),
+      connections: { redis: client },
       close: async () => client.disconnect(),
     };
   }
@@ -61,7 +64,7 @@ async function deploymentStores() {
     });
     await codeStore.migrate();
     await refreshTokenStore.migrate();
-    return { codeStore, refreshTokenStore, close: () => pool.end() };
+    return { codeStore, refreshTokenStore, connections: { pool }, close: () => pool.end() };
   }
   throw new Error('DEPLOYMENT must be redis-cluster, redis-sentinel or pgbouncer');
 }
@@ -69,10 +72,18 @@ async function deploymentStores() {
 let stores;
 let server;
 try {
-  // STORE=memory: readConfig then checks only what this process takes from it.
-  const config = readConfig({ ...env, STORE: 'memory' });
+  // STORE=memory and KEY_STORE=memory: readConfig then checks only what this process takes from
+  // it (no REDIS_URL or DATABASE_URL); the key store's own settings are read beside.
+  const keySettings = readKeyStoreSettings(env);
+  const config = readConfig({ ...env, STORE: 'memory', KEY_STORE: 'memory', KEY_ENCRYPTION_KEY: undefined });
+  const backend = env.DEPLOYMENT === 'pgbouncer' ? 'postgres' : 'redis';
+  if (keySettings.keyStore !== 'memory' && keySettings.keyStore !== backend) {
+    throw new Error(`KEY_STORE=${keySettings.keyStore} does not fit DEPLOYMENT=${env.DEPLOYMENT}`);
+  }
   stores = await deploymentStores();
-  const keyStore = config.signingJwks === undefined ? undefined : await MemoryKeyStore.fromJwks(config.signingJwks);
+  const keyStore = await createKeyStore({ ...config, ...keySettings }, stores.connections, {
+    postgres: PGBOUNCER_STORE_OPTIONS,
+  });
   const { app } = await createExampleApp({
     issuer: config.issuer,
     codeStore: stores.codeStore,
