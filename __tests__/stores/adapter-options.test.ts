@@ -157,7 +157,7 @@ describe('the package ships the contract suite and the schema', () => {
       encoding: 'utf8',
     });
     expect(result.stdout.trim()).toBe(
-      'atomicExchangeContract,authorizationCodeStoreContract,keyStoreContract,refreshTokenStoreContract,replayStoreContract',
+      'atomicExchangeContract,authorizationCodeStoreContract,externalKeyStoreContract,keyStoreContract,refreshTokenStoreContract,replayStoreContract',
     );
   });
 
