@@ -15,7 +15,8 @@
 // refresh:rotate and refresh:grace a refresh request: a strict rotation of a fresh token, and a
 // grace-window reissue of a token rotated a moment before (docs/refresh.md "The grace window").
 // keys:postgres and keys:redis the router's code exchange with its keys in PostgresKeyStore or
-// RedisKeyStore against router:memory (MemoryKeyStore), the code stores in memory for all three.
+// RedisKeyStore against keys:memory (MemoryKeyStore), the code stores in memory and the three
+// apps in one process.
 
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -140,8 +141,9 @@ const REFRESH_GRACE_TARGET = ['refresh:grace', 'refresh:rotate', 0.9];
 const EXTERNAL_SIGNER_TARGET = ['external:memory', 'router:memory', 0];
 /**
  * The same code exchange with the router's keys in a shared key store (docs/keys.md "Shared key
- * stores") against MemoryKeyStore, the code stores in memory for both: with the keys cached in
- * process, a token request makes no round trip for them, so it costs what it does on memory.
+ * stores") against MemoryKeyStore, the code stores in memory for all, the apps in one process
+ * (keys:memory, keys:redis, keys:postgres): with the keys cached in process, a token request
+ * makes no round trip for them, so it costs what it does on memory.
  */
 const KEY_STORE_MINIMUM = 0.97;
 /** The client credentials request of the cc targets: the bench's machine client and its secret. */
@@ -186,19 +188,20 @@ async function benchAlgorithm(alg) {
   // over seconds; the closer the two sides of a ratio run in time, the less of it they differ by.
   const shared = stores.filter((store) => store !== 'memory').map((store) => `router:${store}`);
   const half = Math.ceil(shared.length / 2);
-  // On either side of router:memory, which each is compared with.
-  const keyTargets = stores
+  // keys:memory in the middle, next to each shared key store it is compared with.
+  const sharedKeyStores = stores
     .filter((store) => typeof lib[KEY_STORE_BACKENDS[store]?.adapter] === 'function')
     .map((store) => `keys:${store}`);
+  const keyTargets =
+    sharedKeyStores.length === 0 ? [] : [sharedKeyStores[0], 'keys:memory', ...sharedKeyStores.slice(1)];
   const ordered = [
     ...shared.slice(0, half),
     'jose',
-    ...keyTargets.slice(0, 1),
     'router:memory',
-    ...keyTargets.slice(1),
     'external:memory',
     'node-crypto',
     ...shared.slice(half),
+    ...keyTargets,
     'api:jose',
     'api:router',
     'api:userinfo',
@@ -220,7 +223,12 @@ async function benchAlgorithm(alg) {
     flags.targets === undefined ? ordered : ordered.filter((name) => flags.targets.split(',').includes(name));
   settings.roundSeconds ??= flags.long ? 5 : Math.min(1.5, 4.5 / names.length);
   log(`\n${alg}: starting ${names.join(', ')}`);
-  const servers = await Promise.all(names.map((name) => startServer(name, alg)));
+  // The keys targets share one process (bench/server.js, kind "keys"), one app and port each.
+  const keyStores = names.filter((name) => name.startsWith('keys:')).map((name) => name.split(':')[1]);
+  const keysHost = keyStores.length === 0 ? undefined : forkServer('keys', { kind: 'keys', alg, stores: keyStores });
+  const servers = await Promise.all(
+    names.map((name) => (name.startsWith('keys:') ? sideOf(keysHost, name) : startServer(name, alg))),
+  );
   try {
     for (const server of servers) await checkTokens(server, alg);
     profiling = false;
@@ -442,7 +450,7 @@ function summarise(alg, names, rounds) {
   for (const name of names) {
     const store = name.split(':')[1];
     if (name.startsWith('router:') && store !== 'memory') pairs.push([name, 'router:memory', STORE_TARGETS[store]]);
-    if (name.startsWith('keys:')) pairs.push([name, 'router:memory', KEY_STORE_MINIMUM]);
+    if (name.startsWith('keys:') && store !== 'memory') pairs.push([name, 'keys:memory', KEY_STORE_MINIMUM]);
   }
   const comparisons = pairs
     .filter(([target, baseline]) => names.includes(target) && names.includes(baseline))
@@ -485,7 +493,28 @@ function writeProfiles(alg, servers) {
 /** Fork a target's server process and wait until it listens. */
 function startServer(name, alg) {
   const [kind, store] = name.split(':');
-  const child = fork(join(ROOT, 'bench/server.js'), [JSON.stringify({ kind, alg, store })], {
+  return forkServer(name, { kind, alg, store });
+}
+
+/**
+ * The target `name` ("keys:<store>") of the keys process: its own port, its operations sent to
+ * its side of the process; stopping any of them stops the process, once.
+ */
+async function sideOf(host, name) {
+  const process = await host;
+  const side = name.split(':')[1];
+  return {
+    name,
+    port: process.ports[side],
+    call: (op, args = {}) => process.call(op, { ...args, side }),
+    stop: () => process.stop(),
+  };
+}
+
+/** Fork bench/server.js with `options` and wait until it listens; `stop()` ends it once. */
+function forkServer(name, options) {
+  let stopping;
+  const child = fork(join(ROOT, 'bench/server.js'), [JSON.stringify(options)], {
     execArgv: [...process.execArgv, '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -502,6 +531,7 @@ function startServer(name, alg) {
         resolve({
           name,
           port: message.port,
+          ports: message.ports,
           call(op, args = {}) {
             const id = nextId++;
             return new Promise((done, fail) => {
@@ -509,11 +539,14 @@ function startServer(name, alg) {
               child.send({ id, op, ...args });
             });
           },
-          async stop() {
-            if (child.exitCode !== null) return;
-            const exited = new Promise((done) => child.once('exit', done));
-            await this.call('exit').catch(() => {});
-            await exited;
+          stop() {
+            stopping ??= (async () => {
+              if (child.exitCode !== null) return;
+              const exited = new Promise((done) => child.once('exit', done));
+              await this.call('exit').catch(() => {});
+              await exited;
+            })();
+            return stopping;
           },
         });
         return;

@@ -12,8 +12,9 @@
 // or a grace-window reissue of a token rotated a moment before.
 // "token" with store "bearer" or "dpop": the same router with the `dpop` option, its public client
 // sending no proof or an ES256 DPoP proof (RFC 9449) with each code.
-// "keys" with store "postgres" or "redis": the router as "router" on the memory stores, its
-// signing keys in PostgresKeyStore or RedisKeyStore (cached in process) instead of MemoryKeyStore.
+// "keys" with stores ["memory", "redis", "postgres"] (those available): one example app per key
+// store, each on the memory code stores and its own port, in this one process: MemoryKeyStore,
+// RedisKeyStore, PostgresKeyStore (keys cached in process).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -218,8 +219,8 @@ function logoutPath(idToken) {
  * requests (path and query) for as many ID tokens.
  */
 async function issueTokens(count) {
-  const forms = await issueForms(target, count);
-  const { port } = server.address();
+  const forms = await issueForms(sides.main, count);
+  const { port } = servers.main.address();
   return Promise.all(
     forms.map(async (form) => {
       const response = await fetch(`http://127.0.0.1:${port}/oauth2/token`, {
@@ -394,6 +395,27 @@ async function createIntrospectionTarget() {
 }
 
 /** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
+/**
+ * One app of the keys process: the example app on the memory stores, its keys in the key store
+ * `keys` ("memory": MemoryKeyStore; "redis", "postgres": a shared key store, bench/stores.js).
+ */
+async function createKeysTarget(keys) {
+  const backend = await STORE_BACKENDS.memory.create(lib);
+  const shared = keys === 'memory' ? undefined : await KEY_STORE_BACKENDS[keys].create(lib, alg);
+  const keyStore = shared?.keyStore ?? (await lib.MemoryKeyStore.generate({ alg }));
+  const example = await createExampleApp({ issuer: ISSUER, keyStore, ...backend.stores });
+  return {
+    app: example.app,
+    issue: (grant) => lib.issueAuthorizationCode(backend.stores.codeStore, grant),
+    jwks: () => keyStore.publicJwks(),
+    close: async () => {
+      example.close();
+      await backend.close();
+      await shared?.close();
+    },
+  };
+}
+
 async function createTarget() {
   if (kind === 'api') return createApiTarget();
   if (kind === 'client' || kind === 'token') return createClientTarget();
@@ -401,14 +423,11 @@ async function createTarget() {
   if (kind === 'cc') return createClientCredentialsTarget();
   if (kind === 'introspect') return createIntrospectionTarget();
   if (kind === 'refresh') return createRefreshTarget();
-  if (kind === 'router' || kind === 'external' || kind === 'keys') {
-    // keys: the router on the memory stores, its keys in the shared key store `store`.
-    const backend = await STORE_BACKENDS[kind === 'keys' ? 'memory' : store].create(lib);
-    const shared = kind === 'keys' ? await KEY_STORE_BACKENDS[store].create(lib, alg) : undefined;
+  if (kind === 'router' || kind === 'external') {
+    const backend = await STORE_BACKENDS[store].create(lib);
     // external: the same app, its key held and used by a child process (docs/external-signers.md).
     const keyStore =
-      shared?.keyStore ??
-      (kind === 'external' ? await lib.startChildProcessSigner({ alg }) : await lib.MemoryKeyStore.generate({ alg }));
+      kind === 'external' ? await lib.startChildProcessSigner({ alg }) : await lib.MemoryKeyStore.generate({ alg });
     const example = await createExampleApp({ issuer: ISSUER, keyStore, ...backend.stores });
     return {
       app: example.app,
@@ -418,7 +437,6 @@ async function createTarget() {
         example.close();
         await backend.close();
         if (kind === 'external') await keyStore.close();
-        await shared?.close();
       },
     };
   }
@@ -469,9 +487,26 @@ async function issueForms(target, count) {
   return forms;
 }
 
-const target = await createTarget();
-const server = createServer(target.app);
-server.keepAliveTimeout = 30_000;
+/**
+ * The apps this process serves, by side: one (`main`), or for kind "keys" one per key store of
+ * `stores`, each on its own port, so that the key stores are compared within one process (the
+ * same heap, modules and connections; only one side is loaded at a time).
+ */
+const sides = {};
+if (kind === 'keys') {
+  for (const keys of JSON.parse(process.argv[2]).stores) sides[keys] = await createKeysTarget(keys);
+} else {
+  sides.main = await createTarget();
+}
+const servers = Object.fromEntries(
+  Object.entries(sides).map(([side, target]) => {
+    const server = createServer(target.app);
+    server.keepAliveTimeout = 30_000;
+    return [side, server];
+  }),
+);
+/** The target an operation is for: its `side`, or the only one. */
+const sideOf = (side) => sides[side ?? 'main'];
 
 /** CPU profiling of the measured rounds only (`--cpu-prof`), not of issuing codes between them. */
 let profiler;
@@ -488,8 +523,11 @@ const operations = {
     return true;
   },
   'profile-stop': async () => (await profiler.post('Profiler.stop')).profile,
-  issue: ({ count }) => issueForms(target, count),
-  tokens: ({ count }) => (target.tokens === undefined ? issueTokens(count) : target.tokens(count)),
+  issue: ({ count, side }) => issueForms(sideOf(side), count),
+  tokens: ({ count, side }) => {
+    const target = sideOf(side);
+    return target.tokens === undefined ? issueTokens(count) : target.tokens(count);
+  },
   // Two young-generation collections (the second promotes what survived the first), run with
   // --expose-gc; see runRound in run.js. The old generation, and the state held there, is left
   // to the measured rounds' own collections.
@@ -500,11 +538,13 @@ const operations = {
   },
   // Read together, so that both cover the same window of a round.
   usage: () => ({ cpu: process.cpuUsage(), loop: performance.eventLoopUtilization() }),
-  jwks: () => target.jwks(),
+  jwks: ({ side }) => sideOf(side).jwks(),
   exit: async () => {
-    await new Promise((resolve) => server.close(resolve));
-    server.closeAllConnections?.();
-    await target.close();
+    for (const server of Object.values(servers)) {
+      await new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections?.();
+    }
+    for (const target of Object.values(sides)) await target.close();
     // A normal exit, so that --cpu-prof writes its profile.
     setImmediate(() => process.exit(0));
     return true;
@@ -520,6 +560,9 @@ process.on('message', async ({ id, op, ...args }) => {
 });
 process.on('disconnect', () => process.exit(0));
 
-server.listen(0, '127.0.0.1', () => {
-  process.send({ op: 'ready', port: server.address().port });
-});
+const ports = {};
+for (const [side, server] of Object.entries(servers)) {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  ports[side] = server.address().port;
+}
+process.send({ op: 'ready', port: ports.main, ports });
