@@ -394,15 +394,18 @@ async function createIntrospectionTarget() {
   };
 }
 
-/** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
 /**
  * One app of the keys process: the example app on the memory stores, its keys in the key store
  * `keys` ("memory": MemoryKeyStore; "redis", "postgres": a shared key store, bench/stores.js).
  */
 async function createKeysTarget(keys) {
-  const backend = await STORE_BACKENDS.memory.create(lib);
   const shared = keys === 'memory' ? undefined : await KEY_STORE_BACKENDS[keys].create(lib, alg);
   const keyStore = shared?.keyStore ?? (await lib.MemoryKeyStore.generate({ alg }));
+  return createExampleTarget(await STORE_BACKENDS.memory.create(lib), keyStore, async () => shared?.close());
+}
+
+/** The example app on `backend`'s stores, signing with `keyStore`; `closeKeys` releases what the key store holds. */
+async function createExampleTarget(backend, keyStore, closeKeys = async () => {}) {
   const example = await createExampleApp({ issuer: ISSUER, keyStore, ...backend.stores });
   return {
     app: example.app,
@@ -411,11 +414,12 @@ async function createKeysTarget(keys) {
     close: async () => {
       example.close();
       await backend.close();
-      await shared?.close();
+      await closeKeys();
     },
   };
 }
 
+/** A target: an Express app, a way to issue one code (returns it), and the public JWKS. */
 async function createTarget() {
   if (kind === 'api') return createApiTarget();
   if (kind === 'client' || kind === 'token') return createClientTarget();
@@ -425,20 +429,10 @@ async function createTarget() {
   if (kind === 'refresh') return createRefreshTarget();
   if (kind === 'router' || kind === 'external') {
     const backend = await STORE_BACKENDS[store].create(lib);
+    if (kind === 'router') return createExampleTarget(backend, await lib.MemoryKeyStore.generate({ alg }));
     // external: the same app, its key held and used by a child process (docs/external-signers.md).
-    const keyStore =
-      kind === 'external' ? await lib.startChildProcessSigner({ alg }) : await lib.MemoryKeyStore.generate({ alg });
-    const example = await createExampleApp({ issuer: ISSUER, keyStore, ...backend.stores });
-    return {
-      app: example.app,
-      issue: (grant) => lib.issueAuthorizationCode(backend.stores.codeStore, grant),
-      jwks: () => keyStore.publicJwks(),
-      close: async () => {
-        example.close();
-        await backend.close();
-        if (kind === 'external') await keyStore.close();
-      },
-    };
+    const signer = await lib.startChildProcessSigner({ alg });
+    return createExampleTarget(backend, signer, () => signer.close());
   }
   const signer = kind === 'jose' ? await joseSigner(alg) : await nodeCryptoSigner(alg);
   const reference = createReferenceApp({ issuer: ISSUER, signer });
