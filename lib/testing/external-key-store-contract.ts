@@ -20,7 +20,7 @@ import { s256Challenge } from '../grants/pkce.js';
 import { createTokenRouter } from '../router.js';
 import { MemoryCodeStore } from '../stores/memory/memory-code-store.js';
 import { MemoryRefreshTokenStore } from '../stores/memory/memory-refresh-token-store.js';
-import type { TestFramework } from './framework.js';
+import { fixtureTest, type TestFramework } from './framework.js';
 
 /** One fresh external key store for one test, with a way to make its signer fail. */
 export interface ExternalKeyStoreFixture {
@@ -211,22 +211,10 @@ async function tokenEndpoint(keyStore: ExternalKeyStore) {
  * ```
  */
 export function externalKeyStoreContract(framework: TestFramework, options: ExternalKeyStoreContractOptions): void {
-  const { describe, it, expect } = framework;
+  const { describe, expect } = framework;
   const checkOutage = options.checkOutage ?? true;
   const concurrency = options.concurrency ?? 50;
-  const test = (name: string, body: (fixture: ExternalKeyStoreFixture) => Promise<void>) =>
-    it(
-      name,
-      async () => {
-        const fixture = await options.create();
-        try {
-          await body(fixture);
-        } finally {
-          await fixture.cleanup?.();
-        }
-      },
-      options.testTimeoutMs ?? 30_000,
-    );
+  const test = fixtureTest(framework, options.create, options.testTimeoutMs ?? 30_000);
   const title = `${options.name} meets the ExternalKeyStore contract${checkOutage ? '' : ' (outage check off)'}`;
 
   describe(title, () => {

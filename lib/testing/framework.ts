@@ -130,21 +130,32 @@ export function contractContext<S>(framework: TestFramework, options: ContractOp
       const notes = off.filter((note) => note !== '').join('; ');
       return `${options.name} meets the ${interfaceName} contract${notes === '' ? '' : ` (${notes})`}`;
     },
-    test(name, body) {
-      framework.it(
-        name,
-        async () => {
-          const fixture = await options.create();
-          try {
-            await body(fixture);
-          } finally {
-            await fixture.cleanup?.();
-          }
-        },
-        timeout,
-      );
-    },
+    test: fixtureTest(framework, options.create, timeout),
   };
+}
+
+/**
+ * A suite's `test(name, body)`: a test that gets a fresh fixture from `create` and releases it
+ * with its `cleanup()` afterwards, passed or failed.
+ */
+export function fixtureTest<F extends { cleanup?(): Promise<void> | void }>(
+  framework: TestFramework,
+  create: () => Promise<F> | F,
+  timeoutMs: number,
+): (name: string, body: (fixture: F) => Promise<void>) => void {
+  return (name, body) =>
+    framework.it(
+      name,
+      async () => {
+        const fixture = await create();
+        try {
+          await body(fixture);
+        } finally {
+          await fixture.cleanup?.();
+        }
+      },
+      timeoutMs,
+    );
 }
 
 /** Whole epoch seconds on the suite's clock, `offset` seconds from now. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CompactSign, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Clock, KeyStore } from '../contracts.js';
-import type { TestFramework } from './framework.js';
+import { fixtureTest, type TestFramework } from './framework.js';
 
 /** A key store with the manual rotation of `MemoryKeyStore`, `PostgresKeyStore` and `RedisKeyStore`. */
 export interface ManagedKeyStore extends KeyStore {
@@ -101,24 +101,12 @@ export function keyStoreContract<S extends ManagedKeyStore>(
   framework: TestFramework,
   options: KeyStoreContractOptions<S>,
 ): void {
-  const { describe, it, expect } = framework;
+  const { describe, expect } = framework;
   const cacheMs = (options.cacheTtl ?? 0) * 1000;
   const advance = async (ms: number) => {
     await options.advanceTime(ms);
   };
-  const test = (name: string, body: (fixture: KeyStoreFixture<S>) => Promise<void>) =>
-    it(
-      name,
-      async () => {
-        const fixture = await options.create();
-        try {
-          await body(fixture);
-        } finally {
-          await fixture.cleanup?.();
-        }
-      },
-      options.testTimeoutMs ?? 60_000,
-    );
+  const test = fixtureTest(framework, options.create, options.testTimeoutMs ?? 60_000);
   const off = [
     options.rotation === undefined ? 'no scheduled rotation' : '',
     options.sharedBackend ? '' : 'not shared',
